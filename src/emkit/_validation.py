@@ -1,0 +1,82 @@
+"""Input checks that say what is wrong, where, and what to do."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def first_nonfinite(X: np.ndarray):
+    """``(row, column, value, count)`` of the first NaN/inf in ``X``, or None."""
+    bad = ~np.isfinite(X)
+    if not bad.any():
+        return None
+    flat = int(np.flatnonzero(bad.ravel())[0])
+    row, col = divmod(flat, X.shape[1]) if X.ndim == 2 else (flat, 0)
+    return row, col, X.ravel()[flat], int(bad.sum())
+
+
+def check_finite(X: np.ndarray, name: str = "X") -> None:
+    """Raise ValueError naming the first NaN or inf cell of ``X``."""
+    if X.dtype.kind not in "fc":
+        return
+    found = first_nonfinite(X)
+    if found is None:
+        return
+    row, col, value, count = found
+    kind = "NaN" if np.isnan(value) else "inf"
+    raise ValueError(
+        f"{name} contains {kind} (and {count} non-finite cell{'s' if count != 1 else ''} in all; "
+        f"first at row {row}, column {col}); remove or impute missing values before fitting"
+    )
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
+    """Validated float64 weights of shape (n_samples,); ones when None."""
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=np.float64)
+    if isinstance(sample_weight, numbers.Number):
+        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sample_weight must be numeric: {exc}") from None
+    if w.ndim != 1 or w.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has shape {w.shape}, but X has {n_samples} rows: pass one "
+            f"weight per row, shape ({n_samples},)"
+        )
+    bad = np.flatnonzero(~np.isfinite(w))
+    if bad.size:
+        raise ValueError(
+            f"sample_weight contains {'NaN' if np.isnan(w[bad[0]]) else 'inf'} at row {bad[0]}; "
+            "weights must be finite and non-negative"
+        )
+    neg = np.flatnonzero(w < 0)
+    if neg.size:
+        raise ValueError(
+            f"sample_weight must be non-negative; row {neg[0]} has weight {w[neg[0]]:g}"
+        )
+    if not np.any(w > 0):
+        raise ValueError("sample_weight is zero for every row; at least one row needs a positive weight")
+    return w
+
+
+def check_int_param(value, name: str, low: int, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def check_float_param(value, name: str, low: float = 0.0) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < low:
+        raise ValueError(f"{name} must be a finite number >= {low:g}, got {value!r}")
+
+
+def check_choice(value, name: str, choices) -> None:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(
+            f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}"
+        )

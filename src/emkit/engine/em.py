@@ -1,0 +1,249 @@
+"""The EM loop: family-agnostic, one pass over the data per iteration.
+
+Each iteration maps the fused E-step (log densities, responsibilities,
+sufficient statistics) over row chunks, reduces the statistics by summation
+and calls the family's M-step (Dempster, Laird & Rubin, JRSS-B 39:1-38, 1977).
+The pass that computes the statistics for the next M-step also yields the
+log-likelihood of the current parameters, so the log-likelihood trace costs
+nothing extra.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..backends.numpy_backend import Data, NumpyBackend
+from ..families._base import Family
+from ..families._stats import Stats
+
+logger = logging.getLogger("emkit")
+
+_EPS10 = 10 * np.finfo(np.float64).eps
+
+
+@dataclass
+class EMResult:
+    """Outcome of one EM run.
+
+    Attributes
+    ----------
+    params : dict
+        Final parameters, ``"weights"`` included.
+    lower_bound : float
+        Mean per-sample (weighted) log-likelihood of ``params``.
+    history : ndarray of shape (n_iter,)
+        Mean per-sample log-likelihood after every iteration.
+    initial_log_likelihood : float
+        Mean per-sample log-likelihood of the initial parameters.
+    n_iter : int
+        Number of M-steps taken.
+    converged : bool
+    interrupted : bool
+        True when a ``KeyboardInterrupt`` stopped the run (only caught when
+        ``catch_interrupt`` is set); ``params`` are then the last complete
+        iterate.
+    """
+
+    params: dict
+    lower_bound: float
+    history: np.ndarray
+    initial_log_likelihood: float
+    n_iter: int
+    converged: bool
+    interrupted: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def weighted_log_prob(family: Family, X, params: Mapping, aux: Mapping) -> np.ndarray:
+    """``log p(x | k) + log pi_k`` for one chunk, shape (n_samples, n_components)."""
+    lp = family.log_prob(X, params, aux)
+    with np.errstate(divide="ignore"):
+        lp = lp + np.log(params["weights"])
+    return lp
+
+
+def normalize_log(lp: np.ndarray):
+    """Row-wise log-sum-exp and responsibilities with a single ``exp``.
+
+    Parameters
+    ----------
+    lp : ndarray of shape (n_samples, n_components)
+        Weighted log densities (overwritten).
+
+    Returns
+    -------
+    log_norm : ndarray of shape (n_samples,)
+    resp : ndarray of shape (n_samples, n_components)
+    """
+    m = lp.max(axis=1)
+    m = np.where(np.isfinite(m), m, 0.0)
+    lp -= m[:, None]
+    np.exp(lp, out=lp)
+    s = lp.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lp /= s[:, None]
+        log_norm = np.log(s) + m
+    return log_norm, lp
+
+
+def e_step_chunk(family: Family, params: Mapping, chunk: Data):
+    """Fused E-step of one chunk: statistics and weighted log-likelihood sum.
+
+    Returns
+    -------
+    stats : Stats
+    loglik : float
+        ``sum_i w_i log p(x_i)`` over the chunk.
+    """
+    lp, cache = family.log_prob_cached(chunk.X, params, chunk.aux)
+    with np.errstate(divide="ignore"):
+        lp = lp + np.log(params["weights"])
+    log_norm, resp = normalize_log(lp)
+    w = chunk.sample_weight
+    resp *= w[:, None]
+    stats = family.suff_stats(chunk.X, resp, chunk.aux, cache)
+    stats["nk"] = resp.sum(axis=0)
+    positive = w > 0
+    loglik = float(np.dot(w[positive], log_norm[positive]))
+    return Stats(**stats), loglik
+
+
+def expectation(family: Family, params: Mapping, data: Data, backend: NumpyBackend):
+    """Summed statistics and mean per-sample log-likelihood over all chunks."""
+    K = params["weights"].shape[0]
+    stats, loglik = backend.map_reduce(
+        lambda chunk: e_step_chunk(family, params, chunk), data, K
+    )
+    return stats, loglik / float(data.sample_weight.sum())
+
+
+def maximization(family: Family, stats: Stats, params: Mapping, fixed: frozenset) -> dict:
+    """Family M-step plus the mixing weights (unless fixed)."""
+    new = family.m_step(stats, params, fixed)
+    if "weights" in fixed:
+        new["weights"] = np.array(params["weights"], dtype=np.float64)
+    else:
+        nk = stats["nk"] + _EPS10
+        new["weights"] = nk / nk.sum()
+    return new
+
+
+def params_from_resp(
+    family: Family, data: Data, resp: np.ndarray, backend: NumpyBackend, params: Mapping | None = None,
+    fixed: frozenset = frozenset(),
+) -> dict:
+    """Parameters from given responsibilities (one M-step), used to initialise.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+        Unweighted responsibilities; rows sum to 1.
+    """
+    K = resp.shape[1]
+    starts = []
+
+    def fn(chunk: Data):
+        start = starts[-1] if starts else 0
+        stop = start + chunk.n_samples
+        starts.append(stop)
+        r = resp[start:stop] * chunk.sample_weight[:, None]
+        st = family.suff_stats(chunk.X, r, chunk.aux, None)
+        st["nk"] = r.sum(axis=0)
+        return (Stats(**st),)
+
+    (stats,) = backend.map_reduce(fn, data, K)
+    return maximization(family, stats, params or {}, fixed)
+
+
+def run_em(
+    family: Family,
+    params: Mapping,
+    data: Data,
+    backend: NumpyBackend,
+    *,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+    fixed: frozenset = frozenset(),
+    acceleration: str | None = None,
+    callback: Callable[[dict], None] | None = None,
+    catch_interrupt: bool = False,
+    verbose: int = 0,
+    verbose_interval: int = 10,
+) -> EMResult:
+    """Run EM from ``params`` until the mean log-likelihood gains less than ``tol``.
+
+    Parameters
+    ----------
+    family : Family
+    params : dict
+        Initial parameters, ``"weights"`` included.
+    data : Data
+    backend : NumpyBackend
+    tol : float
+        Convergence threshold on the change of the mean per-sample
+        log-likelihood between iterations.
+    max_iter : int
+        Maximum number of M-steps; 0 evaluates ``params`` only.
+    fixed : frozenset of str
+        Parameter names held at their initial values.
+    acceleration : {None, "squarem"}
+        ``None`` runs plain EM.
+    callback : callable or None
+        Called after every iteration with a dict holding ``iteration``,
+        ``log_likelihood`` (mean per sample), ``change`` and ``params``.
+    catch_interrupt : bool
+        Turn a ``KeyboardInterrupt`` into a stopped, unconverged result with
+        the last complete parameters instead of propagating it.
+
+    Returns
+    -------
+    EMResult
+    """
+    if acceleration is not None:
+        from .squarem import run_squarem
+
+        return run_squarem(
+            family, params, data, backend, tol=tol, max_iter=max_iter, fixed=fixed,
+            callback=callback, catch_interrupt=catch_interrupt, verbose=verbose,
+            verbose_interval=verbose_interval,
+        )
+    params = dict(params)
+    stats, ll = expectation(family, params, data, backend)
+    initial = ll
+    history: list[float] = []
+    converged = False
+    interrupted = False
+    n_iter = 0
+    try:
+        for n_iter in range(1, max_iter + 1):
+            new_params = maximization(family, stats, params, fixed)
+            new_stats, new_ll = expectation(family, new_params, data, backend)
+            params, stats = new_params, new_stats
+            change = new_ll - ll
+            ll = new_ll
+            history.append(ll)
+            if verbose >= 2 and n_iter % verbose_interval == 0:
+                logger.info("iteration %d: mean log-likelihood %.10g (change %.3g)", n_iter, ll, change)
+            if callback is not None:
+                callback({"iteration": n_iter, "log_likelihood": ll, "change": change, "params": params})
+            if abs(change) < tol:
+                converged = True
+                break
+    except KeyboardInterrupt:
+        if not catch_interrupt:
+            raise
+        interrupted = True
+        n_iter = len(history)
+    return EMResult(
+        params=params,
+        lower_bound=ll,
+        history=np.asarray(history, dtype=np.float64),
+        initial_log_likelihood=initial,
+        n_iter=n_iter if not interrupted else len(history),
+        converged=converged,
+        interrupted=interrupted,
+    )

@@ -1,0 +1,176 @@
+"""Initial responsibilities: k-means, k-means++ seeding, random.
+
+Everything here works chunk by chunk on the same backend as EM, honours
+sample weights (a row of weight ``k`` acts like ``k`` copies of the row, and
+weight 0 like no row at all) and never builds more than an
+(n_chunk, n_centres) distance matrix.
+
+References
+----------
+Arthur, D. and Vassilvitskii, S. (2007). k-means++: the advantages of careful
+seeding. Proceedings of SODA 2007, 1027-1035.
+Lloyd, S. (1982). Least squares quantization in PCM. IEEE Transactions on
+Information Theory 28(2):129-137.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backends.numpy_backend import Data, NumpyBackend
+
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
+def _centre_of(data: Data, backend: NumpyBackend) -> np.ndarray:
+    s, w = backend.map_reduce(
+        lambda c: (c.sample_weight @ np.asarray(c.X, dtype=np.float64), c.sample_weight.sum()), data
+    )
+    return s / w
+
+
+def _sq_dist(Xc: np.ndarray, C: np.ndarray, c_sq: np.ndarray) -> np.ndarray:
+    """Squared distances, shape (n_rows, n_centres), from one product."""
+    d = (Xc * Xc).sum(axis=1)[:, None] - 2.0 * (Xc @ C.T) + c_sq[None, :]
+    np.maximum(d, 0.0, out=d)
+    return d
+
+
+def _rows_as_float(chunk: Data, shift: np.ndarray) -> np.ndarray:
+    return np.asarray(chunk.X, dtype=np.float64) - shift
+
+
+def _pick_by_weight(cumw: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Rows drawn with probability proportional to the increments of ``cumw``."""
+    idx = np.searchsorted(cumw, u * cumw[-1], side="right")
+    return np.minimum(idx, cumw.shape[0] - 1)
+
+
+def _min_dist_to(data: Data, backend: NumpyBackend, shift, C) -> np.ndarray:
+    c_sq = (C * C).sum(axis=1)
+    return backend.map_concat(
+        lambda ch: _sq_dist(_rows_as_float(ch, shift), C, c_sq).min(axis=1), data, C.shape[0]
+    )
+
+
+def _rows(data: Data, idx: np.ndarray, shift) -> np.ndarray:
+    return np.asarray(data.X[np.asarray(idx)], dtype=np.float64) - shift
+
+
+def kmeans_plusplus(data: Data, n_clusters: int, rng: np.random.RandomState, backend: NumpyBackend,
+                    shift: np.ndarray | None = None) -> np.ndarray:
+    """Greedy weighted k-means++ seeding.
+
+    Returns
+    -------
+    centres : ndarray of shape (n_clusters, n_features)
+        In the coordinates of ``X - shift``.
+    """
+    if shift is None:
+        shift = _centre_of(data, backend)
+    w = data.sample_weight
+    n_local = 2 + int(np.log(n_clusters))
+    first = _pick_by_weight(np.cumsum(w), rng.uniform(size=1))
+    centres = [_rows(data, first, shift)[0]]
+    closest = _min_dist_to(data, backend, shift, np.asarray(centres))
+    for _ in range(1, n_clusters):
+        mass = w * closest
+        cum = np.cumsum(mass)
+        if cum[-1] <= 0:  # fewer distinct rows than clusters
+            cand_idx = _pick_by_weight(np.cumsum(w), rng.uniform(size=n_local))
+        else:
+            cand_idx = _pick_by_weight(cum, rng.uniform(size=n_local))
+        cand = _rows(data, cand_idx, shift)
+        c_sq = (cand * cand).sum(axis=1)
+        dist = backend.map_concat(
+            lambda ch: _sq_dist(_rows_as_float(ch, shift), cand, c_sq), data, n_local
+        )
+        np.minimum(dist, closest[:, None], out=dist)
+        best = int(np.argmin(w @ dist))
+        centres.append(cand[best])
+        closest = dist[:, best]
+    return np.asarray(centres)
+
+
+def lloyd(data: Data, centres: np.ndarray, backend: NumpyBackend, shift: np.ndarray,
+          max_iter: int = 100, tol: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted Lloyd iterations from ``centres``.
+
+    Returns
+    -------
+    centres : ndarray of shape (n_clusters, n_features)
+    labels : ndarray of shape (n_samples,)
+    """
+    K = centres.shape[0]
+    var = backend.map_reduce(
+        lambda ch: (ch.sample_weight @ (_rows_as_float(ch, shift) ** 2),), data
+    )[0].sum() / data.sample_weight.sum()
+    for _ in range(max_iter):
+        c_sq = (centres * centres).sum(axis=1)
+
+        def assign(ch, centres=centres, c_sq=c_sq):
+            Xf = _rows_as_float(ch, shift)
+            lab = _sq_dist(Xf, centres, c_sq).argmin(axis=1)
+            onehot = np.zeros((Xf.shape[0], K))
+            onehot[np.arange(Xf.shape[0]), lab] = ch.sample_weight
+            return onehot.T @ Xf, onehot.sum(axis=0)
+
+        sums, counts = backend.map_reduce(assign, data, K)
+        new = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1e-300)[:, None], centres)
+        shift_sq = ((new - centres) ** 2).sum()
+        centres = new
+        if shift_sq <= tol * tol * max(var, 1e-300):
+            break
+    c_sq = (centres * centres).sum(axis=1)
+    labels = backend.map_concat(
+        lambda ch: _sq_dist(_rows_as_float(ch, shift), centres, c_sq).argmin(axis=1), data, K
+    )
+    return centres, labels
+
+
+def _one_hot(labels: np.ndarray, K: int) -> np.ndarray:
+    resp = np.zeros((labels.shape[0], K))
+    resp[np.arange(labels.shape[0]), labels] = 1.0
+    return resp
+
+
+def initial_resp(method: str, data: Data, n_components: int, rng: np.random.RandomState,
+                 backend: NumpyBackend) -> np.ndarray:
+    """Initial responsibilities of every row.
+
+    Parameters
+    ----------
+    method : {"kmeans", "k-means++", "random", "random_from_data"}
+        ``"kmeans"``: k-means++ seeding then Lloyd iterations, hard labels.
+        ``"k-means++"``: seeding only, each row to its nearest seed.
+        ``"random"``: uniform random soft responsibilities.
+        ``"random_from_data"``: ``n_components`` distinct rows drawn with
+        probability proportional to their weight as centres, each row to its
+        nearest centre.
+
+    Returns
+    -------
+    resp : ndarray of shape (n_samples, n_components)
+    """
+    n = data.n_samples
+    K = n_components
+    if method == "random":
+        resp = rng.uniform(size=(n, K))
+        resp /= resp.sum(axis=1, keepdims=True)
+        return resp
+    shift = _centre_of(data, backend)
+    if method == "random_from_data":
+        p = data.sample_weight / data.sample_weight.sum()
+        n_pos = int(np.count_nonzero(p))
+        idx = rng.choice(n, size=K, replace=n_pos < K, p=p)
+        centres = _rows(data, idx, shift)
+    else:
+        centres = kmeans_plusplus(data, K, rng, backend, shift)
+        if method == "kmeans":
+            centres, labels = lloyd(data, centres, backend, shift)
+            return _one_hot(labels, K)
+    c_sq = (centres * centres).sum(axis=1)
+    labels = backend.map_concat(
+        lambda ch: _sq_dist(_rows_as_float(ch, shift), centres, c_sq).argmin(axis=1), data, K
+    )
+    return _one_hot(labels, K)
