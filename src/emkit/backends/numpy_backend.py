@@ -86,7 +86,7 @@ class NumpyBackend:
         total = None
         for chunk in self.chunks(data, n_components):
             out = fn(chunk)
-            total = out if total is None else tuple(a + b for a, b in zip(total, out))
+            total = out if total is None else tuple(a + b for a, b in zip(total, out, strict=True))
         return total
 
     def map_concat(self, fn: Callable[[Data], np.ndarray], data: Data, n_components: int = 1):

@@ -83,7 +83,8 @@ def kmeans_plusplus(data: Data, n_clusters: int, rng: np.random.RandomState, bac
         cand = _rows(data, cand_idx, shift)
         c_sq = (cand * cand).sum(axis=1)
         dist = backend.map_concat(
-            lambda ch: _sq_dist(_rows_as_float(ch, shift), cand, c_sq), data, n_local
+            lambda ch, cand=cand, c_sq=c_sq: _sq_dist(_rows_as_float(ch, shift), cand, c_sq),
+            data, n_local,
         )
         np.minimum(dist, closest[:, None], out=dist)
         best = int(np.argmin(w @ dist))
