@@ -40,10 +40,24 @@ def _rows_as_float(chunk: Data, shift: np.ndarray) -> np.ndarray:
     return np.asarray(chunk.X, dtype=np.float64) - shift
 
 
-def _pick_by_weight(cumw: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Rows drawn with probability proportional to the increments of ``cumw``."""
-    idx = np.searchsorted(cumw, u * cumw[-1], side="right")
-    return np.minimum(idx, cumw.shape[0] - 1)
+def _canonical_order(data: Data, backend: NumpyBackend, shift: np.ndarray) -> np.ndarray:
+    """Row order along a fixed random projection.
+
+    Weighted draws walk the cumulative weights in this order rather than in
+    the input order, so a fit does not depend on how the rows are shuffled,
+    and a row of weight ``k`` is drawn exactly when ``k`` adjacent copies of
+    it would be.
+    """
+    v = np.random.default_rng(20071122).standard_normal(data.n_features)
+    key = backend.map_concat(lambda ch: _rows_as_float(ch, shift) @ v, data)
+    return np.argsort(key, kind="stable")
+
+
+def _pick_by_weight(mass: np.ndarray, order: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Rows drawn with probability proportional to ``mass`` (cumulated in ``order``)."""
+    cum = np.cumsum(mass[order])
+    pos = np.searchsorted(cum, u * cum[-1], side="right")
+    return order[np.minimum(pos, cum.shape[0] - 1)]
 
 
 def _min_dist_to(data: Data, backend: NumpyBackend, shift, C) -> np.ndarray:
@@ -69,17 +83,16 @@ def kmeans_plusplus(data: Data, n_clusters: int, rng: np.random.RandomState, bac
     if shift is None:
         shift = _centre_of(data, backend)
     w = data.sample_weight
+    order = _canonical_order(data, backend, shift)
     n_local = 2 + int(np.log(n_clusters))
-    first = _pick_by_weight(np.cumsum(w), rng.uniform(size=1))
+    first = _pick_by_weight(w, order, rng.uniform(size=1))
     centres = [_rows(data, first, shift)[0]]
     closest = _min_dist_to(data, backend, shift, np.asarray(centres))
     for _ in range(1, n_clusters):
         mass = w * closest
-        cum = np.cumsum(mass)
-        if cum[-1] <= 0:  # fewer distinct rows than clusters
-            cand_idx = _pick_by_weight(np.cumsum(w), rng.uniform(size=n_local))
-        else:
-            cand_idx = _pick_by_weight(cum, rng.uniform(size=n_local))
+        if not mass.sum() > 0:  # fewer distinct rows than clusters
+            mass = w
+        cand_idx = _pick_by_weight(mass, order, rng.uniform(size=n_local))
         cand = _rows(data, cand_idx, shift)
         c_sq = (cand * cand).sum(axis=1)
         dist = backend.map_concat(
@@ -161,9 +174,14 @@ def initial_resp(method: str, data: Data, n_components: int, rng: np.random.Rand
         return resp
     shift = _centre_of(data, backend)
     if method == "random_from_data":
-        p = data.sample_weight / data.sample_weight.sum()
-        n_pos = int(np.count_nonzero(p))
-        idx = rng.choice(n, size=K, replace=n_pos < K, p=p)
+        order = _canonical_order(data, backend, shift)
+        mass = data.sample_weight.copy()
+        idx = np.empty(K, dtype=np.intp)
+        for j in range(K):  # K draws without replacement
+            idx[j] = _pick_by_weight(mass, order, rng.uniform(size=1))[0]
+            mass[idx[j]] = 0.0
+            if not mass.sum() > 0:
+                mass = data.sample_weight.copy()
         centres = _rows(data, idx, shift)
     else:
         centres = kmeans_plusplus(data, K, rng, backend, shift)
