@@ -1,0 +1,435 @@
+"""Reading data tables for emkit: CSV (file or stdin), Parquet and ``.npy``.
+
+Every problem with the input is raised as :class:`DataError`, a
+``ValueError`` whose message is one readable line naming the file and, where
+it applies, the column, the row and the offending value.  Row numbers count
+as a text editor does: in a CSV file the header is row 1; in Parquet and
+``.npy`` files the first data row is row 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "DataError",
+    "DroppedRowsWarning",
+    "ModelFileError",
+    "SUPPORTED_EXTENSIONS",
+    "read_table",
+]
+
+#: File name endings :func:`read_table` understands (``"-"`` reads CSV on stdin).
+SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".parquet", ".pq", ".npy")
+
+# Cells (compared case-insensitively, after stripping blanks) read as missing.
+_MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none")
+
+
+class DataError(ValueError):
+    """The input table cannot be read as numeric data.
+
+    The message is a single line saying what is wrong and where.
+    """
+
+
+class ModelFileError(ValueError):
+    """A model file cannot be loaded: truncated, tampered with, not emkit's, or too new."""
+
+
+class DroppedRowsWarning(UserWarning):
+    """Rows with missing, NaN or infinite cells were dropped (``drop_missing=True``)."""
+
+
+# --------------------------------------------------------------------- public
+def read_table(path, columns=None, *, drop_missing: bool = False) -> tuple[np.ndarray, list[str]]:
+    """Read a numeric table from CSV, Parquet or ``.npy`` into a float array.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``.csv`` (comma separated) or ``.tsv`` (tab separated) text, with or
+        without a header row; ``.parquet``/``.pq`` (needs pyarrow);
+        ``.npy`` (loaded without pickle); or ``"-"`` for CSV on standard
+        input.  A CSV file has a header when its first non-blank row holds a
+        cell that is not a number; without one the columns are named
+        ``"0"``, ``"1"``, ...
+    columns : sequence of str or int, default=None
+        Columns to keep, in this order: names, integer indices (negative
+        ones count from the end), or strings of digits read as indices when
+        they are not column names.  ``None`` keeps every column.
+    drop_missing : bool, default=False
+        Drop rows with missing (empty, ``NA``), NaN or infinite cells in the
+        kept columns, with a :class:`DroppedRowsWarning` saying how many.
+        Without it such cells raise :class:`DataError`.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, n_columns), dtype float64
+    names : list of str
+        Names of the kept columns, length ``n_columns``.
+
+    Raises
+    ------
+    DataError
+        Missing, empty or unreadable file; a header without rows; a
+        non-numeric cell; missing, NaN or infinite cells (unless
+        ``drop_missing``); an unknown column; an unsupported format.
+    """
+    if isinstance(columns, (str, int, np.integer)):
+        columns = [columns]
+    if path == "-" or (isinstance(path, bytes) and path == b"-"):
+        src = "<stdin>"
+        text = _read_stdin()
+        X, names, rows = _read_csv(io.StringIO(text, newline=""), src, ",", columns)
+        X = _handle_missing(X, names, src, rows, drop_missing)
+    else:
+        fspath = os.fspath(path)
+        if isinstance(fspath, bytes):
+            fspath = os.fsdecode(fspath)
+        src = fspath
+        ext = _extension(fspath)
+        if ext not in SUPPORTED_EXTENSIONS:
+            raise DataError(
+                f"{src}: unsupported file type {ext or '(no extension)'!r}; "
+                f"supported: {', '.join(SUPPORTED_EXTENSIONS)} and '-' for CSV on stdin"
+            )
+        if not os.path.exists(fspath):
+            raise DataError(f"{src}: no such file")
+        if os.path.isdir(fspath):
+            raise DataError(f"{src}: is a directory, not a data file")
+        if os.path.getsize(fspath) == 0:
+            raise DataError(f"{src}: file is empty")
+        if ext in (".csv", ".tsv"):
+            delimiter = "\t" if ext == ".tsv" else ","
+            try:
+                fh = open(fspath, encoding="utf-8-sig", newline="")  # noqa: SIM115
+            except OSError as exc:
+                raise DataError(f"{src}: cannot open: {exc.strerror or exc}") from None
+            with fh:
+                try:
+                    X, names, rows = _read_csv(fh, src, delimiter, columns)
+                    X = _handle_missing(X, names, src, rows, drop_missing)
+                except UnicodeDecodeError:
+                    raise DataError(f"{src}: not a UTF-8 text file") from None
+        elif ext == ".npy":
+            X, names = _read_npy(fspath, src, columns)
+            X = _handle_missing(X, names, src, None, drop_missing)
+        else:
+            X, names = _read_parquet(fspath, src, columns)
+            X = _handle_missing(X, names, src, None, drop_missing)
+    return X, names
+
+
+# ----------------------------------------------------------------- helpers
+def _extension(path: str) -> str:
+    name = os.path.basename(path).lower()
+    dot = name.rfind(".")
+    return name[dot:] if dot > 0 else ""
+
+
+def _read_stdin() -> str:
+    stream = sys.stdin
+    if stream is None:
+        raise DataError("<stdin>: standard input is closed")
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        raw = buffer.read()
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DataError("<stdin>: input is not UTF-8 text") from None
+    text = stream.read()
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _resolve_columns(columns, names: list[str], src: str) -> list[int] | None:
+    """Indices of the requested columns, or None for all of them."""
+    if columns is None:
+        return None
+    columns = list(columns)
+    if not columns:
+        raise DataError(f"{src}: no columns selected")
+    lookup = {name: i for i, name in enumerate(names)}
+    n = len(names)
+    out = []
+    for col in columns:
+        if isinstance(col, (bool, np.bool_)):
+            raise DataError(f"{src}: column {col!r} is neither a name nor an index")
+        if isinstance(col, (int, np.integer)):
+            idx = int(col)
+        elif isinstance(col, str):
+            if col in lookup:
+                out.append(lookup[col])
+                continue
+            if col.strip() in lookup:
+                out.append(lookup[col.strip()])
+                continue
+            digits = col.strip()
+            if digits.lstrip("-").isdigit():
+                idx = int(digits)
+            else:
+                raise DataError(
+                    f"{src}: no column named {col!r}; columns are {_list_names(names)}"
+                )
+        else:
+            raise DataError(f"{src}: column {col!r} is neither a name nor an index")
+        if not -n <= idx < n:
+            raise DataError(
+                f"{src}: column index {idx} is out of range for {n} column(s) "
+                f"({_list_names(names)})"
+            )
+        out.append(idx % n)
+    return out
+
+
+def _list_names(names: Sequence[str], limit: int = 30) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    if len(names) > limit:
+        shown += f", ... ({len(names)} in all)"
+    return shown
+
+
+# --------------------------------------------------------------------- CSV
+def _next_nonblank(fh) -> tuple[int, str]:
+    """Position before, and text of, the next non-blank line ('' at the end)."""
+    while True:
+        pos = fh.tell()
+        line = fh.readline()
+        if line == "":
+            return pos, ""
+        if line.strip():
+            return pos, line
+
+
+def _read_csv(fh, src: str, delimiter: str, columns):
+    """Parse CSV text from a seekable text stream.
+
+    Returns X, names and a callable mapping data-row indices to file row
+    numbers (computed only when asked, for error messages).
+    """
+    start, first = _next_nonblank(fh)
+    if not first:
+        raise DataError(f"{src}: file is empty (no rows)")
+    first_cells = next(csv.reader([first], delimiter=delimiter))
+    header = any(
+        not _is_number(c) and c.strip().lower() not in _MISSING_TOKENS for c in first_cells
+    )
+    if header:
+        names = [c.strip() for c in first_cells]
+        data_start, nxt = _next_nonblank(fh)
+        if not nxt:
+            raise DataError(
+                f"{src}: has a header row ({_list_names(names, 8)}) but no data rows"
+            )
+    else:
+        names = [str(i) for i in range(len(first_cells))]
+        data_start = start
+    ncols = len(names)
+    usecols = _resolve_columns(columns, names, src)
+    kept = names if usecols is None else [names[i] for i in usecols]
+    X = error = None
+    for converters in (None, _float_or_missing):
+        fh.seek(data_start)
+        try:
+            X = np.loadtxt(
+                fh, delimiter=delimiter, dtype=np.float64, comments=None, quotechar='"',
+                ndmin=2, usecols=usecols, converters=converters,
+            )
+        except ValueError as exc:
+            X, error = None, exc
+            continue
+        if X.shape[1] == len(kept):
+            break
+        # a header naming more or fewer columns than the rows hold
+        X, error = None, None
+    if X is None:
+        fh.seek(0)
+        _locate_csv_error(fh, src, delimiter, header, ncols, usecols, kept)
+        detail = f" ({error})" if error is not None else ""
+        raise DataError(f"{src}: cannot be parsed as delimited text{detail}")
+
+    def row_numbers() -> np.ndarray:
+        fh.seek(0)
+        return _csv_row_numbers(fh, delimiter, header)
+
+    return np.ascontiguousarray(X), kept, row_numbers
+
+
+def _csv_records(fh, delimiter: str, header: bool):
+    """Yield (file row number, cells) for every non-blank data record."""
+    reader = csv.reader(fh, delimiter=delimiter)
+    seen_header = not header
+    for record in reader:
+        if not record or all(not c.strip() for c in record) and len(record) <= 1:
+            continue
+        if not seen_header:
+            seen_header = True
+            continue
+        yield reader.line_num, record
+
+
+def _csv_row_numbers(fh, delimiter: str, header: bool) -> np.ndarray:
+    return np.fromiter(
+        (line for line, _ in _csv_records(fh, delimiter, header)), dtype=np.int64
+    )
+
+
+def _float_or_missing(cell: str) -> float:
+    """loadtxt converter: a number, or NaN for a missing-value token."""
+    try:
+        return float(cell)
+    except ValueError:
+        if cell.strip().lower() in _MISSING_TOKENS:
+            return np.nan
+        raise
+
+
+def _locate_csv_error(fh, src, delimiter, header, ncols, usecols, kept) -> None:
+    """Scan the records and raise DataError at the first ragged row or bad cell."""
+    idx = list(range(ncols)) if usecols is None else usecols
+    pairs = list(zip(idx, kept, strict=True))
+    for line, record in _csv_records(fh, delimiter, header):
+        if len(record) != ncols:
+            where = "the header" if header else "the first row"
+            raise DataError(
+                f"{src}: row {line} has {len(record)} cell(s) but {where} has {ncols}"
+            )
+        for j, name in pairs:
+            try:
+                _float_or_missing(record[j])
+            except ValueError:
+                raise DataError(
+                    f"{src}: non-numeric value {record[j]!r} in column {name!r}, row {line}"
+                ) from None
+
+
+# --------------------------------------------------------------- npy, parquet
+def _read_npy(path: str, src: str, columns):
+    try:
+        arr = np.load(path, allow_pickle=False, mmap_mode=None)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise DataError(
+                f"{src}: holds an object array, which cannot be loaded without pickle; "
+                "save a numeric array instead"
+            ) from None
+        raise DataError(f"{src}: not a readable .npy file ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{src}: not a readable .npy file ({exc})") from None
+    if not isinstance(arr, np.ndarray):
+        raise DataError(f"{src}: not a .npy array file")
+    if arr.dtype.names:
+        names = list(arr.dtype.names)
+        fields = [arr[n] for n in names]
+        for name, f in zip(names, fields, strict=True):
+            _check_numeric_dtype(f.dtype, src, f"field {name!r}")
+            if f.ndim != 1:
+                raise DataError(f"{src}: field {name!r} is not a scalar column")
+        arr = np.column_stack([f.astype(np.float64) for f in fields]) if fields else arr
+    else:
+        _check_numeric_dtype(arr.dtype, src, "array")
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        elif arr.ndim != 2:
+            raise DataError(f"{src}: array has {arr.ndim} dimensions; expected 1 or 2")
+        names = [str(i) for i in range(arr.shape[1])]
+    if arr.shape[0] == 0:
+        raise DataError(f"{src}: array has no rows")
+    usecols = _resolve_columns(columns, names, src)
+    if usecols is not None:
+        arr = arr[:, usecols]
+        names = [names[i] for i in usecols]
+    return np.ascontiguousarray(arr, dtype=np.float64), names
+
+
+def _check_numeric_dtype(dtype: np.dtype, src: str, what: str) -> None:
+    if dtype.kind not in "biuf":
+        kind = {"O": "object", "U": "string", "S": "bytes", "c": "complex"}.get(dtype.kind, str(dtype))
+        raise DataError(f"{src}: {what} has {kind} dtype ({dtype}); expected numbers")
+
+
+def _read_parquet(path: str, src: str, columns):
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError(
+            f"{src}: reading Parquet needs pyarrow; install it with pip install 'emkit[parquet]'"
+        ) from None
+    try:
+        pfile = pq.ParquetFile(path)
+        schema = pfile.schema_arrow
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{src}: not a readable Parquet file ({exc})") from None
+    names = list(schema.names)
+    if not names:
+        raise DataError(f"{src}: Parquet file has no columns")
+    usecols = _resolve_columns(columns, names, src)
+    idx = list(range(len(names))) if usecols is None else usecols
+    for i in idx:
+        t = schema.field(i).type
+        if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+                or pa.types.is_decimal(t)):
+            raise DataError(
+                f"{src}: column {names[i]!r} has type {t}, not a number"
+            )
+    try:
+        table = pfile.read(columns=[names[i] for i in dict.fromkeys(idx)])
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{src}: cannot read Parquet data ({exc})") from None
+    if table.num_rows == 0:
+        raise DataError(f"{src}: Parquet file has no rows")
+    X = np.empty((table.num_rows, len(idx)), dtype=np.float64)
+    for j, i in enumerate(idx):
+        chunked = table.column(names[i])
+        col = chunked.cast(pa.float64()) if not pa.types.is_float64(chunked.type) else chunked
+        X[:, j] = col.to_numpy(zero_copy_only=False)  # nulls become NaN
+    return X, [names[i] for i in idx]
+
+
+# ------------------------------------------------------------------ missing
+def _handle_missing(X: np.ndarray, names: list[str], src: str, rows, drop_missing: bool):
+    finite = np.isfinite(X)
+    if finite.all():
+        return X
+    bad_rows = ~finite.all(axis=1)
+    n_bad_rows = int(bad_rows.sum())
+    n_rows = X.shape[0]
+    if drop_missing:
+        if n_bad_rows == n_rows:
+            raise DataError(
+                f"{src}: every one of the {n_rows} rows has a missing, NaN or infinite cell; "
+                "no rows left after dropping them"
+            )
+        warnings.warn(
+            f"{src}: dropped {n_bad_rows} of {n_rows} rows with missing, NaN or infinite cells",
+            DroppedRowsWarning,
+            stacklevel=3,
+        )
+        return np.ascontiguousarray(X[~bad_rows])
+    n_bad = int((~finite).sum())
+    r, c = np.argwhere(~finite)[0]
+    row = int(rows()[r]) if rows is not None else int(r) + 1
+    value = X[r, c]
+    what = "missing or NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
+    raise DataError(
+        f"{src}: {n_bad} cell(s) in {n_bad_rows} row(s) are missing, NaN or infinite; the first "
+        f"is in column {names[c]!r}, row {row} ({what}); drop such rows with drop_missing=True "
+        "(--drop-missing)"
+    )
