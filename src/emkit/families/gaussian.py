@@ -307,7 +307,7 @@ def check_covariances(covariances, covariance_type: str, n_components: int, n_fe
             where = f"{name}[{k}]" if covariance_type == "full" else name
             raise ValueError(f"{where} is not positive definite (smallest eigenvalue {eig[k]:.3g})")
     elif np.any(arr <= 0):
-        idx = np.unravel_index(int(np.flatnonzero(arr.ravel() <= 0)[0]), arr.shape)
+        idx = tuple(int(i) for i in np.unravel_index(int(np.flatnonzero(arr.ravel() <= 0)[0]), arr.shape))
         raise ValueError(f"{name} must be positive; {name}{list(idx)} = {arr[idx]:g}")
     return arr
 
