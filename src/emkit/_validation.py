@@ -6,15 +6,29 @@ import numbers
 
 import numpy as np
 
+_CHECK_ROWS = 1 << 16
+
 
 def first_nonfinite(X: np.ndarray):
-    """``(row, column, value, count)`` of the first NaN/inf in ``X``, or None."""
-    bad = ~np.isfinite(X)
-    if not bad.any():
+    """``(row, column, value, count)`` of the first NaN/inf in ``X``, or None.
+
+    Scans ``X`` in blocks of rows, so a memory-mapped array is never turned
+    into a full-size temporary.
+    """
+    X2 = X.reshape(X.shape[0], -1)
+    first = None
+    count = 0
+    for start in range(0, X2.shape[0], _CHECK_ROWS):
+        block = np.asarray(X2[start:start + _CHECK_ROWS])
+        bad = ~np.isfinite(block)
+        n_bad = int(np.count_nonzero(bad))
+        if n_bad and first is None:
+            row, col = divmod(int(np.flatnonzero(bad.ravel())[0]), block.shape[1])
+            first = (start + row, col, block[row, col])
+        count += n_bad
+    if first is None:
         return None
-    flat = int(np.flatnonzero(bad.ravel())[0])
-    row, col = divmod(flat, X.shape[1]) if X.ndim == 2 else (flat, 0)
-    return row, col, X.ravel()[flat], int(bad.sum())
+    return (*first, count)
 
 
 def check_finite(X: np.ndarray, name: str = "X") -> None:
