@@ -273,3 +273,15 @@ def test_no_fitted_attribute_is_nan_with_an_empty_component():
     for name in ["weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_", "history_"]:
         assert np.all(np.isfinite(getattr(gm, name))), name
     assert gm.weights_[1] < 1e-10
+
+
+def test_memory_mapped_input_fits_like_in_memory(tmp_path):
+    rng = np.random.default_rng(5)
+    X = np.r_[rng.normal(0, 1, (3000, 3)), rng.normal(4, 1, (2000, 3))]
+    np.save(tmp_path / "x.npy", X)
+    mm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    kw = dict(covariance_type="full", random_state=0, tol=1e-10, chunk_size=700)
+    a = emkit.GaussianMixture(2, **kw).fit(mm)
+    b = emkit.GaussianMixture(2, **kw).fit(X)
+    assert abs(a.lower_bound_ - b.lower_bound_) <= 1e-12 * abs(b.lower_bound_)
+    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-10)
