@@ -1,0 +1,331 @@
+"""SQUAREM: squared extrapolation to accelerate EM, for every family.
+
+One SQUAREM cycle starts from an accepted iterate ``theta0`` whose fused
+E-step (statistics and log-likelihood) is already known and
+
+1. takes two plain EM steps, ``theta1 = F(theta0)`` and ``theta2 = F(theta1)``;
+2. forms ``r = theta1 - theta0`` and ``v = theta2 - 2 theta1 + theta0`` in
+   unconstrained coordinates and the step length ``alpha = ||r|| / ||v||``
+   (scheme S3 of Varadhan & Roland, 2008), bounded to ``[1, step_max]``;
+3. extrapolates ``theta' = theta0 + 2 alpha r + alpha**2 v`` and stabilises
+   it with one EM step, ``theta'' = F(theta')``;
+4. accepts ``theta''`` if its log-likelihood is finite and not below that of
+   ``theta0``; otherwise falls back to the plain EM iterate ``theta2`` and
+   shrinks the bound.  The bound grows by a factor ``4`` each time the step
+   reaches it and shrinks by ``4`` after a rejected step (the adaptive
+   maximum step length of Du & Varadhan, 2020).
+
+Unconstrained coordinates come from the family's ``to_unconstrained`` /
+``from_unconstrained`` hooks; the mixing weights are handled here through
+centred log-weights (the inverse of the softmax), unless they are fixed.  A
+family whose ``from_unconstrained`` raises ``ValueError`` (for example a
+covariance that is not positive definite) or an extrapolated point whose
+log-likelihood is not finite also fall back to ``theta2``.  Because every
+extrapolated point is followed by an EM step and the run ends on an EM step,
+the returned parameters are always an EM image, so their statistics and
+log-likelihood are consistent with plain EM's.
+
+References
+----------
+Varadhan, R. and Roland, C. (2008). Simple and globally convergent methods
+for accelerating the convergence of any EM algorithm. Scandinavian Journal
+of Statistics 35(2):335-353.
+Du, Y. and Varadhan, R. (2020). SQUAREM: an R package for off-the-shelf
+acceleration of EM, MM and other EM-like monotone algorithms. Journal of
+Statistical Software 92(7):1-41.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from ..backends.numpy_backend import Data, NumpyBackend
+from ..families._base import Family
+from .em import EMResult, expectation, maximization
+
+logger = logging.getLogger("emkit")
+
+#: key of the mixing weights' coordinates in the packed vector
+_WEIGHTS_KEY = "__log_weights__"
+#: smallest and initial largest step length, and the factor that adapts the
+#: largest one (defaults of the SQUAREM R package, Du & Varadhan 2020)
+STEP_MIN = 1.0
+STEP_MAX0 = 1.0
+STEP_FACTOR = 4.0
+#: cap on the adaptive largest step, so a long run of accepted steps cannot
+#: overflow the extrapolation
+STEP_MAX_CAP = 2.0**20
+_TINY = np.finfo(np.float64).tiny
+
+
+def _pack(family: Family, params: Mapping, fixed: frozenset):
+    """Flatten the free parameters into one unconstrained vector.
+
+    Returns
+    -------
+    vec : ndarray of shape (n_free,)
+    layout : list of (str, tuple)
+        Names and shapes, to undo the flattening.
+    """
+    theta = dict(family.to_unconstrained(params, fixed))
+    if "weights" not in fixed:
+        logw = np.log(np.maximum(np.asarray(params["weights"], dtype=np.float64), _TINY))
+        theta[_WEIGHTS_KEY] = logw - logw.mean()
+    keys = sorted(theta)
+    arrays = [np.asarray(theta[k], dtype=np.float64) for k in keys]
+    layout = [(k, a.shape) for k, a in zip(keys, arrays, strict=True)]
+    vec = np.concatenate([a.ravel() for a in arrays]) if arrays else np.empty(0)
+    return vec, layout
+
+
+def _unpack(family: Family, vec: np.ndarray, layout, ref: Mapping, fixed: frozenset) -> dict:
+    """Parameters from an unconstrained vector; ``ref`` supplies fixed ones.
+
+    Raises
+    ------
+    ValueError
+        When the family cannot map the point back (for example a covariance
+        that is not positive definite) or a parameter is not finite.
+    """
+    theta = {}
+    start = 0
+    for key, shape in layout:
+        size = int(np.prod(shape, dtype=np.int64))
+        theta[key] = vec[start:start + size].reshape(shape)
+        start += size
+    log_w = theta.pop(_WEIGHTS_KEY, None)
+    new = dict(family.from_unconstrained(theta, ref, fixed))
+    if log_w is None:
+        new["weights"] = np.array(ref["weights"], dtype=np.float64)
+    else:
+        w = np.exp(log_w - log_w.max())
+        new["weights"] = w / w.sum()
+    for key, value in new.items():
+        arr = np.asarray(value)
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            raise ValueError(f"extrapolated parameter {key!r} is not finite")
+    return new
+
+
+def run_squarem(
+    family: Family,
+    params: Mapping,
+    data: Data,
+    backend: NumpyBackend,
+    *,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+    fixed: frozenset = frozenset(),
+    callback: Callable[[dict], None] | None = None,
+    catch_interrupt: bool = False,
+    verbose: int = 0,
+    verbose_interval: int = 10,
+) -> EMResult:
+    """EM accelerated by SQUAREM (scheme S3 with an adaptive step bound).
+
+    Takes the same arguments as :func:`emkit.engine.em.run_em` and returns
+    the same :class:`~emkit.engine.em.EMResult`.
+
+    Parameters
+    ----------
+    family : Family
+        Must implement ``to_unconstrained`` and ``from_unconstrained``.
+    params : dict
+        Initial parameters, ``"weights"`` included.
+    data : Data
+    backend : NumpyBackend
+    tol : float
+        Convergence threshold on changes of the mean per-sample
+        log-likelihood, the same units and meaning as for plain EM.
+    max_iter : int
+        Maximum number of EM-step equivalents (data passes), as for plain EM;
+        0 evaluates ``params`` only.
+    fixed : frozenset of str
+        Parameter names held at their initial values.
+    callback : callable or None
+        Called after every accepted iterate with ``iteration`` (data passes
+        so far), ``log_likelihood``, ``change``, ``params``, ``step_length``
+        and ``extrapolated`` (False for plain EM iterates).
+    catch_interrupt : bool
+        Turn a ``KeyboardInterrupt`` into a stopped, unconverged result with
+        the last accepted parameters.
+    verbose, verbose_interval : int
+        With ``verbose >= 2`` log every ``verbose_interval``-th cycle.
+
+    Returns
+    -------
+    EMResult
+        ``n_iter`` counts EM-step equivalents: fused E-step passes over the
+        data after the initial one, each followed by (or following) one
+        M-step, so it compares directly with plain EM's ``n_iter``.
+        ``history`` of shape (n_accepted,) holds the mean log-likelihood of
+        every accepted iterate (one per SQUAREM cycle, plus single EM steps
+        near ``max_iter``, plus the final EM step); it never decreases.
+        ``extra`` holds ``n_cycles``, ``n_rejected`` (fallbacks to the EM
+        iterate) and ``n_m_steps``.
+
+    Notes
+    -----
+    Convergence is declared on two consecutive changes below ``tol``: the
+    last accepted iterate changed the mean log-likelihood by less than
+    ``tol`` and a plain EM step taken from it also gains less than ``tol``
+    (or two plain EM steps in a row gain less than ``tol``); the last EM
+    step is the returned result.  Testing a plain EM step, and not only the
+    change of an extrapolation (which can land at an equal log-likelihood on
+    a slow plateau or across a ridge), means the run stops only where plain
+    EM itself would stop.
+    """
+    params = dict(params)
+    stats, ll = expectation(family, params, data, backend)
+    initial = ll
+    history: list[float] = []
+    n_pass = 0
+    n_m = 0
+    n_cycles = 0
+    n_rejected = 0
+    converged = False
+    interrupted = False
+    step_max = STEP_MAX0
+    last_change = np.inf
+
+    def accept(p, s, value, alpha, extrapolated):
+        nonlocal params, stats, ll, last_change
+        last_change = value - ll
+        params, stats, ll = p, s, value
+        history.append(value)
+        if callback is not None:
+            callback({
+                "iteration": n_pass, "log_likelihood": value, "change": last_change,
+                "params": p, "step_length": alpha, "extrapolated": extrapolated,
+            })
+
+    try:
+        while n_pass < max_iter:
+            # plain EM step from the accepted iterate: also the convergence probe
+            p1 = maximization(family, stats, params, fixed)
+            n_m += 1
+            s1, ll1 = expectation(family, p1, data, backend)
+            n_pass += 1
+            if abs(ll1 - ll) < tol and abs(last_change) < tol:
+                accept(p1, s1, ll1, 1.0, False)
+                converged = True
+                break
+            if max_iter - n_pass < 3:  # no room for a full cycle: plain EM
+                accept(p1, s1, ll1, 1.0, False)
+                continue
+            p2 = maximization(family, s1, p1, fixed)
+            n_m += 1
+            s2, ll2 = expectation(family, p2, data, backend)
+            n_pass += 1
+            if abs(ll1 - ll) < tol and abs(ll2 - ll1) < tol:
+                # two consecutive plain EM steps below tol: converged
+                accept(p2, s2, ll2, 1.0, False)
+                converged = True
+                break
+            n_cycles += 1
+            step = _step_length(family, params, p1, p2, fixed, step_max)
+            a = 1.0 if step is None else step[0]
+            result = None
+            if step is not None and abs(a - 1.0) > 0.01:
+                result, used = _extrapolate(family, step, p2, fixed, data, backend, ll)
+                n_pass += used
+                n_m += used > 1
+                if result is None:  # safeguard: fall back to the plain EM iterate
+                    n_rejected += 1
+                    if a == step_max:
+                        step_max = max(STEP_MAX0, step_max / STEP_FACTOR)
+                    a = 1.0
+            if result is not None:
+                accept(*result, a, True)
+            else:
+                accept(p2, s2, ll2, a, False)
+            if a == step_max:
+                step_max = min(STEP_FACTOR * step_max, STEP_MAX_CAP)
+            if verbose >= 2 and n_cycles % verbose_interval == 0:
+                logger.info(
+                    "SQUAREM cycle %d (%d EM steps): mean log-likelihood %.10g (change %.3g, "
+                    "step %.3g)", n_cycles, n_pass, ll, last_change, a,
+                )
+    except KeyboardInterrupt:
+        if not catch_interrupt:
+            raise
+        interrupted = True
+    return EMResult(
+        params=params,
+        lower_bound=ll,
+        history=np.asarray(history, dtype=np.float64),
+        initial_log_likelihood=initial,
+        n_iter=n_pass,
+        converged=converged,
+        interrupted=interrupted,
+        extra={"n_cycles": n_cycles, "n_rejected": n_rejected, "n_m_steps": n_m},
+    )
+
+
+def _step_length(family, p0, p1, p2, fixed, step_max):
+    """Bounded S3 step length and the vectors the extrapolation needs.
+
+    Returns
+    -------
+    (alpha, r, v, theta0, layout) or None
+        ``None`` when the iterates cannot be mapped to unconstrained
+        coordinates or the step is not defined (no free parameters or
+        ``v == 0``).
+    """
+    try:
+        v0, layout = _pack(family, p0, fixed)
+        v1, _ = _pack(family, p1, fixed)
+        v2, _ = _pack(family, p2, fixed)
+    except ValueError:
+        return None
+    r = v1 - v0
+    v = v2 - v1 - r
+    sr2 = float(r @ r)
+    sv2 = float(v @ v)
+    if not (sv2 > 0.0 and np.isfinite(sr2) and np.isfinite(sv2)):
+        return None
+    alpha = min(step_max, max(STEP_MIN, float(np.sqrt(sr2 / sv2))))
+    return alpha, r, v, v0, layout
+
+
+def _extrapolate(family, step, ref, fixed, data, backend, ll0):
+    """Extrapolated point followed by one stabilising EM step.
+
+    Parameters
+    ----------
+    step : tuple
+        What :func:`_step_length` returned.
+    ref : dict
+        Latest EM iterate; supplies the fixed parameters.
+    ll0 : float
+        Mean log-likelihood of the cycle's starting point.
+
+    Returns
+    -------
+    result : (params, stats, log_likelihood) or None
+        ``None`` when the point is invalid or its EM image scores below
+        ``ll0`` (or is not finite).
+    passes : int
+        Data passes spent (0, 1 or 2).
+    """
+    alpha, r, v, v0, layout = step
+    passes = 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        try:
+            pe = _unpack(family, v0 + 2.0 * alpha * r + alpha * alpha * v, layout, ref, fixed)
+            se, lle = expectation(family, pe, data, backend)
+            passes += 1
+            if not np.isfinite(lle):
+                return None, passes
+            # stabilise with one EM step
+            p3 = maximization(family, se, pe, fixed)
+            s3, ll3 = expectation(family, p3, data, backend)
+            passes += 1
+        except (ValueError, FloatingPointError):
+            return None, passes
+    if not (np.isfinite(ll3) and ll3 >= ll0):
+        return None, passes
+    return (p3, s3, ll3), passes
