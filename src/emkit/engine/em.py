@@ -23,6 +23,7 @@ from ..families._stats import Stats
 logger = logging.getLogger("emkit")
 
 _EPS10 = 10 * np.finfo(np.float64).eps
+_RESP_KEY = "_initial_resp"
 
 
 @dataclass
@@ -144,18 +145,17 @@ def params_from_resp(
         Unweighted responsibilities; rows sum to 1.
     """
     K = resp.shape[1]
-    starts = []
+    # the responsibilities travel as per-row side data, sliced with X by any backend
+    with_resp = Data(data.X, data.sample_weight, {**data.aux, _RESP_KEY: resp})
 
     def fn(chunk: Data):
-        start = starts[-1] if starts else 0
-        stop = start + chunk.n_samples
-        starts.append(stop)
-        r = resp[start:stop] * chunk.sample_weight[:, None]
-        st = family.suff_stats(chunk.X, r, chunk.aux, None)
+        aux = dict(chunk.aux)
+        r = aux.pop(_RESP_KEY) * chunk.sample_weight[:, None]
+        st = family.suff_stats(chunk.X, r, aux, None)
         st["nk"] = r.sum(axis=0)
         return (Stats(**st),)
 
-    (stats,) = backend.map_reduce(fn, data, K)
+    (stats,) = backend.map_reduce(fn, with_resp, K)
     return maximization(family, stats, params or {}, fixed)
 
 
