@@ -322,6 +322,13 @@ def _locate_csv_error(fh, src, delimiter, header, ncols, usecols, kept) -> None:
 # --------------------------------------------------------------- npy, parquet
 def _read_npy(path: str, src: str, columns):
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise DataError(f"{src}: cannot open: {exc.strerror or exc}") from None
+    if magic != b"\x93NUMPY":
+        raise DataError(f"{src}: not a readable .npy file (no NumPy header)")
+    try:
         arr = np.load(path, allow_pickle=False, mmap_mode=None)
     except ValueError as exc:
         if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
