@@ -31,14 +31,18 @@ def first_nonfinite(X: np.ndarray):
     return (*first, count)
 
 
-def check_finite(X: np.ndarray, name: str = "X") -> None:
-    """Raise ValueError naming the first NaN or inf cell of ``X``."""
+def check_finite(X: np.ndarray, name: str = "X", row_offset: int = 0) -> None:
+    """Raise ValueError naming the first NaN or inf cell of ``X``.
+
+    ``row_offset`` is added to the reported row (for a block of a larger array).
+    """
     if X.dtype.kind not in "fc":
         return
     found = first_nonfinite(X)
     if found is None:
         return
     row, col, value, count = found
+    row += row_offset
     kind = "NaN" if np.isnan(value) else "inf"
     raise ValueError(
         f"{name} contains {kind} (and {count} non-finite cell{'s' if count != 1 else ''} in all; "

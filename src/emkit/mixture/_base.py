@@ -18,6 +18,7 @@ from .._validation import (
     check_int_param,
     check_sample_weight,
 )
+from ..backends.dask_backend import DaskBackend, is_dask_array
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..engine.em import params_from_resp, run_em
 from ..engine.init import INIT_METHODS, initial_resp
@@ -100,6 +101,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         return w / w.sum()
 
     def _validate_X(self, X, reset: bool) -> np.ndarray:
+        if is_dask_array(X):
+            return self._validate_dask_X(X, reset)
         X = validate_data(
             self, X, reset=reset, dtype=list(self._dtypes), ensure_all_finite=False,
             ensure_min_samples=2 if reset else 1,
@@ -107,6 +110,53 @@ class BaseMixture(DensityMixin, BaseEstimator):
         check_finite(X)
         self._check_support(X)
         return X
+
+    def _validate_dask_X(self, X, reset: bool):
+        """Checks of ``_validate_X`` for a dask array, run block by block on the workers."""
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected 2D array, got a {X.ndim}-D dask array; reshape it to (n_samples, n_features)"
+            )
+        n, d = X.shape
+        if not np.isfinite(n):
+            raise ValueError("the dask array has unknown row-block sizes; call X.compute_chunk_sizes() first")
+        if X.dtype.kind not in "biuf":
+            raise ValueError(f"X must be numeric, but the dask array has dtype {X.dtype}")
+        if X.dtype not in self._dtypes:
+            X = X.astype(self._dtypes[0])
+        if reset:
+            if n < 2:
+                raise ValueError(f"Found array with {n} sample(s) while a minimum of 2 is required.")
+            self.n_features_in_ = d
+        elif d != self.n_features_in_:
+            raise ValueError(
+                f"X has {d} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+
+        def problem(chunk):
+            start = int(chunk.aux["row"][0])
+            try:
+                check_finite(chunk.X, row_offset=start)
+            except ValueError as exc:
+                return np.array([str(exc)], dtype=object)
+            try:
+                self._check_support(chunk.X)
+            except ValueError as exc:
+                stop = start + chunk.n_samples - 1
+                return np.array([f"{exc} (rows counted from {start}: the dask row block of rows "
+                                 f"{start} to {stop})"], dtype=object)
+            return np.array([""], dtype=object)
+
+        messages = DaskBackend().map_concat(problem, Data(X, np.ones(n), {"row": np.arange(n)}))
+        bad = [m for m in messages if m]
+        if bad:
+            raise ValueError(bad[0])
+        return X
+
+    def _backend_for(self, X):
+        """Dask arrays run on their own row blocks; anything else in NumPy chunks."""
+        return DaskBackend() if is_dask_array(X) else NumpyBackend(self.chunk_size)
 
     def _check_support(self, X) -> None:
         """Raise ValueError for values outside the family's support."""
@@ -142,10 +192,17 @@ class BaseMixture(DensityMixin, BaseEstimator):
         needed = {"weights", *self._param_attrs}
         if needed.issubset(user):
             return user
-        resp = initial_resp(self.init_params, data, self.n_components, rng, backend)
+        resp = self._initial_resp(data, backend, rng)
         params = params_from_resp(family, data, resp, backend)
         params.update(user)
         return params
+
+    def _initial_resp(self, data: Data, backend: NumpyBackend, rng) -> np.ndarray:
+        """Initial responsibilities, shape (n_samples, n_components).
+
+        Subclasses may adjust them (for example soften hard labels).
+        """
+        return initial_resp(self.init_params, data, self.n_components, rng, backend)
 
     def _user_init_params(self, n_features: int) -> dict:
         return {}
@@ -203,7 +260,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             )
         aux = self._aux(X, kwargs, fitting=True)
         data = Data(X, w, aux)
-        backend = NumpyBackend(self.chunk_size)
+        backend = self._backend_for(X)
         family = self._make_family(data, backend)
         fixed = self._fixed_names()
         rng = check_random_state(self.random_state)
@@ -266,9 +323,6 @@ class BaseMixture(DensityMixin, BaseEstimator):
         aux = self._aux(X, dict(kwargs), fitting=False)
         return Data(X, np.ones(X.shape[0]), aux)
 
-    def _backend(self) -> NumpyBackend:
-        return NumpyBackend(self.chunk_size)
-
     def component_log_densities(self, X, **kwargs):
         """Each component's own, unweighted log density of every row.
 
@@ -286,7 +340,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         data = self._predict_data(X, kwargs)
         family = self._fitted_family()
         params = self._fitted_params()
-        return self._backend().map_concat(
+        return self._backend_for(data.X).map_concat(
             lambda ch: family.log_prob(ch.X, params, ch.aux), data, self.n_components
         )
 

@@ -1,0 +1,48 @@
+"""The Dask backend: a dask array's row blocks are the chunks, results as in memory."""
+
+import dask.array as da
+import numpy as np
+import pytest
+from dask import distributed
+
+import emkit
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    return np.r_[rng.normal(0, 1, (3000, 3)), rng.normal(4, 1.5, (2000, 3))]
+
+
+@pytest.mark.parametrize("ct", ["full", "tied", "diag", "spherical"])
+def test_dask_fit_equals_numpy_fit_with_same_chunks(ct):
+    X = _data()
+    kw = dict(covariance_type=ct, random_state=0, tol=1e-10)
+    a = emkit.GaussianMixture(2, **kw).fit(da.from_array(X, chunks=(700, 3)))
+    b = emkit.GaussianMixture(2, chunk_size=700, **kw).fit(X)
+    assert abs(a.lower_bound_ - b.lower_bound_) <= 1e-12 * abs(b.lower_bound_)
+    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-10)
+    np.testing.assert_allclose(a.score_samples(da.from_array(X, chunks=(900, 3))), b.score_samples(X), rtol=1e-12)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_dask_fit_on_a_local_distributed_cluster_with_weights():
+    X = _data()
+    w = np.random.default_rng(1).integers(0, 3, size=X.shape[0]).astype(float)
+    ref = emkit.GaussianMixture(2, random_state=0, tol=1e-10).fit(X, sample_weight=w)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        gm = emkit.GaussianMixture(2, random_state=0, tol=1e-10).fit(
+            da.from_array(X, chunks=(1000, 3)), sample_weight=w
+        )
+    assert gm.lower_bound_ == pytest.approx(ref.lower_bound_, rel=1e-12)
+    np.testing.assert_allclose(gm.means_, ref.means_, rtol=1e-9)
+
+
+def test_dask_bad_input_names_the_absolute_row():
+    X = _data()
+    X[1234, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN .*first at row 1234, column 1"):
+        emkit.GaussianMixture(2).fit(da.from_array(X, chunks=(700, 3)))
+    gm = emkit.GaussianMixture(2, random_state=0).fit(_data())
+    with pytest.raises(ValueError, match="X has 2 features, but GaussianMixture is expecting 3"):
+        gm.predict(da.ones((10, 2), chunks=5))
