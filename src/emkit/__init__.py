@@ -6,14 +6,24 @@ scikit-learn compatible API.
 """
 
 from .exceptions import ConvergenceWarning, DegenerateComponentWarning, SingularCovarianceError
-from .mixture import GaussianMixture
+from .mixture import (
+    BernoulliMixture,
+    BinomialMixture,
+    CategoricalMixture,
+    GaussianMixture,
+    PoissonMixture,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BernoulliMixture",
+    "BinomialMixture",
+    "CategoricalMixture",
     "ConvergenceWarning",
     "DegenerateComponentWarning",
     "GaussianMixture",
+    "PoissonMixture",
     "SingularCovarianceError",
     "__version__",
 ]

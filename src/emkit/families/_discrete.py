@@ -1,0 +1,116 @@
+"""Numerical helpers shared by the discrete families.
+
+Floors
+------
+A component probability of exactly 0 or 1, or a Poisson rate of exactly 0,
+is a legitimate maximum-likelihood value (a feature that a component never
+or always shows).  Scores must stay finite all the same, so the discrete
+families evaluate their log-probabilities *xlogy-style*:
+
+- a term ``x * log(p)`` with ``x == 0`` is exactly 0, whatever ``p``;
+- ``log(p)`` itself is floored at :data:`LOG_FLOOR` ``= log(TINY)``
+  (about -708.4, with ``TINY`` the smallest normal float64), so a row that a
+  component calls impossible gets a very low but finite log density instead
+  of ``-inf``.
+
+The floor only ever changes results at the boundary: for any probability or
+rate above ``TINY`` the evaluation is exact.  Because the floored logarithm
+is finite, the terms with ``x == 0`` vanish exactly in the matrix products
+the families use, which is what ``scipy.special.xlogy`` does element by
+element.
+
+For the unconstrained coordinates used by SQUAREM, probabilities are clipped
+to ``[CLIP, 1 - CLIP]`` before the logit (or log-ratio) transform and rates to
+``>= CLIP`` before the logarithm, with ``CLIP = 1e-12``, so that boundary
+values map to finite coordinates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: smallest normal float64; probabilities and rates are floored here in logs
+TINY = float(np.finfo(np.float64).tiny)
+#: ``log(TINY)``: the floor of every log-probability term (about -708.4)
+LOG_FLOOR = float(np.log(TINY))
+#: clip applied before the logit / log transforms of the acceleration hooks
+CLIP = 1e-12
+
+
+def floored_log(p: np.ndarray) -> np.ndarray:
+    """``log(p)`` floored at :data:`LOG_FLOOR` (so ``log(0)`` is finite)."""
+    return np.log(np.maximum(np.asarray(p, dtype=np.float64), TINY))
+
+
+def floored_log1m(p: np.ndarray) -> np.ndarray:
+    """``log(1 - p)`` computed with ``log1p``, floored at :data:`LOG_FLOOR`."""
+    p = np.asarray(p, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        out = np.log1p(-p)
+    return np.maximum(out, LOG_FLOOR)
+
+
+def ratio_or_pooled(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` per component, the pooled ratio where ``den`` is zero.
+
+    Parameters
+    ----------
+    num, den : ndarray of shape (n_components, ...)
+        Summed statistics of every component.
+
+    Returns
+    -------
+    ratio : ndarray of the same shape
+        A component without any (weighted) data has no maximum-likelihood
+        estimate; it gets the estimate of all components pooled, which is the
+        estimate for the whole data.
+    """
+    num = np.asarray(num, dtype=np.float64)
+    den = np.broadcast_to(np.asarray(den, dtype=np.float64), num.shape)
+    pooled_den = den.sum(axis=0)
+    pooled = np.divide(num.sum(axis=0), pooled_den, out=np.zeros(num.shape[1:]),
+                       where=pooled_den > 0)
+    return np.divide(num, den, out=np.broadcast_to(pooled, num.shape).copy(), where=den > 0)
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    """Logit of ``p`` clipped to ``[CLIP, 1 - CLIP]``."""
+    p = np.clip(np.asarray(p, dtype=np.float64), CLIP, 1.0 - CLIP)
+    return np.log(p) - np.log1p(-p)
+
+
+def expit(t: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`logit` (the logistic function)."""
+    from scipy.special import expit as _expit
+
+    return _expit(np.asarray(t, dtype=np.float64))
+
+
+def first_bad_cell(bad: np.ndarray):
+    """``(row, column)`` of the first True cell of a 2-D mask, or None."""
+    flat = np.flatnonzero(bad.ravel())
+    if flat.size == 0:
+        return None
+    return divmod(int(flat[0]), bad.shape[1])
+
+
+def check_counts(X: np.ndarray, what: str, name: str = "X") -> None:
+    """Raise ValueError unless every cell of ``X`` is a non-negative integer.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Finite values (NaN and inf are checked before).
+    what : str
+        How the values are described in the message, e.g. "counts".
+    """
+    bad = (X < 0) | (X != np.floor(X))
+    cell = first_bad_cell(bad)
+    if cell is not None:
+        r, c = cell
+        v = X[r, c]
+        kind = "negative" if v < 0 else "not an integer"
+        raise ValueError(
+            f"{name} must hold non-negative integer {what}; {name}[{r}, {c}] = {v:g} is {kind} "
+            f"(row {r}, column {c})"
+        )

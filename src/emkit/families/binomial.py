@@ -1,0 +1,114 @@
+"""Binomial components: success counts out of known numbers of trials.
+
+Row ``i`` holds success counts ``x_ij`` out of ``n_ij`` trials (the trials
+travel with the rows in ``aux["n_trials"]``, shape (n_samples, n_features) or
+(n_samples, 1) when every feature of a row has the same number).  Component
+``k`` gives the row the probability
+``prod_j C(n_ij, x_ij) p_kj^x_ij (1 - p_kj)^(n_ij - x_ij)``; the E-step is two
+matrix products plus the log binomial coefficients, and the M-step is
+``p_kj = sum_i r_ik x_ij / sum_i r_ik n_ij`` (the two- and three-coin
+examples of Do & Batzoglou, "What is the expectation maximization
+algorithm?", Nature Biotechnology 26(8):897-899, 2008).
+
+Probabilities of exactly 0 or 1 are valid parameters; their logarithms are
+floored at :data:`emkit.families._discrete.LOG_FLOOR` so every score stays
+finite (see that module for the exact rule).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import gammaln
+
+from ._base import Family
+from ._discrete import expit, floored_log, floored_log1m, logit, ratio_or_pooled
+
+
+def _trials(X: np.ndarray, aux) -> np.ndarray:
+    try:
+        n = aux["n_trials"]
+    except KeyError:
+        raise ValueError("the binomial family needs aux['n_trials'] (trials of every row)") from None
+    return np.broadcast_to(np.asarray(n, dtype=np.float64), X.shape)
+
+
+def log_binomial_coefficient(n: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``log C(n, x)`` elementwise, for non-negative integers ``x <= n``."""
+    return gammaln(n + 1.0) - gammaln(x + 1.0) - gammaln(n - x + 1.0)
+
+
+@dataclass(frozen=True, eq=False)
+class BinomialFamily(Family):
+    """Products of independent binomial distributions with known trials.
+
+    Notes
+    -----
+    Parameters: ``probs`` of shape (n_components, n_features), the success
+    probability of every feature in every component.  ``aux["n_trials"]``
+    holds the trials, shape (n_samples, n_features) or (n_samples, 1).
+    """
+
+    name = "binomial"
+    param_names = ("probs",)
+
+    # ------------------------------------------------------------------ E-step
+    def log_prob(self, X, params, aux):
+        """Log-probability of every row under every component.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Success counts, ``0 <= X <= n_trials``.
+        params : dict
+            ``probs`` of shape (n_components, n_features).
+        aux : dict
+            ``n_trials`` of shape (n_samples, n_features) or (n_samples, 1).
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples, n_components)
+        """
+        X = np.asarray(X, dtype=np.float64)
+        N = _trials(X, aux)
+        p = params["probs"]
+        failures = N - X
+        const = log_binomial_coefficient(N, X).sum(axis=1)
+        return X @ floored_log(p).T + failures @ floored_log1m(p).T + const[:, None]
+
+    def suff_stats(self, X, resp, aux, cache=None):
+        """``sx`` (weighted successes) and ``sn`` (weighted trials), each (K, d)."""
+        X = np.asarray(X, dtype=np.float64)
+        N = _trials(X, aux)
+        return {"sx": resp.T @ X, "sn": resp.T @ N}
+
+    # ------------------------------------------------------------------ M-step
+    def m_step(self, stats, params, fixed):
+        if "probs" in fixed:
+            return {"probs": np.array(params["probs"], dtype=np.float64)}
+        p = ratio_or_pooled(stats["sx"], stats["sn"])
+        return {"probs": np.clip(p, 0.0, 1.0)}
+
+    # ------------------------------------------------------------ bookkeeping
+    def n_parameters(self, params, fixed=frozenset()):
+        return 0 if "probs" in fixed else int(np.asarray(params["probs"]).size)
+
+    def sample(self, params, labels, rng, aux):
+        """Draw success counts; int64 array of shape (len(labels), n_features)."""
+        p = np.asarray(params["probs"])[labels]
+        N = np.broadcast_to(np.asarray(aux["n_trials"]), p.shape).astype(np.int64)
+        return rng.binomial(N, p).astype(np.int64)
+
+    # ------------------------------------------------------ acceleration hooks
+    def to_unconstrained(self, params, fixed):
+        """Logits of the probabilities (clipped to ``[1e-12, 1 - 1e-12]``)."""
+        return {} if "probs" in fixed else {"probs_logit": logit(params["probs"])}
+
+    def from_unconstrained(self, theta, params, fixed):
+        if "probs" in fixed:
+            return {"probs": np.array(params["probs"], dtype=np.float64)}
+        return {"probs": expit(theta["probs_logit"])}
+
+
+__all__ = ["BinomialFamily", "log_binomial_coefficient"]

@@ -1,0 +1,145 @@
+"""Categorical components: independent integer codes per feature.
+
+Every feature holds a code in ``0 .. n_categories - 1``.  Component ``k``
+gives a row the probability ``prod_j P[k, j, x_j]``.  A chunk is one-hot
+encoded once into an (n_samples, n_features * n_categories) matrix ``H``;
+then the E-step is ``H @ log(P).reshape(K, -1).T`` and the statistics are
+``resp.T @ H`` (weighted counts of every category of every feature), with
+the one-hot matrix shared between the two through the chunk cache.  The
+M-step normalises the counts over the category axis (latent class analysis:
+Goodman, "Exploratory latent structure analysis using both identifiable and
+unidentifiable models", Biometrika 61(2):215-231, 1974).
+
+A category probability of exactly 0 is a valid parameter; its logarithm is
+floored at :data:`emkit.families._discrete.LOG_FLOOR` so every score stays
+finite (see that module for the exact rule).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._base import Family
+from ._discrete import CLIP, floored_log, ratio_or_pooled
+
+
+def one_hot(X: np.ndarray, n_categories: int) -> np.ndarray:
+    """One-hot encoding of integer codes, feature by feature.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Integer codes in ``0 .. n_categories - 1`` (any numeric dtype).
+    n_categories : int
+
+    Returns
+    -------
+    H : ndarray of shape (n_samples, n_features * n_categories)
+        ``H[i, j * n_categories + X[i, j]] = 1``, zeros elsewhere.
+    """
+    X = np.asarray(X)
+    n, d = X.shape
+    C = int(n_categories)
+    H = np.zeros((n, d * C))
+    cols = X.astype(np.int64) + C * np.arange(d)[None, :]
+    H[np.arange(n)[:, None], cols] = 1.0
+    return H
+
+
+@dataclass(frozen=True, eq=False)
+class CategoricalFamily(Family):
+    """Products of independent categorical distributions.
+
+    Parameters
+    ----------
+    n_categories : int
+        Number of categories ``C`` shared by all features.
+
+    Notes
+    -----
+    Parameters: ``probs`` of shape (n_components, n_features, n_categories);
+    every ``probs[k, j]`` sums to 1.
+    """
+
+    n_categories: int = 2
+
+    name = "categorical"
+    param_names = ("probs",)
+
+    # ------------------------------------------------------------------ E-step
+    def log_prob(self, X, params, aux):
+        return self.log_prob_cached(X, params, aux)[0]
+
+    def log_prob_cached(self, X, params, aux):
+        """Log-probability of every row under every component.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Integer codes.
+        params : dict
+            ``probs`` of shape (n_components, n_features, n_categories).
+        aux : dict
+            Unused.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples, n_components)
+        cache : ndarray of shape (n_samples, n_features * n_categories)
+            The one-hot encoding of the chunk.
+        """
+        probs = np.asarray(params["probs"], dtype=np.float64)
+        K = probs.shape[0]
+        H = one_hot(X, self.n_categories)
+        return H @ floored_log(probs).reshape(K, -1).T, H
+
+    def suff_stats(self, X, resp, aux, cache=None):
+        """``counts``: weighted category counts, shape (K, n_features, n_categories)."""
+        H = one_hot(X, self.n_categories) if cache is None else cache
+        K = resp.shape[1]
+        return {"counts": (resp.T @ H).reshape(K, -1, self.n_categories)}
+
+    # ------------------------------------------------------------------ M-step
+    def m_step(self, stats, params, fixed):
+        if "probs" in fixed:
+            return {"probs": np.array(params["probs"], dtype=np.float64)}
+        counts = stats["counts"]
+        probs = ratio_or_pooled(counts, counts.sum(axis=2, keepdims=True))
+        total = probs.sum(axis=2, keepdims=True)
+        # a feature never observed at all (zero total weight) gets uniform probabilities
+        probs = np.where(total > 0, probs / np.where(total > 0, total, 1.0), 1.0 / self.n_categories)
+        return {"probs": probs}
+
+    # ------------------------------------------------------------ bookkeeping
+    def n_parameters(self, params, fixed=frozenset()):
+        if "probs" in fixed:
+            return 0
+        K, d, C = np.asarray(params["probs"]).shape
+        return int(K * d * (C - 1))
+
+    def sample(self, params, labels, rng, aux):
+        """Draw codes by inverse CDF; int64 array of shape (len(labels), n_features)."""
+        cdf = np.cumsum(np.asarray(params["probs"])[labels], axis=2)  # (n, d, C)
+        u = rng.uniform(size=cdf.shape[:2] + (1,)) * cdf[:, :, -1:]
+        codes = (u >= cdf).sum(axis=2)
+        return np.minimum(codes, self.n_categories - 1).astype(np.int64)
+
+    # ------------------------------------------------------ acceleration hooks
+    def to_unconstrained(self, params, fixed):
+        """Centred log-ratios over the category axis (probabilities clipped at 1e-12)."""
+        if "probs" in fixed:
+            return {}
+        lp = np.log(np.maximum(np.asarray(params["probs"], dtype=np.float64), CLIP))
+        return {"probs_logratio": lp - lp.mean(axis=2, keepdims=True)}
+
+    def from_unconstrained(self, theta, params, fixed):
+        if "probs" in fixed:
+            return {"probs": np.array(params["probs"], dtype=np.float64)}
+        t = np.asarray(theta["probs_logratio"], dtype=np.float64)
+        e = np.exp(t - t.max(axis=2, keepdims=True))
+        return {"probs": e / e.sum(axis=2, keepdims=True)}
+
+
+__all__ = ["CategoricalFamily", "one_hot"]
