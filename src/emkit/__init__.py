@@ -5,6 +5,7 @@ reduction of additive sufficient statistics over row chunks, behind a
 scikit-learn compatible API.
 """
 
+from ._modelfile import load, save
 from .exceptions import ConvergenceWarning, DegenerateComponentWarning, SingularCovarianceError
 from .mixture import (
     BernoulliMixture,
@@ -13,6 +14,7 @@ from .mixture import (
     GaussianMixture,
     PoissonMixture,
 )
+from .selection import select_model
 
 __version__ = "0.1.0"
 
@@ -26,4 +28,7 @@ __all__ = [
     "PoissonMixture",
     "SingularCovarianceError",
     "__version__",
+    "load",
+    "save",
+    "select_model",
 ]
