@@ -284,3 +284,9 @@ def test_parquet_corrupt(tmp_path):
     p = write(tmp_path, "bad.parquet", "this is not parquet")
     with pytest.raises(DataError, match=r"bad\.parquet: not a readable Parquet file"):
         read_table(p)
+
+
+def test_whitespace_only_lines_are_blank(tmp_path):
+    X, names = read_table(write(tmp_path, "ws.csv", "a,b\n1,2\n   \n3,4\n"))
+    assert names == ["a", "b"]
+    np.testing.assert_array_equal(X, [[1, 2], [3, 4]])

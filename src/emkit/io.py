@@ -243,7 +243,7 @@ def _read_csv(fh, src: str, delimiter: str, columns):
     ncols = len(names)
     usecols = _resolve_columns(columns, names, src)
     kept = names if usecols is None else [names[i] for i in usecols]
-    X = error = None
+    X = None
     for converters in (None, _float_or_missing):
         fh.seek(data_start)
         try:
@@ -251,18 +251,17 @@ def _read_csv(fh, src: str, delimiter: str, columns):
                 fh, delimiter=delimiter, dtype=np.float64, comments=None, quotechar='"',
                 ndmin=2, usecols=usecols, converters=converters,
             )
-        except ValueError as exc:
-            X, error = None, exc
+        except ValueError:
+            X = None
             continue
         if X.shape[1] == len(kept):
             break
-        # a header naming more or fewer columns than the rows hold
-        X, error = None, None
+        X = None  # a header naming more or fewer columns than the rows hold
     if X is None:
+        # raises at the first ragged row or bad cell; if there is none (say,
+        # whitespace-only lines that loadtxt counts as rows) it parses the rows
         fh.seek(0)
-        _locate_csv_error(fh, src, delimiter, header, ncols, usecols, kept)
-        detail = f" ({error})" if error is not None else ""
-        raise DataError(f"{src}: cannot be parsed as delimited text{detail}")
+        X = _parse_csv_careful(fh, src, delimiter, header, ncols, usecols, kept)
 
     def row_numbers() -> np.ndarray:
         fh.seek(0)
@@ -300,23 +299,27 @@ def _float_or_missing(cell: str) -> float:
         raise
 
 
-def _locate_csv_error(fh, src, delimiter, header, ncols, usecols, kept) -> None:
-    """Scan the records and raise DataError at the first ragged row or bad cell."""
+def _parse_csv_careful(fh, src, delimiter, header, ncols, usecols, kept) -> np.ndarray:
+    """Parse record by record; raise DataError at the first ragged row or bad cell."""
     idx = list(range(ncols)) if usecols is None else usecols
     pairs = list(zip(idx, kept, strict=True))
+    rows = []
     for line, record in _csv_records(fh, delimiter, header):
         if len(record) != ncols:
             where = "the header" if header else "the first row"
             raise DataError(
                 f"{src}: row {line} has {len(record)} cell(s) but {where} has {ncols}"
             )
+        row = []
         for j, name in pairs:
             try:
-                _float_or_missing(record[j])
+                row.append(_float_or_missing(record[j]))
             except ValueError:
                 raise DataError(
                     f"{src}: non-numeric value {record[j]!r} in column {name!r}, row {line}"
                 ) from None
+        rows.append(row)
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(idx))
 
 
 # --------------------------------------------------------------- npy, parquet
@@ -432,11 +435,16 @@ def _handle_missing(X: np.ndarray, names: list[str], src: str, rows, drop_missin
         return np.ascontiguousarray(X[~bad_rows])
     n_bad = int((~finite).sum())
     r, c = np.argwhere(~finite)[0]
-    row = int(rows()[r]) if rows is not None else int(r) + 1
+    row = f"row {int(r) + 1}"
+    if rows is not None:
+        lines = rows()
+        # whitespace-only lines can make loadtxt and the csv module disagree on
+        # what counts as a row; then fall back to counting data rows
+        row = f"row {int(lines[r])}" if len(lines) == n_rows else f"data row {int(r) + 1}"
     value = X[r, c]
     what = "missing or NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
     raise DataError(
         f"{src}: {n_bad} cell(s) in {n_bad_rows} row(s) are missing, NaN or infinite; the first "
-        f"is in column {names[c]!r}, row {row} ({what}); drop such rows with drop_missing=True "
+        f"is in column {names[c]!r}, {row} ({what}); drop such rows with drop_missing=True "
         "(--drop-missing)"
     )
