@@ -255,3 +255,17 @@ def test_bic_and_aic_count_free_parameters(cls, param, expected):
     assert est.aic(X) == pytest.approx(-2 * loglik + 2 * expected, rel=1e-12)
     est.set_params(fixed=(name,))
     assert est.aic(X) == pytest.approx(-2 * loglik + 2, rel=1e-12)
+
+
+def test_families_without_precomputed_base_measure_agree_with_scipy():
+    # the estimators pass log C(n, x) / -log x! in aux; called bare, the families compute it
+    X = RNG.integers(0, 9, size=(30, 3))
+    N = X + RNG.integers(0, 5, size=(30, 3))
+    probs = RNG.uniform(0.05, 0.95, size=(2, 3))
+    lp = BinomialFamily().log_prob(X, {"probs": probs}, {"n_trials": N})
+    ref = np.stack([binom.logpmf(X, N, probs[k]).sum(axis=1) for k in range(2)], axis=1)
+    np.testing.assert_allclose(lp, ref, rtol=1e-12)
+    rates = RNG.uniform(0.5, 10.0, size=(2, 3))
+    lp = PoissonFamily().log_prob(X, {"rates": rates}, {})
+    ref = np.stack([poisson.logpmf(X, rates[k]).sum(axis=1) for k in range(2)], axis=1)
+    np.testing.assert_allclose(lp, ref, rtol=1e-12)

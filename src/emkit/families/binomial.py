@@ -64,7 +64,9 @@ class BinomialFamily(Family):
         params : dict
             ``probs`` of shape (n_components, n_features).
         aux : dict
-            ``n_trials`` of shape (n_samples, n_features) or (n_samples, 1).
+            ``n_trials`` of shape (n_samples, n_features) or (n_samples, 1);
+            optionally ``log_base_measure`` of shape (n_samples,), the
+            precomputed :meth:`log_base_measure`.
 
         Returns
         -------
@@ -73,9 +75,23 @@ class BinomialFamily(Family):
         X = np.asarray(X, dtype=np.float64)
         N = _trials(X, aux)
         p = params["probs"]
-        failures = N - X
-        const = log_binomial_coefficient(N, X).sum(axis=1)
-        return X @ floored_log(p).T + failures @ floored_log1m(p).T + const[:, None]
+        const = aux.get("log_base_measure")
+        if const is None:
+            const = self.log_base_measure(X, aux)
+        return X @ floored_log(p).T + (N - X) @ floored_log1m(p).T + np.asarray(const)[:, None]
+
+    def log_base_measure(self, X, aux) -> np.ndarray:
+        """Parameter-free part of the log-probability, ``sum_j log C(n_ij, x_ij)``.
+
+        It does not change between EM iterations, so estimators compute it
+        once per call and pass it in ``aux["log_base_measure"]``.
+
+        Returns
+        -------
+        log_h : ndarray of shape (n_samples,)
+        """
+        X = np.asarray(X, dtype=np.float64)
+        return log_binomial_coefficient(_trials(X, aux), X).sum(axis=1)
 
     def suff_stats(self, X, resp, aux, cache=None):
         """``sx`` (weighted successes) and ``sn`` (weighted trials), each (K, d)."""

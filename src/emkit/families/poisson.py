@@ -49,7 +49,8 @@ class PoissonFamily(Family):
         params : dict
             ``rates`` of shape (n_components, n_features).
         aux : dict
-            Unused.
+            Optionally ``log_base_measure`` of shape (n_samples,), the
+            precomputed :meth:`log_base_measure`.
 
         Returns
         -------
@@ -57,8 +58,22 @@ class PoissonFamily(Family):
         """
         X = np.asarray(X, dtype=np.float64)
         rates = np.asarray(params["rates"], dtype=np.float64)
-        const = gammaln(X + 1.0).sum(axis=1)
-        return X @ floored_log(rates).T - (rates.sum(axis=1)[None, :] + const[:, None])
+        const = aux.get("log_base_measure")
+        if const is None:
+            const = self.log_base_measure(X, aux)
+        return X @ floored_log(rates).T + (np.asarray(const)[:, None] - rates.sum(axis=1)[None, :])
+
+    def log_base_measure(self, X, aux) -> np.ndarray:
+        """Parameter-free part of the log-probability, ``-sum_j log(x_ij!)``.
+
+        It does not change between EM iterations, so estimators compute it
+        once per call and pass it in ``aux["log_base_measure"]``.
+
+        Returns
+        -------
+        log_h : ndarray of shape (n_samples,)
+        """
+        return -gammaln(np.asarray(X, dtype=np.float64) + 1.0).sum(axis=1)
 
     def suff_stats(self, X, resp, aux, cache=None):
         """``sx``: weighted count sums, shape (n_components, n_features)."""

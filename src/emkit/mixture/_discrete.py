@@ -25,6 +25,13 @@ from ._base import BaseMixture
 
 #: share of uniform mass mixed into hard initial responsibilities
 _INIT_SOFTENING = 0.1
+#: rows per block when precomputing parameter-free log terms
+_BASE_MEASURE_BLOCK = 65536
+
+
+def _cell(idx) -> str:
+    """``[i, j, ...]`` of an index tuple (plain ints, whatever their NumPy type)."""
+    return "[" + ", ".join(str(int(i)) for i in idx) + "]"
 
 
 def _check_probs_init(value, shape: tuple, name: str = "probs_init") -> np.ndarray:
@@ -38,7 +45,7 @@ def _check_probs_init(value, shape: tuple, name: str = "probs_init") -> np.ndarr
     bad = ~np.isfinite(p) | (p < 0) | (p > 1)
     if bad.any():
         idx = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), p.shape)
-        raise ValueError(f"{name} must hold probabilities in [0, 1]; {name}{list(idx)} = {p[idx]:g}")
+        raise ValueError(f"{name} must hold probabilities in [0, 1]; {name}{_cell(idx)} = {p[idx]:g}")
     return p
 
 
@@ -59,6 +66,24 @@ class _DiscreteMixture(BaseMixture):
 
     def _make_family(self, data: Data, backend: NumpyBackend):
         return self._fitted_family_type()()
+
+    def _with_base_measure(self, X, aux: dict) -> dict:
+        """Add the parameter-free log term of every row to ``aux``.
+
+        Families with such a term (binomial coefficients, ``log x!``) would
+        otherwise recompute it in every EM iteration.  Computed in row blocks,
+        so no full-size temporary is made; left to the family for inputs that
+        are not NumPy arrays (they are evaluated chunk by chunk anyway).
+        """
+        if not isinstance(X, np.ndarray):
+            return aux
+        family = self._fitted_family_type()()
+        step = _BASE_MEASURE_BLOCK
+        parts = [
+            family.log_base_measure(X[s:s + step], {k: v[s:s + step] for k, v in aux.items()})
+            for s in range(0, X.shape[0], step)
+        ]
+        return {**aux, "log_base_measure": np.concatenate(parts)}
 
     def _fitted_family(self):
         check_is_fitted(self)
@@ -336,7 +361,7 @@ class BinomialMixture(_DiscreteMixture):
                 f"successes exceed trials: X[{r}, {c}] = {X[r, c]:g} but n_trials is "
                 f"{N[r, min(c, N.shape[1] - 1)]:g} (row {r}, column {c})"
             )
-        return {"n_trials": N}
+        return self._with_base_measure(X, {"n_trials": N})
 
     def _sample_aux(self, n_samples, kwargs):
         kwargs = dict(kwargs)
@@ -428,6 +453,9 @@ class PoissonMixture(_DiscreteMixture):
     def _check_support(self, X):
         check_counts(X, "counts")
 
+    def _aux(self, X, kwargs, fitting):
+        return self._with_base_measure(X, super()._aux(X, kwargs, fitting))
+
     def _user_init_params(self, n_features):
         if self.rates_init is None:
             return {}
@@ -445,7 +473,7 @@ class PoissonMixture(_DiscreteMixture):
         if bad.any():
             idx = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), shape)
             raise ValueError(
-                f"rates_init must be finite and non-negative; rates_init{list(idx)} = {rates[idx]:g}"
+                f"rates_init must be finite and non-negative; rates_init{_cell(idx)} = {rates[idx]:g}"
             )
         return {"rates": rates}
 
