@@ -67,6 +67,26 @@ class _DiscreteMixture(BaseMixture):
     def _make_family(self, data: Data, backend: NumpyBackend):
         return self._fitted_family_type()()
 
+    def _first_bad_cell(self, X, aux: dict, mask_fn):
+        """``(row, column, value)`` of the first cell flagged by ``mask_fn``, or None.
+
+        ``mask_fn(chunk)`` returns a boolean (n_chunk, n_features) mask; it
+        runs chunk by chunk on the fitting backend, so a dask array is
+        checked block by block on the workers.
+        """
+        data = Data(X, np.ones(X.shape[0]), aux)
+
+        def first_column(chunk):
+            mask = np.asarray(mask_fn(chunk))
+            return np.where(mask.any(axis=1), mask.argmax(axis=1), -1)
+
+        cols = self._backend_for(X).map_concat(first_column, data)
+        rows = np.flatnonzero(cols >= 0)
+        if rows.size == 0:
+            return None
+        r, c = int(rows[0]), int(cols[rows[0]])
+        return r, c, float(np.asarray(X[r, c]))
+
     def _with_base_measure(self, X, aux: dict) -> dict:
         """Add the parameter-free log term of every row to ``aux``.
 
@@ -90,8 +110,7 @@ class _DiscreteMixture(BaseMixture):
         return self._fitted_family_type()()
 
 
-_COMMON_DOC = """
-    tol : float, default=1e-3
+_COMMON_DOC = """    tol : float, default=1e-3
         Convergence threshold on the change of the mean per-sample
         log-likelihood between iterations.
     max_iter : int, default=100
@@ -113,12 +132,11 @@ _COMMON_DOC = """
         Parameters held at their initial values: ``"weights"`` and/or ``"{p}"``.
     chunk_size : int or None, default=None
         Rows processed at once; ``None`` keeps temporaries near 32 MiB.
-    acceleration : {{None, "squarem"}}, default=None
+    acceleration : {None, "squarem"}, default=None
         ``None`` runs plain EM.
 """
 
-_ATTR_DOC = """
-    converged_ : bool
+_ATTR_DOC = """    converged_ : bool
     n_iter_ : int
         Number of M-steps of the best run.
     lower_bound_ : float
@@ -140,7 +158,7 @@ class BernoulliMixture(_DiscreteMixture):
     n_components : int, default=1
     probs_init : array-like of shape (n_components, n_features), default=None
         Initial probabilities of a 1.
-{_COMMON_DOC.replace("{p}", "probs").replace("{{", "{").replace("}}", "}")}
+{_COMMON_DOC.replace("{p}", "probs")}
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -236,7 +254,7 @@ class BinomialMixture(_DiscreteMixture):
         (n_samples, n_features).
     probs_init : array-like of shape (n_components, n_features), default=None
         Initial success probabilities.
-{_COMMON_DOC.replace("{p}", "probs").replace("{{", "{").replace("}}", "}")}
+{_COMMON_DOC.replace("{p}", "probs")}
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -354,11 +372,11 @@ class BinomialMixture(_DiscreteMixture):
             )
         n, d = X.shape
         N = self._trials(n, d, n_trials, "fit" if fitting else "predict/score")
-        cell = first_bad_cell(X > N)
+        cell = self._first_bad_cell(X, {"n_trials": N}, lambda ch: ch.X > ch.aux["n_trials"])
         if cell is not None:
-            r, c = cell
+            r, c, v = cell
             raise ValueError(
-                f"successes exceed trials: X[{r}, {c}] = {X[r, c]:g} but n_trials is "
+                f"successes exceed trials: X[{r}, {c}] = {v:g} but n_trials is "
                 f"{N[r, min(c, N.shape[1] - 1)]:g} (row {r}, column {c})"
             )
         return self._with_base_measure(X, {"n_trials": N})
@@ -387,7 +405,7 @@ class PoissonMixture(_DiscreteMixture):
     n_components : int, default=1
     rates_init : array-like of shape (n_components, n_features), default=None
         Initial rates (non-negative).
-{_COMMON_DOC.replace("{p}", "rates").replace("{{", "{").replace("}}", "}")}
+{_COMMON_DOC.replace("{p}", "rates")}
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -492,7 +510,7 @@ class CategoricalMixture(_DiscreteMixture):
         ``X.max() + 1`` at ``fit`` (or the last axis of ``probs_init``).
     probs_init : array-like of shape (n_components, n_features, n_categories), default=None
         Initial category probabilities; every ``probs_init[k, j]`` sums to 1.
-{_COMMON_DOC.replace("{p}", "probs").replace("{{", "{").replace("}}", "}")}
+{_COMMON_DOC.replace("{p}", "probs")}
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -562,11 +580,11 @@ class CategoricalMixture(_DiscreteMixture):
         super()._check_parameters()
 
     def _check_codes_below(self, X, C: int, source: str) -> None:
-        cell = first_bad_cell(X >= C)
+        cell = self._first_bad_cell(X, {}, lambda ch: ch.X >= C)
         if cell is not None:
-            r, c = cell
+            r, c, v = cell
             raise ValueError(
-                f"category code X[{r}, {c}] = {X[r, c]:g} (row {r}, column {c}) is not below "
+                f"category code X[{r}, {c}] = {v:g} (row {r}, column {c}) is not below "
                 f"{source} = {C}; codes must lie in 0 .. {C - 1}"
             )
 
