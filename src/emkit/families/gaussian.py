@@ -56,78 +56,150 @@ class GaussianFamily(Family):
 
     # ----------------------------------------------------------------- helpers
     def _centre(self, d: int) -> np.ndarray:
-        return np.zeros(d) if self.centre is None else self.centre
+        """The centre, rounded to a float32 value so that float32 chunks are
+        centred about exactly the point the M-step adds back."""
+        if self.centre is None:
+            return np.zeros(d)
+        c = np.asarray(self.centre, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            c32 = c.astype(np.float32).astype(np.float64)
+        return np.where(np.isfinite(c32), c32, c)
 
-    def _centred(self, X: np.ndarray) -> np.ndarray:
-        c = self._centre(X.shape[1])
-        return X - c.astype(X.dtype, copy=False)
+    def _quadratic(self, d: int, n_components: int) -> bool:
+        """Whether full covariance uses the quadratic feature map.
+
+        The map ``[x_a x_b (a <= b), x, 1]`` turns the E-step and the M-step
+        into one ``(n, m) x (m, K)`` product each, with no ``(n, K * d)``
+        temporary; it pays while ``m = d (d + 1) / 2 + d + 1`` stays below
+        about ``K * d``.
+        """
+        return d * (d + 1) // 2 + d + 1 <= max(2 * n_components * d, 16)
+
+    def _features(self, X, params_or_k) -> tuple[np.ndarray, int]:
+        """Transposed feature matrix of one chunk, centred, in the chunk's dtype.
+
+        Returns
+        -------
+        F : ndarray of shape (m, n_samples)
+            Rows: for full covariance with the quadratic map, the products
+            ``x_a x_b`` (``a <= b``, row-major upper triangle), then ``x``,
+            then ones; for diag / spherical ``x**2``, ``x``, ones; otherwise
+            ``x`` and ones.  ``x`` is the row minus the centre.
+        lin : int
+            Index of the first row of ``x``.
+        """
+        X = np.asarray(X)
+        dt = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        n, d = X.shape
+        K = params_or_k if isinstance(params_or_k, int) else params_or_k["weights"].shape[0]
+        ct = self.covariance_type
+        if ct == "full" and self._quadratic(d, K):
+            lin = d * (d + 1) // 2
+        elif ct in ("diag", "spherical"):
+            lin = d
+        else:
+            lin = 0
+        F = np.empty((lin + d + 1, n), dtype=dt)
+        Xt = F[lin:lin + d]
+        np.subtract(X.T, self._centre(d).astype(dt)[:, None], out=Xt)
+        F[-1] = 1.0
+        if ct in ("diag", "spherical"):
+            np.multiply(Xt, Xt, out=F[:d])
+        elif lin:
+            _outer_rows(Xt, F[:lin])
+        return F, lin
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params, aux):
         return self.log_prob_cached(X, params, aux)[0]
 
     def log_prob_cached(self, X, params, aux):
-        X = np.asarray(X)
-        dt = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        Xc = self._centred(X.astype(dt, copy=False))
-        n, d = Xc.shape
+        F, lin = self._features(X, params)
+        dt = F.dtype
+        d = F.shape[0] - lin - 1
         P = params["precisions_cholesky"]
-        mu = params["means"] - self._centre(d)  # (K, d) float64
-        K = mu.shape[0]
+        m = params["means"] - self._centre(d)  # (K, d) float64
+        K = m.shape[0]
         ct = self.covariance_type
-        cache = Xc
-        if ct == "full":
-            Pstack = P.transpose(1, 0, 2).reshape(d, K * d)
-            Y = Xc @ Pstack.astype(dt)  # (n, K*d): every component whitened at once
-            Y -= np.einsum("kd,kde->ke", mu, P).reshape(K * d).astype(dt)
-            Y *= Y
-            sq = Y.reshape(n, K, d).sum(axis=2, dtype=np.float64)
+        const = -0.5 * d * _LOG_2PI
+        if ct == "full" and lin and dt == np.float64 and _expansion_is_safe(F[lin:lin + d], P, m):
+            # log N = -1/2 x'Lx + x'L m - 1/2 m'L m + log det P: one product
+            prec = P @ np.swapaxes(P, 1, 2)  # (K, d, d)
+            iu = np.triu_indices(d)
+            theta = np.empty((lin + d + 1, K))
+            theta[:lin] = -0.5 * (prec[:, iu[0], iu[1]] * np.where(iu[0] == iu[1], 1.0, 2.0)).T
+            Lm = np.einsum("kab,kb->ka", prec, m)
+            theta[lin:lin + d] = Lm.T
             log_det = np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
+            theta[-1] = const - 0.5 * (Lm * m).sum(axis=1) + log_det
+            lp = (theta.T @ F).T
+        elif ct == "full":
+            # float32 (and wide features): whiten all components at once,
+            # y = x P_k - m_k P_k, as one (n, d) x (d, K*d) product
+            # (the shift rides on the row of ones: [x, 1] times [P; -m P])
+            W = np.empty((d + 1, K * d))
+            W[:d] = P.transpose(1, 0, 2).reshape(d, K * d)
+            W[d] = -np.einsum("kd,kde->ke", m, P).reshape(K * d)
+            Y = F[lin:].T @ W.astype(dt)
+            np.multiply(Y, Y, out=Y)
+            # sum of squares per component: (K, K*d) block of ones times Y'
+            sq = (np.repeat(np.eye(K, dtype=dt), d, axis=1) @ Y.T).T
+            log_det = np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
+            lp = (const + log_det) - 0.5 * sq.astype(np.float64)
         elif ct == "tied":
-            Y = Xc @ P.astype(dt)  # whitened once, shared by all components
-            B = mu @ P
-            sq = (
-                (Y * Y).sum(axis=1, dtype=np.float64)[:, None]
-                - 2.0 * (Y @ B.T.astype(dt))
-                + (B * B).sum(axis=1)[None, :]
-            )
-            log_det = np.log(np.diag(P)).sum()
+            # x'Lx shared by every component: whiten once
+            Y = F[:d].T @ P.astype(dt)
+            quad = np.einsum("ij,ij->i", Y, Y, dtype=np.float64)
+            prec = P @ P.T
+            Lm = m @ prec  # (K, d)
+            theta = np.empty((d + 1, K))
+            theta[:d] = Lm.T
+            theta[d] = const - 0.5 * (Lm * m).sum(axis=1) + np.log(np.diag(P)).sum()
+            lp = np.asarray((theta.T.astype(dt) @ F).T, dtype=np.float64)
+            lp -= 0.5 * quad[:, None]
         else:
+            # diag / spherical: one product of [x**2, x, 1] with a (2d+1, K) matrix
             prec = P**2 if ct == "diag" else np.broadcast_to((P**2)[:, None], (K, d))
-            Z = np.empty((n, 2 * d), dtype=dt)  # feature map [x**2, x]
-            np.multiply(Xc, Xc, out=Z[:, :d])
-            Z[:, d:] = Xc
-            theta = np.concatenate([prec.T, -2.0 * (mu * prec).T], axis=0)  # (2d, K)
-            sq = Z @ theta.astype(dt) + (mu * mu * prec).sum(axis=1)[None, :]
             log_det = np.log(P).sum(axis=1) if ct == "diag" else d * np.log(P)
-            cache = Z
-        sq = np.asarray(sq, dtype=np.float64)
-        return -0.5 * (d * _LOG_2PI + sq) + log_det, cache
+            theta = np.concatenate(
+                [-0.5 * prec.T, (m * prec).T, (const - 0.5 * (m * m * prec).sum(axis=1) + log_det)[None]]
+            )
+            lp = (theta.T.astype(dt) @ F).T
+        # lp is the transpose of a (K, n) product: column-major (n, K), so the
+        # engine's row-wise reductions run along contiguous memory
+        return np.asarray(lp, dtype=np.float64), F
 
     def suff_stats(self, X, resp, aux, cache=None):
-        ct = self.covariance_type
-        X = np.asarray(X)
-        dt = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        if cache is None:
-            Xc = self._centred(X.astype(dt, copy=False))
-            if ct in ("diag", "spherical"):
-                cache = np.concatenate([Xc * Xc, Xc], axis=1)
-        else:
-            Xc = cache if ct in ("full", "tied") else None
-        n = X.shape[0]
-        d = X.shape[1]
+        F = self._features(X, resp.shape[1])[0] if cache is None else cache
+        lin = F.shape[0] - 1 - np.asarray(X).shape[1]
+        d = F.shape[0] - lin - 1
         K = resp.shape[1]
-        r = resp.astype(dt, copy=False)
+        ct = self.covariance_type
+        r = resp.astype(F.dtype, copy=False)
+        if r.dtype == np.float32:
+            # responsibilities below float32's normal range would become
+            # subnormals, which slow the product down by orders of magnitude
+            np.copyto(r, 0.0, where=r < np.finfo(np.float32).tiny)
+        # one (m, n) x (n, K) product gives every first and second moment
+        S = np.asarray(F @ r, dtype=np.float64)
+        sx = S[lin:lin + d].T
         if ct in ("diag", "spherical"):
-            both = np.asarray(r.T @ cache, dtype=np.float64)  # (K, 2d): [sum r x^2, sum r x]
-            return {"sxx": both[:, :d], "sx": both[:, d:]}
-        sx = np.asarray(r.T @ Xc, dtype=np.float64)
-        if ct == "full":
-            RX = (r[:, :, None] * Xc[:, None, :]).reshape(n, K * d)
-            sxx = np.asarray(Xc.T @ RX, dtype=np.float64).reshape(d, K, d).transpose(1, 0, 2)
-        else:  # tied: total weighted scatter; rows of resp sum to the sample weight
-            w = resp.sum(axis=1).astype(dt)
-            sxx = np.asarray(Xc.T @ (Xc * w[:, None]), dtype=np.float64)
+            return {"sxx": S[:d].T, "sx": sx}
+        if ct == "tied":  # total weighted scatter; rows of resp sum to the sample weight
+            Xt = F[:d]
+            w = resp.sum(axis=1)
+            Xw = Xt if np.all(w == 1.0) else Xt * w.astype(F.dtype)
+            return {"sx": sx, "sxx": np.asarray(Xw @ Xt.T, dtype=np.float64)}
+        if lin:
+            iu = np.triu_indices(d)
+            sxx = np.empty((K, d, d))
+            sxx[:, iu[0], iu[1]] = S[:lin].T
+            sxx[:, iu[1], iu[0]] = S[:lin].T
+            return {"sx": sx, "sxx": sxx}
+        # wide features: stacked responsibilities times rows, (d, n) x (n, K*d)
+        Xc = F[:d].T
+        RX = (r[:, :, None] * Xc[:, None, :]).reshape(-1, K * d)
+        sxx = np.asarray(F[:d] @ RX, dtype=np.float64).reshape(d, K, d).transpose(1, 0, 2)
         return {"sx": sx, "sxx": sxx}
 
     # ------------------------------------------------------------------ M-step
@@ -273,6 +345,48 @@ class GaussianFamily(Family):
         out["covariances"] = cov
         out["precisions_cholesky"] = prec
         return out
+
+
+def _expansion_is_safe(Xt: np.ndarray, P: np.ndarray, m: np.ndarray) -> bool:
+    """Whether ``x'Lx - 2 x'Lm + m'Lm`` loses less than ~1e-8 to cancellation.
+
+    The expanded quadratic form rounds each term to ``eps * lambda_max(L) *
+    R**2`` (``R`` bounding ``|x - c|`` and ``|m|``), which grows without
+    bound for a component collapsing onto a point; the whitened form
+    ``|x P - m P|**2`` does not.  ``lambda_max`` is bounded by
+    ``trace(L) = ||P||_F**2``.
+
+    Parameters
+    ----------
+    Xt : ndarray of shape (n_features, n_samples)
+        Centred rows, transposed.
+    P : ndarray of shape (n_components, n_features, n_features)
+    m : ndarray of shape (n_components, n_features)
+        Centred means.
+    """
+    if Xt.shape[1] == 0:
+        return True
+    reach = np.maximum(Xt.max(axis=1), -Xt.min(axis=1)).astype(np.float64)
+    r2 = max(float(reach @ reach), float((m * m).sum(axis=1).max()))
+    lam = float((P * P).sum(axis=(1, 2)).max())
+    d = Xt.shape[0]
+    return 8.0 * (d + 1) * np.finfo(np.float64).eps * lam * r2 < 1e-8
+
+
+def _outer_rows(Xt: np.ndarray, out: np.ndarray) -> None:
+    """Products ``x_a * x_b`` for ``a <= b`` of transposed rows, into ``out``.
+
+    Parameters
+    ----------
+    Xt : ndarray of shape (n_features, n_samples)
+    out : ndarray of shape (n_features * (n_features + 1) // 2, n_samples)
+        Filled in row-major upper-triangle order (as ``np.triu_indices``).
+    """
+    d = Xt.shape[0]
+    start = 0
+    for a in range(d):  # over features (not components), each a contiguous product
+        np.multiply(Xt[a], Xt[a:], out=out[start:start + d - a])
+        start += d - a
 
 
 def check_covariances(covariances, covariance_type: str, n_components: int, n_features: int,
