@@ -93,7 +93,7 @@ class GaussianFamily(Family):
         n, d = X.shape
         K = params_or_k if isinstance(params_or_k, int) else params_or_k["weights"].shape[0]
         ct = self.covariance_type
-        if ct == "full" and self._quadratic(d, K):
+        if ct == "full" and dt == np.float64 and self._quadratic(d, K):
             lin = d * (d + 1) // 2
         elif ct in ("diag", "spherical"):
             lin = d
@@ -122,6 +122,7 @@ class GaussianFamily(Family):
         K = m.shape[0]
         ct = self.covariance_type
         const = -0.5 * d * _LOG_2PI
+        cache = F
         if ct == "full" and lin and dt == np.float64 and _expansion_is_safe(F[lin:lin + d], P, m):
             # log N = -1/2 x'Lx + x'L m - 1/2 m'L m + log det P: one product
             prec = P @ np.swapaxes(P, 1, 2)  # (K, d, d)
@@ -140,10 +141,10 @@ class GaussianFamily(Family):
             W = np.empty((d + 1, K * d))
             W[:d] = P.transpose(1, 0, 2).reshape(d, K * d)
             W[d] = -np.einsum("kd,kde->ke", m, P).reshape(K * d)
-            Y = F[lin:].T @ W.astype(dt)
-            np.multiply(Y, Y, out=Y)
-            # sum of squares per component: (K, K*d) block of ones times Y'
-            sq = (np.repeat(np.eye(K, dtype=dt), d, axis=1) @ Y.T).T
+            Yt = W.T.astype(dt) @ F[lin:]  # (K*d, n): component-major, rows contiguous
+            # sum of squares per component: (K, K*d) block of ones times Yt**2
+            sq = (np.repeat(np.eye(K, dtype=dt), d, axis=1) @ (Yt * Yt)).T
+            cache = (F, Yt, P, m)
             log_det = np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
             lp = (const + log_det) - 0.5 * sq.astype(np.float64)
         elif ct == "tied":
@@ -167,9 +168,11 @@ class GaussianFamily(Family):
             lp = (theta.T.astype(dt) @ F).T
         # lp is the transpose of a (K, n) product: column-major (n, K), so the
         # engine's row-wise reductions run along contiguous memory
-        return np.asarray(lp, dtype=np.float64), F
+        return np.asarray(lp, dtype=np.float64), cache
 
     def suff_stats(self, X, resp, aux, cache=None):
+        if isinstance(cache, tuple):
+            return _whitened_moments(resp, *cache)
         F = self._features(X, resp.shape[1])[0] if cache is None else cache
         lin = F.shape[0] - 1 - np.asarray(X).shape[1]
         d = F.shape[0] - lin - 1
@@ -345,6 +348,51 @@ class GaussianFamily(Family):
         out["covariances"] = cov
         out["precisions_cholesky"] = prec
         return out
+
+
+def _whitened_moments(resp, F, Yt, P, m) -> dict:
+    """Full-covariance statistics from whitened residuals, about the centre.
+
+    Used for float32 chunks: the second moments are taken about each
+    component's current mean, where they are small, with float32 products
+    (``Y_k' diag(r_k) Y_k`` for all ``k`` in one batched product), and only
+    then moved to the common centre in float64.  Taken directly about the
+    centre in float32, the moments of a component far from it would lose
+    digits to cancellation in the M-step.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+        Weighted responsibilities.
+    F : ndarray of shape (n_features + 1, n_samples)
+        Centred rows (transposed) and a row of ones.
+    Yt : ndarray of shape (n_components * n_features, n_samples)
+        ``(x - mean_k) P_k`` for every component, transposed.
+    P : ndarray of shape (n_components, n_features, n_features)
+    m : ndarray of shape (n_components, n_features)
+        Means minus the centre.
+
+    Returns
+    -------
+    dict
+        ``sx`` (K, d) and ``sxx`` (K, d, d) about the centre, float64.
+    """
+    n = Yt.shape[1]
+    K, d = m.shape
+    rt = resp.T.astype(Yt.dtype)  # (K, n)
+    np.copyto(rt, 0.0, where=rt < np.finfo(Yt.dtype).tiny)
+    Y3 = Yt.reshape(K, d, n)
+    RY = Y3 * rt[:, None, :]
+    # K products (d, n) x (n, d) in one batched call
+    G = np.asarray(np.matmul(RY, Y3.transpose(0, 2, 1)), dtype=np.float64)
+    s1y = RY.sum(axis=2, dtype=np.float64)  # (K, d): sum_i r_ik y_ik
+    Pinv = np.linalg.inv(P)  # y = u P, so u = y P^-1
+    U = np.swapaxes(Pinv, 1, 2) @ G @ Pinv
+    s1 = np.einsum("kd,kde->ke", s1y, Pinv)  # sum_i r_ik (x_i - mean_k)
+    nk = resp.sum(axis=0)
+    sxx = (U + s1[:, :, None] * m[:, None, :] + m[:, :, None] * s1[:, None, :]
+           + nk[:, None, None] * m[:, :, None] * m[:, None, :])
+    return {"sx": s1 + nk[:, None] * m, "sxx": sxx}
 
 
 def _expansion_is_safe(Xt: np.ndarray, P: np.ndarray, m: np.ndarray) -> bool:
