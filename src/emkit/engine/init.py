@@ -20,6 +20,10 @@ import numpy as np
 from ..backends.numpy_backend import Data, NumpyBackend
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+#: Lloyd iterations after k-means++ seeding when initialising a mixture: a
+#: few passes place the centres well enough for EM, which refines them anyway,
+#: and keep initialisation a small part of a fit on large data
+LLOYD_MAX_ITER = 10
 
 
 def _centre_of(data: Data, backend: NumpyBackend) -> np.ndarray:
@@ -155,7 +159,8 @@ def initial_resp(method: str, data: Data, n_components: int, rng: np.random.Rand
     Parameters
     ----------
     method : {"kmeans", "k-means++", "random", "random_from_data"}
-        ``"kmeans"``: k-means++ seeding then Lloyd iterations, hard labels.
+        ``"kmeans"``: k-means++ seeding then at most ``LLOYD_MAX_ITER``
+        Lloyd iterations, hard labels.
         ``"k-means++"``: seeding only, each row to its nearest seed.
         ``"random"``: uniform random soft responsibilities.
         ``"random_from_data"``: ``n_components`` distinct rows drawn with
@@ -186,7 +191,7 @@ def initial_resp(method: str, data: Data, n_components: int, rng: np.random.Rand
     else:
         centres = kmeans_plusplus(data, K, rng, backend, shift)
         if method == "kmeans":
-            centres, labels = lloyd(data, centres, backend, shift)
+            centres, labels = lloyd(data, centres, backend, shift, max_iter=LLOYD_MAX_ITER)
             return _one_hot(labels, K)
     c_sq = (centres * centres).sum(axis=1)
     labels = backend.map_concat(
