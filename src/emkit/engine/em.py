@@ -81,13 +81,15 @@ def normalize_log(lp: np.ndarray):
     resp : ndarray of shape (n_samples, n_components)
     """
     m = lp.max(axis=1)
-    m = np.where(np.isfinite(m), m, 0.0)
+    if not np.isfinite(m).all():  # rows impossible under every component
+        m = np.where(np.isfinite(m), m, 0.0)
     lp -= m[:, None]
     np.exp(lp, out=lp)
     s = lp.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lp /= s[:, None]
-        log_norm = np.log(s) + m
+        lp *= (1.0 / s)[:, None]
+        log_norm = np.log(s)
+    log_norm += m
     return log_norm, lp
 
 
@@ -102,14 +104,21 @@ def e_step_chunk(family: Family, params: Mapping, chunk: Data):
     """
     lp, cache = family.log_prob_cached(chunk.X, params, chunk.aux)
     with np.errstate(divide="ignore"):
-        lp = lp + np.log(params["weights"])
+        log_w = np.log(params["weights"])
+    if lp.flags.writeable and lp.dtype == np.float64:
+        lp += log_w  # the family's fresh array: no copy
+    else:
+        lp = lp + log_w
     log_norm, resp = normalize_log(lp)
     w = chunk.sample_weight
-    resp *= w[:, None]
+    if w.min() == 1.0 and w.max() == 1.0:  # unweighted rows: skip two n x K passes
+        loglik = float(log_norm.sum())
+    else:
+        resp *= w[:, None]
+        positive = w > 0  # weight 0 times an impossible row counts as nothing
+        loglik = float(np.dot(w[positive], log_norm[positive]))
     stats = family.suff_stats(chunk.X, resp, chunk.aux, cache)
     stats["nk"] = resp.sum(axis=0)
-    positive = w > 0
-    loglik = float(np.dot(w[positive], log_norm[positive]))
     return Stats(**stats), loglik
 
 

@@ -93,7 +93,11 @@ class GaussianFamily(Family):
         n, d = X.shape
         K = params_or_k if isinstance(params_or_k, int) else params_or_k["weights"].shape[0]
         ct = self.covariance_type
-        if ct == "full" and dt == np.float64 and self._quadratic(d, K):
+        if ct == "full" and self._quadratic(d, K):
+            # the quadratic map's products are the big cancellation-prone sums: they
+            # run in float64 for float32 chunks too (built straight from the float32
+            # rows: a chunk-sized temporary, never a float64 copy of X)
+            dt = np.float64
             lin = d * (d + 1) // 2
         elif ct in ("diag", "spherical"):
             lin = d
