@@ -58,7 +58,9 @@ class GaussianMixture(BaseMixture):
     chunk_size : int or None, default=None
         Rows processed at once; ``None`` keeps temporaries near 32 MiB.
     acceleration : {None, "squarem"}, default=None
-        ``None`` runs plain EM.
+        ``None`` runs plain EM; ``"squarem"`` extrapolates EM steps (Varadhan
+        & Roland, 2008), which pays off when EM crawls (flat likelihoods,
+        tight ``tol``, overlapping components).
 
     Attributes
     ----------
@@ -74,6 +76,8 @@ class GaussianMixture(BaseMixture):
         Mean per-sample log-likelihood of the fitted parameters.
     history_ : ndarray of shape (n_iter_,)
         Mean per-sample log-likelihood after every iteration of the best run.
+        With ``acceleration="squarem"`` one entry per accepted iterate, so it
+        can be shorter than ``n_iter_`` (which counts data passes).
     degenerate_components_ : list of int
         Components that collapsed onto a spurious maximum.
     n_features_in_ : int
