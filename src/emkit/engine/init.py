@@ -33,11 +33,35 @@ def _centre_of(data: Data, backend: NumpyBackend) -> np.ndarray:
     return s / w
 
 
-def _sq_dist(Xc: np.ndarray, C: np.ndarray, c_sq: np.ndarray) -> np.ndarray:
-    """Squared distances, shape (n_rows, n_centres), from one product."""
-    d = (Xc * Xc).sum(axis=1)[:, None] - 2.0 * (Xc @ C.T) + c_sq[None, :]
-    np.maximum(d, 0.0, out=d)
-    return d
+def _centred_t(chunk: Data, shift: np.ndarray) -> np.ndarray:
+    """Rows of a chunk minus ``shift``, transposed: C-contiguous (n_features, n_rows) float64.
+
+    The transposed layout keeps every reduction below (over features, or over
+    centres) running along long contiguous rows.
+    """
+    X = np.asarray(chunk.X)
+    out = np.empty((X.shape[1], X.shape[0]))
+    np.subtract(X.T, shift[:, None], out=out)
+    return out
+
+
+def _cross(Xt: np.ndarray, C: np.ndarray, c_sq: np.ndarray) -> np.ndarray:
+    """``|c|^2 - 2 c.x`` for every centre and row, shape (n_centres, n_rows).
+
+    Its argmin over axis 0 is the nearest centre (``|x|^2`` does not change it).
+    """
+    D = C @ Xt
+    D *= -2.0
+    D += c_sq[:, None]
+    return D
+
+
+def _sq_dist_t(Xt: np.ndarray, C: np.ndarray, c_sq: np.ndarray) -> np.ndarray:
+    """Squared distances, shape (n_centres, n_rows), from one product."""
+    D = _cross(Xt, C, c_sq)
+    D += np.einsum("ij,ij->j", Xt, Xt)[None, :]
+    np.maximum(D, 0.0, out=D)
+    return D
 
 
 def _rows_as_float(chunk: Data, shift: np.ndarray) -> np.ndarray:
@@ -67,7 +91,15 @@ def _pick_by_weight(mass: np.ndarray, order: np.ndarray, u: np.ndarray) -> np.nd
 def _min_dist_to(data: Data, backend: NumpyBackend, shift, C) -> np.ndarray:
     c_sq = (C * C).sum(axis=1)
     return backend.map_concat(
-        lambda ch: _sq_dist(_rows_as_float(ch, shift), C, c_sq).min(axis=1), data, C.shape[0]
+        lambda ch: _sq_dist_t(_centred_t(ch, shift), C, c_sq).min(axis=0), data, C.shape[0]
+    )
+
+
+def _nearest(data: Data, backend: NumpyBackend, shift, C) -> np.ndarray:
+    """Index of the nearest centre of every row, shape (n_samples,)."""
+    c_sq = (C * C).sum(axis=1)
+    return backend.map_concat(
+        lambda ch: _cross(_centred_t(ch, shift), C, c_sq).argmin(axis=0), data, C.shape[0]
     )
 
 
@@ -100,7 +132,7 @@ def kmeans_plusplus(data: Data, n_clusters: int, rng: np.random.RandomState, bac
         cand = _rows(data, cand_idx, shift)
         c_sq = (cand * cand).sum(axis=1)
         dist = backend.map_concat(
-            lambda ch, cand=cand, c_sq=c_sq: _sq_dist(_rows_as_float(ch, shift), cand, c_sq),
+            lambda ch, cand=cand, c_sq=c_sq: _sq_dist_t(_centred_t(ch, shift), cand, c_sq).T,
             data, n_local,
         )
         np.minimum(dist, closest[:, None], out=dist)
@@ -120,18 +152,23 @@ def lloyd(data: Data, centres: np.ndarray, backend: NumpyBackend, shift: np.ndar
     labels : ndarray of shape (n_samples,)
     """
     K = centres.shape[0]
-    var = backend.map_reduce(
-        lambda ch: (ch.sample_weight @ (_rows_as_float(ch, shift) ** 2),), data
-    )[0].sum() / data.sample_weight.sum()
+
+    def spread(ch):
+        Xt = _centred_t(ch, shift)
+        return (np.einsum("ij,ij->j", Xt, Xt) @ ch.sample_weight,)
+
+    var = backend.map_reduce(spread, data)[0] / data.sample_weight.sum()
     for _ in range(max_iter):
         c_sq = (centres * centres).sum(axis=1)
 
         def assign(ch, centres=centres, c_sq=c_sq):
-            Xf = _rows_as_float(ch, shift)
-            lab = _sq_dist(Xf, centres, c_sq).argmin(axis=1)
-            onehot = np.zeros((Xf.shape[0], K))
-            onehot[np.arange(Xf.shape[0]), lab] = ch.sample_weight
-            return onehot.T @ Xf, onehot.sum(axis=0)
+            Xt = _centred_t(ch, shift)
+            lab = _cross(Xt, centres, c_sq).argmin(axis=0)
+            w = ch.sample_weight
+            counts = np.bincount(lab, weights=w, minlength=K)
+            # per-cluster weighted sums: one bincount per feature (not per cluster)
+            sums = np.stack([np.bincount(lab, weights=w * row, minlength=K) for row in Xt], axis=1)
+            return sums, counts
 
         sums, counts = backend.map_reduce(assign, data, K)
         new = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1e-300)[:, None], centres)
@@ -139,11 +176,7 @@ def lloyd(data: Data, centres: np.ndarray, backend: NumpyBackend, shift: np.ndar
         centres = new
         if shift_sq <= tol * tol * max(var, 1e-300):
             break
-    c_sq = (centres * centres).sum(axis=1)
-    labels = backend.map_concat(
-        lambda ch: _sq_dist(_rows_as_float(ch, shift), centres, c_sq).argmin(axis=1), data, K
-    )
-    return centres, labels
+    return centres, _nearest(data, backend, shift, centres)
 
 
 def _one_hot(labels: np.ndarray, K: int) -> np.ndarray:
@@ -193,8 +226,4 @@ def initial_resp(method: str, data: Data, n_components: int, rng: np.random.Rand
         if method == "kmeans":
             centres, labels = lloyd(data, centres, backend, shift, max_iter=LLOYD_MAX_ITER)
             return _one_hot(labels, K)
-    c_sq = (centres * centres).sum(axis=1)
-    labels = backend.map_concat(
-        lambda ch: _sq_dist(_rows_as_float(ch, shift), centres, c_sq).argmin(axis=1), data, K
-    )
-    return _one_hot(labels, K)
+    return _one_hot(_nearest(data, backend, shift, centres), K)
