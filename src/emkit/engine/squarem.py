@@ -169,11 +169,14 @@ def run_squarem(
 
     Notes
     -----
+    A cycle costs three data passes when the extrapolation is accepted (the
+    E-steps at ``theta1``, ``theta'`` and ``theta''``), as in the SQUAREM R
+    package, and four when it falls back to ``theta2``.
     Convergence is declared on two consecutive changes below ``tol``: the
     last accepted iterate changed the mean log-likelihood by less than
     ``tol`` and a plain EM step taken from it also gains less than ``tol``
-    (or two plain EM steps in a row gain less than ``tol``); the last EM
-    step is the returned result.  Testing a plain EM step, and not only the
+    (or, in a cycle that fell back to plain EM, two plain EM steps in a row
+    gain less than ``tol``); the last EM step is the returned result.  Testing a plain EM step, and not only the
     change of an extrapolation (which can land at an equal log-likelihood on
     a slow plateau or across a ridge), means the run stops only where plain
     EM itself would stop.
@@ -213,18 +216,14 @@ def run_squarem(
                 accept(p1, s1, ll1, 1.0, False)
                 converged = True
                 break
-            if max_iter - n_pass < 3:  # no room for a full cycle: plain EM
+            if max_iter - n_pass < 2:  # no room for a full cycle: plain EM
                 accept(p1, s1, ll1, 1.0, False)
                 continue
+            ll_start = ll
+            # the second EM image needs no E-step of its own for the extrapolation:
+            # it is evaluated only if the cycle falls back to it (3 passes a cycle)
             p2 = maximization(family, s1, p1, fixed)
             n_m += 1
-            s2, ll2 = expectation(family, p2, data, backend)
-            n_pass += 1
-            if abs(ll1 - ll) < tol and abs(ll2 - ll1) < tol:
-                # two consecutive plain EM steps below tol: converged
-                accept(p2, s2, ll2, 1.0, False)
-                converged = True
-                break
             n_cycles += 1
             step = _step_length(family, params, p1, p2, fixed, step_max)
             a = 1.0 if step is None else step[0]
@@ -241,7 +240,13 @@ def run_squarem(
             if result is not None:
                 accept(*result, a, True)
             else:
+                s2, ll2 = expectation(family, p2, data, backend)
+                n_pass += 1
                 accept(p2, s2, ll2, a, False)
+                if abs(ll1 - ll_start) < tol and abs(ll2 - ll1) < tol:
+                    # two consecutive plain EM steps below tol: converged
+                    converged = True
+                    break
             if a == step_max:
                 step_max = min(STEP_FACTOR * step_max, STEP_MAX_CAP)
             if verbose >= 2 and n_cycles % verbose_interval == 0:
