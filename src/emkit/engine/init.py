@@ -185,8 +185,28 @@ def _one_hot(labels: np.ndarray, K: int) -> np.ndarray:
     return resp
 
 
+#: above this many rows, k-means++ seeding and Lloyd iterations run on a weighted
+#: subsample of this many draws, and only the final assignment visits every row
+INIT_SAMPLE_SIZE = 100_000
+
+
+def _weighted_subsample(data: Data, backend: NumpyBackend, shift: np.ndarray,
+                        rng: np.random.RandomState, size: int) -> Data:
+    """``size`` rows drawn with replacement, with probability proportional to weight.
+
+    A row drawn ``k`` times becomes one row of weight ``k``.  The draws walk
+    the cumulative weights in the canonical order, so the subsample does not
+    depend on the row order and a row of weight ``k`` is drawn as often as
+    ``k`` copies of it would be.
+    """
+    order = _canonical_order(data, backend, shift)
+    idx = _pick_by_weight(data.sample_weight, order, rng.uniform(size=size))
+    rows, counts = np.unique(idx, return_counts=True)
+    return Data(np.asarray(data.X[rows]), counts.astype(np.float64))
+
+
 def initial_resp(method: str, data: Data, n_components: int, rng: np.random.RandomState,
-                 backend: NumpyBackend) -> np.ndarray:
+                 backend: NumpyBackend, sample_size: int = INIT_SAMPLE_SIZE) -> np.ndarray:
     """Initial responsibilities of every row.
 
     Parameters
@@ -199,6 +219,10 @@ def initial_resp(method: str, data: Data, n_components: int, rng: np.random.Rand
         ``"random_from_data"``: ``n_components`` distinct rows drawn with
         probability proportional to their weight as centres, each row to its
         nearest centre.
+    sample_size : int
+        With more rows than this, "kmeans" and "k-means++" find their centres
+        on a weighted subsample of ``sample_size`` draws (a standard way to
+        keep initialisation a small part of a fit), then assign every row.
 
     Returns
     -------
@@ -222,8 +246,12 @@ def initial_resp(method: str, data: Data, n_components: int, rng: np.random.Rand
                 mass = data.sample_weight.copy()
         centres = _rows(data, idx, shift)
     else:
-        centres = kmeans_plusplus(data, K, rng, backend, shift)
+        sub = data
+        if data.n_samples > sample_size:
+            sub = _weighted_subsample(data, backend, shift, rng, sample_size)
+        centres = kmeans_plusplus(sub, K, rng, backend, shift)
         if method == "kmeans":
-            centres, labels = lloyd(data, centres, backend, shift, max_iter=LLOYD_MAX_ITER)
-            return _one_hot(labels, K)
+            centres, labels = lloyd(sub, centres, backend, shift, max_iter=LLOYD_MAX_ITER)
+            if sub is data:
+                return _one_hot(labels, K)
     return _one_hot(_nearest(data, backend, shift, centres), K)
