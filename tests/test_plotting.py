@@ -144,3 +144,24 @@ def test_without_ax_uses_pyplot(gm2):
         assert ax.figure is not None
     finally:
         plt.close(ax.figure)
+
+
+def test_history_plot_counts_em_steps_under_squarem():
+    import matplotlib.pyplot as plt
+
+    from emkit.datasets import load_faithful
+    from emkit.plotting import plot_history
+
+    X = load_faithful()
+    gm = emkit.GaussianMixture(3, covariance_type="tied", tol=1e-10, max_iter=5000,
+                               random_state=1, acceleration="squarem").fit(X)
+    assert gm.history_.size < gm.n_iter_  # accepted iterates, not data passes
+    ax = plot_history(gm)
+    assert f"converged after {gm.n_iter_} EM steps" in ax.get_title()
+    assert ax.get_xlabel() == "accepted SQUAREM iterate"
+    plt.close(ax.figure)
+    plain = emkit.GaussianMixture(2, random_state=0).fit(X)
+    ax = plot_history(plain)
+    assert f"converged after {plain.n_iter_} EM steps" in ax.get_title()
+    assert ax.get_xlabel() == "EM iteration"
+    plt.close(ax.figure)

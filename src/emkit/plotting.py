@@ -323,12 +323,16 @@ def plot_history(model, ax=None):
     ax = _new_axes(ax)
     it = np.arange(1, history.size + 1)
     n = history.size
+    # with SQUAREM, history_ holds accepted iterates while n_iter_ counts EM steps
+    n_steps = int(getattr(model, "n_iter_", n))
+    accelerated = n_steps != n
+    steps = f"{n_steps} EM step{'s' if n_steps != 1 else ''}"
     if getattr(model, "interrupted_", False):
-        status = f"interrupted after {n} iteration{'s' if n != 1 else ''}"
+        status = f"interrupted after {steps}"
     elif getattr(model, "converged_", False):
-        status = f"converged after {n} iteration{'s' if n != 1 else ''}"
+        status = f"converged after {steps}"
     else:
-        status = f"not converged after {n} iteration{'s' if n != 1 else ''}"
+        status = f"not converged after {steps}"
     ax.plot(it, history, color="C0", lw=2, marker="o" if n <= 60 else None, markersize=4,
             label="mean log-likelihood per row")
     if n:
@@ -339,7 +343,7 @@ def plot_history(model, ax=None):
                 ha="center", va="center", color="0.4")
     ax.ticklabel_format(axis="y", useOffset=False)
     _integer_xaxis(ax)
-    ax.set_xlabel("EM iteration")
+    ax.set_xlabel("accepted SQUAREM iterate" if accelerated else "EM iteration")
     ax.set_ylabel("mean log-likelihood per row")
     ax.set_title(f"EM progress of {type(model).__name__}: {status}")
     ax.legend(loc="lower right", fontsize="small")

@@ -59,14 +59,6 @@ class EMResult:
     extra: dict = field(default_factory=dict)
 
 
-def weighted_log_prob(family: Family, X, params: Mapping, aux: Mapping) -> np.ndarray:
-    """``log p(x | k) + log pi_k`` for one chunk, shape (n_samples, n_components)."""
-    lp = family.log_prob(X, params, aux)
-    with np.errstate(divide="ignore"):
-        lp = lp + np.log(params["weights"])
-    return lp
-
-
 def normalize_log(lp: np.ndarray):
     """Row-wise log-sum-exp and responsibilities with a single ``exp``.
 

@@ -54,10 +54,3 @@ def _first_not_pd(cov: np.ndarray) -> int:
         except np.linalg.LinAlgError:
             return k
     return 0
-
-
-def covariance_from_precision_cholesky(prec_chol: np.ndarray) -> np.ndarray:
-    """``(P P^T)^{-1}`` for a stack of precision Cholesky factors."""
-    d = prec_chol.shape[-1]
-    Pinv = np.linalg.solve(prec_chol, np.broadcast_to(np.eye(d), prec_chol.shape))
-    return np.swapaxes(Pinv, -1, -2) @ Pinv

@@ -482,13 +482,10 @@ def precisions_to_params(precisions: np.ndarray, covariance_type: str, reg_covar
     """Covariances and precision Cholesky factors from user precisions."""
     if covariance_type in ("full", "tied"):
         mats = precisions if covariance_type == "full" else precisions[None]
-        # P with P P^T = precision: reverse-Cholesky of the precision matrix
-        Lp = np.linalg.cholesky(mats)
         d = mats.shape[-1]
         cov = np.linalg.solve(mats, np.broadcast_to(np.eye(d), mats.shape))
         cov = 0.5 * (cov + np.swapaxes(cov, -1, -2))
         prec_chol = precision_cholesky_full(cov, reg_covar)
-        del Lp
         if covariance_type == "tied":
             return cov[0], prec_chol[0]
         return cov, prec_chol
