@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from emkit import cli
+from emkit.cli import progress
 from emkit._modelfile import load
 from emkit.datasets import load_faithful
 
@@ -184,7 +185,7 @@ def test_interrupt_saves_partial_model_and_exits_130(tmp_path, faithful_csv, mon
         if info["iteration"] == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_iteration_hook", hook)
+    monkeypatch.setattr(progress, "_iteration_hook", hook)
     out = tmp_path / "partial.emkit"
     res = run("fit", faithful_csv, "-k", 3, "--tol", 0, "--max-iter", 500, "--seed", 0, "--out", out)
     assert res.exit_code == 130
@@ -312,10 +313,11 @@ def test_subprocess_sigint_exits_130_and_saves(tmp_path, faithful_csv):
     script = textwrap.dedent(f"""
         import os, signal, sys
         from emkit import cli
+        from emkit.cli import progress
         def hook(info):
             if info["iteration"] == 3:
                 os.kill(os.getpid(), signal.SIGINT)
-        cli._iteration_hook = hook
+        progress._iteration_hook = hook
         sys.argv = ["emkit", "fit", {str(faithful_csv)!r}, "-k", "3", "--tol", "0",
                     "--max-iter", "1000", "--seed", "0", "--out", {str(out)!r}]
         cli.main()

@@ -24,10 +24,10 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 
 import numpy as np
 
+from ._atomic import atomic_write
 from .io import ModelFileError
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "load", "save"]
@@ -331,49 +331,7 @@ def save(model, path) -> None:
     path : str or path-like
     """
     data = dumps(model)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
-    try:
-        try:
-            os.fchmod(fd, _file_mode(path))
-        except (AttributeError, OSError):
-            pass
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(folder)
-
-
-def _file_mode(path: str) -> int:
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # e.g. Windows, where folders cannot be opened
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def load(path):

@@ -1,0 +1,185 @@
+"""The Typer application and its error guard.
+
+Every command runs inside :class:`_EmkitGroup`, which turns any problem into
+one line on standard error and a fixed exit status: 2 for bad input, 130 for
+Ctrl-C, 1 for an internal error (``EMKIT_DEBUG=1`` shows its traceback).
+Warnings are printed once each, as one line.
+"""
+
+import contextlib
+import os
+import sys
+import warnings
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+class CliError(Exception):
+    """A problem to report as one line on standard error, ending the command.
+
+    Parameters
+    ----------
+    message : str
+    code : int, default=2
+        Exit status.
+    """
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+def _click_exception_types():
+    """Click's exception classes, from typer's vendored copy and/or click itself."""
+    modules = []
+    with contextlib.suppress(ImportError):
+        from typer._click import exceptions as vendored
+
+        modules.append(vendored)
+    with contextlib.suppress(ImportError):
+        from click import exceptions as upstream
+
+        modules.append(upstream)
+    errors = tuple(m.ClickException for m in modules)
+    no_args = tuple(m.NoArgsIsHelpError for m in modules if hasattr(m, "NoArgsIsHelpError"))
+    aborts = (typer.Abort,) + tuple(m.Abort for m in modules if hasattr(m, "Abort"))
+    usage = tuple(m.UsageError for m in modules)
+    return errors, no_args, aborts, usage
+
+
+_CLICK_ERRORS, _NO_ARGS_ERRORS, _ABORTS, _USAGE_ERRORS = _click_exception_types()
+
+
+# ------------------------------------------------------------------ consoles
+def _stdout() -> Console:
+    console = Console(highlight=False, emoji=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 120)
+    return console
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, emoji=False)
+
+
+def _say(message: str, style: str | None = None) -> None:
+    """One line of commentary on standard error (never wrapped)."""
+    _stderr().print(message, style=style, markup=False, soft_wrap=True)
+
+
+def _one_line(message) -> str:
+    return " ".join(str(message).split())
+
+
+class _Session:
+    """Per-invocation state shared by the guard and the commands."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.seen_warnings: set = set()
+        self.interrupt_reported = False
+
+
+_session = _Session()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    text = _one_line(message)
+    key = (category, text)
+    if key in _session.seen_warnings:
+        return
+    _session.seen_warnings.add(key)
+    _say(f"warning: {text}", style="yellow")
+
+
+# --------------------------------------------------------------- click group
+class _EmkitGroup(TyperGroup):
+    """Typer group whose errors are one line on stderr with a fixed exit status."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        _session.reset()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = _show_warning
+            code = self._guarded(args, prog_name, complete_var, extra)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def _guarded(self, args, prog_name, complete_var, extra) -> int:
+        try:
+            rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                              standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0
+            if code == 130 and not _session.interrupt_reported:
+                _say("emkit: interrupted", style="red")
+            return code
+        except _NO_ARGS_ERRORS as exc:
+            text = exc.format_message()  # rich help was printed while the error was made
+            if text.strip():
+                _stdout().print(text, markup=False)
+            return 0
+        except _CLICK_ERRORS as exc:
+            ctx = getattr(exc, "ctx", None)
+            where = f"{ctx.command_path}: " if ctx is not None else "emkit: "
+            hint = ""
+            if isinstance(exc, _USAGE_ERRORS) and ctx is not None:
+                hint = f" (see '{ctx.command_path} --help')"
+            message = _one_line(exc.format_message()).replace("Value error, ", "")
+            _say(f"{where}error: {message}{hint}", style="red")
+            return 2
+        except _ABORTS:
+            _say("emkit: aborted", style="red")
+            return 1
+        except KeyboardInterrupt:
+            _say("emkit: interrupted", style="red")
+            return 130
+        except CliError as exc:
+            _say(f"emkit: error: {_one_line(exc)}", style="red")
+            return exc.code
+        except (ValueError, OSError, np.linalg.LinAlgError) as exc:
+            _say(f"emkit: error: {_one_line(exc) or type(exc).__name__}", style="red")
+            return 2
+        except Exception as exc:  # a bug: say so in one line unless asked for details
+            if os.environ.get("EMKIT_DEBUG"):
+                raise
+            _say(f"emkit: internal error: {type(exc).__name__}: {_one_line(exc)} "
+                 "(set EMKIT_DEBUG=1 for a traceback)", style="red")
+            return 1
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        _stdout().print(f"emkit {__version__}", markup=False)
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=_EmkitGroup,
+    name="emkit",
+    help="Fit mixture models by EM: Gaussian, Bernoulli, binomial, Poisson and categorical.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Fit mixture models by EM: Gaussian, Bernoulli, binomial, Poisson and categorical."""
+
+
+def main() -> None:
+    """Entry point of the ``emkit`` console script."""
+    typer.main.get_command(app).main(prog_name="emkit")

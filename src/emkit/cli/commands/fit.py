@@ -1,0 +1,124 @@
+"""``emkit fit``: fit one mixture."""
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ..application import CliError, _say, app
+from ..inputs import (
+    _check_matplotlib,
+    _check_out_path,
+    _estimator_class,
+    _read_inputs,
+    _save_model,
+    _trials_kwargs,
+)
+from ..options import (
+    ColumnsOpt,
+    CovarianceName,
+    DataArg,
+    DropOpt,
+    FamilyName,
+    JsonOpt,
+    MaxIterOpt,
+    NInitOpt,
+    SeedOpt,
+    TolOpt,
+    TrialsColOpt,
+    TrialsOpt,
+    WeightsColOpt,
+)
+from ..progress import _fit_one, _report_interrupt
+from ..views import _fmt, _print_json, _print_model, _model_dict
+
+def _make_estimator(family: str, n_components: int, *, covariance: str | None, n_init: int,
+                    max_iter: int, tol: float, seed: int | None, trials: int | None,
+                    categories: int | None):
+    cls = _estimator_class(family)
+    kwargs = {"n_init": n_init, "max_iter": max_iter, "tol": tol, "random_state": seed}
+    if family == "gaussian":
+        kwargs["covariance_type"] = covariance or "full"
+    elif covariance is not None:
+        raise CliError("--covariance applies to the gaussian family only")
+    if family == "binomial" and trials is not None:
+        kwargs["n_trials"] = int(trials)
+    if categories is not None:
+        if family != "categorical":
+            raise CliError("--categories applies to the categorical family only")
+        kwargs["n_categories"] = int(categories)
+    return cls(n_components, **kwargs)
+
+
+@app.command()
+def fit(
+    data: DataArg,
+    components: Annotated[int, typer.Option("--components", "-k", min=1, metavar="K",
+                                            help="Number of mixture components.")] = 2,
+    family: Annotated[FamilyName, typer.Option("--family", help="Component family.")] = FamilyName.gaussian,
+    covariance: Annotated[CovarianceName | None, typer.Option(
+        "--covariance", help="Gaussian covariance type [default: full].", show_default=False)] = None,
+    columns: ColumnsOpt = None,
+    trials: TrialsOpt = None,
+    trials_column: TrialsColOpt = None,
+    categories: Annotated[int | None, typer.Option("--categories", min=1, metavar="C",
+                                                   help="Categorical: number of categories (default: largest code + 1).")] = None,
+    weights_column: WeightsColOpt = None,
+    n_init: NInitOpt = 1,
+    max_iter: MaxIterOpt = 100,
+    tol: TolOpt = 1e-3,
+    seed: SeedOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="MODEL",
+                                             help="Save the fitted model to this file.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG",
+                                              help="Draw the plot that fits the data into this PNG.")] = None,
+    drop_missing: DropOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit one mixture to DATA and print its parameters."""
+    fam = family.value
+    _trials_kwargs(fam, trials, trials_column)
+    _check_out_path(out, "--out")
+    _check_out_path(plot, "--plot")
+    if plot is not None:
+        _check_matplotlib()
+    model = _make_estimator(fam, components, covariance=covariance.value if covariance else None,
+                            n_init=n_init, max_iter=max_iter, tol=tol, seed=seed, trials=trials,
+                            categories=categories)
+    if fam == "binomial" and trials is None and trials_column is None:
+        raise CliError("the binomial family needs the number of trials: --trials N or --trials-column c")
+    inputs = _read_inputs(data, columns, weights_column=weights_column, trials_column=trials_column,
+                          drop_missing=drop_missing)
+    fit_kwargs = {"n_trials": inputs.trials} if inputs.trials is not None else {}
+    interrupted = _fit_one(model, inputs.X, inputs.weights, fit_kwargs, max_iter, n_init)
+    model.feature_names_ = list(inputs.names)
+
+    n = inputs.X.shape[0]
+    stats = {"n_samples": n, "mean_log_likelihood": float(model.lower_bound_),
+             "log_likelihood": float(model.lower_bound_) * (
+                 n if inputs.weights is None else float(np.sum(inputs.weights)))}
+    if inputs.weights is None:
+        stats["bic"] = float(model.bic(inputs.X, **fit_kwargs))
+        stats["aic"] = float(model.aic(inputs.X, **fit_kwargs))
+    if out is not None:
+        _save_model(model, out)
+    if plot is not None and not interrupted:
+        from ...plotting import plot_auto
+
+        plot_auto(model, inputs.X, plot, feature_names=inputs.names,
+                  n_trials=inputs.trials if inputs.trials is not None else trials)
+    if as_json:
+        _print_json({**_model_dict(model), **stats})
+    else:
+        line = f"{n} rows; total log-likelihood {_fmt(stats['log_likelihood'], 8)}"
+        if "bic" in stats:
+            line += f"; BIC {_fmt(stats['bic'], 8)}; AIC {_fmt(stats['aic'], 8)}"
+        _print_model(model, [line])
+    if out is not None and not interrupted:
+        _say(f"saved the model to {out}")
+    if plot is not None and not interrupted:
+        _say(f"wrote the plot to {plot}")
+    if interrupted:
+        _report_interrupt(model, out)
+        raise typer.Exit(130)

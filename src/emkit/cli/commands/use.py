@@ -1,0 +1,150 @@
+"""Commands that use a saved model: ``predict``, ``score``, ``sample``, ``inspect``."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from ..._atomic import atomic_write
+from ..application import CliError, _say, _stdout, app
+from ..inputs import (
+    _aux,
+    _check_features,
+    _check_out_path,
+    _family_of,
+    _feature_names,
+    _load_model,
+    _read_inputs,
+)
+from ..options import ColumnsOpt, DataArg, DropOpt, JsonOpt, ModelArg, SeedOpt, TrialsColOpt, TrialsOpt
+from ..views import _fmt, _model_dict, _print_json, _print_model
+
+@app.command()
+def predict(
+    model_path: ModelArg,
+    data: DataArg,
+    proba: Annotated[bool, typer.Option("--proba", help="Print each row's component probabilities instead of its label.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE",
+                                             help="Write to this file (.npy or CSV text) instead of stdout.")] = None,
+    columns: ColumnsOpt = None,
+    trials: TrialsOpt = None,
+    trials_column: TrialsColOpt = None,
+    drop_missing: DropOpt = False,
+) -> None:
+    """Most likely component (or --proba: probabilities) of every row of DATA."""
+    _check_out_path(out, "--out")
+    model = _load_model(model_path)
+    names = getattr(model, "feature_names_", None)
+    inputs = _read_inputs(data, columns, trials_column=trials_column, drop_missing=drop_missing,
+                          default_names=list(names) if names is not None else None)
+    _check_features(model, inputs, data)
+    aux = _aux(model, inputs, trials)
+    if proba:
+        result = model.predict_proba(inputs.X, **aux)
+        lines = [",".join(f"{p:.6g}" for p in row) for row in result]
+    else:
+        result = model.predict(inputs.X, **aux)
+        lines = [str(int(v)) for v in result]
+    text = "\n".join(lines) + ("\n" if lines else "")
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    if out.suffix.lower() == ".npy":
+        atomic_write(out, lambda fh: np.save(fh, result, allow_pickle=False))
+    else:
+        atomic_write(out, lambda fh: fh.write(text.encode("utf-8")))
+    _say(f"wrote {len(lines)} {'rows of probabilities' if proba else 'labels'} to {out}")
+
+
+@app.command()
+def score(
+    model_path: ModelArg,
+    data: DataArg,
+    columns: ColumnsOpt = None,
+    trials: TrialsOpt = None,
+    trials_column: TrialsColOpt = None,
+    drop_missing: DropOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Log-likelihood of DATA under the model, with BIC and AIC."""
+    model = _load_model(model_path)
+    names = getattr(model, "feature_names_", None)
+    inputs = _read_inputs(data, columns, trials_column=trials_column, drop_missing=drop_missing,
+                          default_names=list(names) if names is not None else None)
+    _check_features(model, inputs, data)
+    aux = _aux(model, inputs, trials)
+    n = inputs.X.shape[0]
+    mean = float(model.score(inputs.X, **aux))
+    result = {"n_samples": n, "mean_log_likelihood": mean, "log_likelihood": mean * n,
+              "bic": float(model.bic(inputs.X, **aux)), "aic": float(model.aic(inputs.X, **aux))}
+    if as_json:
+        _print_json(result)
+        return
+    t = Table(show_header=False, box=None)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_row("rows", str(n))
+    t.add_row("mean log-likelihood per row", _fmt(mean, 8))
+    t.add_row("total log-likelihood", _fmt(mean * n, 10))
+    t.add_row("BIC", _fmt(result["bic"], 10))
+    t.add_row("AIC", _fmt(result["aic"], 10))
+    _stdout().print(t)
+
+
+@app.command()
+def sample(
+    model_path: ModelArg,
+    n: Annotated[int, typer.Option("-n", "--n-samples", min=1, metavar="N", help="Number of rows to draw.")] = 100,
+    seed: SeedOpt = None,
+    trials: TrialsOpt = None,
+    labels: Annotated[bool, typer.Option("--labels", help="Add a 'component' column with each row's component.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE",
+                                             help="Write CSV to this file instead of stdout.")] = None,
+) -> None:
+    """Draw N rows from the model, as CSV with a header."""
+    _check_out_path(out, "--out")
+    model = _load_model(model_path)
+    family = _family_of(model)
+    kwargs = {}
+    if trials is not None:
+        if family != "binomial":
+            raise CliError("--trials applies to binomial models only")
+        kwargs["n_trials"] = int(trials)
+    elif family == "binomial" and getattr(model, "n_trials", None) is None:
+        raise CliError("this binomial model was fitted with per-row numbers of trials: give --trials N")
+    model.random_state = seed
+    X, y = model.sample(n, **kwargs)
+    order = np.random.default_rng(seed).permutation(n)
+    X, y = X[order], y[order]
+    header = _feature_names(model) + (["component"] if labels else [])
+    integer = family != "gaussian"
+    rows = [",".join(header)]
+    for x, k in zip(X, y, strict=True):
+        cells = [str(int(v)) if integer else f"{v:.10g}" for v in x]
+        if labels:
+            cells.append(str(int(k)))
+        rows.append(",".join(cells))
+    text = "\n".join(rows) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        atomic_write(out, lambda fh: fh.write(text.encode("utf-8")))
+        _say(f"wrote {n} rows to {out}")
+
+
+@app.command()
+def inspect(
+    model_path: ModelArg,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print a saved model's parameters."""
+    model = _load_model(model_path)
+    if as_json:
+        _print_json(_model_dict(model))
+    else:
+        _print_model(model, [f"file {model_path} ({model_path.stat().st_size} bytes)"])

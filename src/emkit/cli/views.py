@@ -1,0 +1,219 @@
+"""What the commands print: rich tables of models and candidates, and JSON."""
+
+import json
+import math
+
+import numpy as np
+from rich.table import Table
+from rich.text import Text
+
+from .application import _one_line, _stdout
+from .inputs import _family_of, _feature_names
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    return value
+
+
+def _print_json(obj) -> None:
+    _stdout().print(json.dumps(_jsonable(obj), indent=2), markup=False, soft_wrap=True,
+                    highlight=False)
+
+
+def _fmt(v, digits: int = 4) -> str:
+    if v is None:
+        return "-"
+    v = float(v)
+    if not math.isfinite(v):
+        return str(v)
+    return f"{v:.{digits}g}"
+
+
+def _fixed(v, decimals: int = 2) -> str:
+    if v is None or not math.isfinite(float(v)):
+        return "-"
+    return f"{float(v):.{decimals}f}"
+
+
+# --------------------------------------------------------------- model views
+def _model_dict(model) -> dict:
+    """JSON-ready description of a fitted model."""
+    family = _family_of(model)
+    out = {
+        "estimator": type(model).__name__,
+        "family": family,
+        "n_components": int(model.n_components),
+        "n_features": int(model.n_features_in_),
+        "feature_names": _feature_names(model),
+        "weights": model.weights_,
+    }
+    if family == "gaussian":
+        out["covariance_type"] = model.covariance_type
+        out["means"] = model.means_
+        out["covariances"] = model.covariances_
+    elif family == "poisson":
+        out["rates"] = model.rates_
+    else:
+        out["probs"] = model.probs_
+    if family == "binomial":
+        out["n_trials"] = getattr(model, "n_trials", None)
+    if family == "categorical":
+        out["n_categories"] = int(np.asarray(model.probs_).shape[2])
+    out.update(
+        converged=bool(getattr(model, "converged_", False)),
+        n_iter=int(getattr(model, "n_iter_", 0)),
+        interrupted=bool(getattr(model, "interrupted_", False)),
+        mean_log_likelihood=getattr(model, "lower_bound_", None),
+        degenerate_components=list(getattr(model, "degenerate_components_", [])),
+    )
+    return out
+
+
+def _model_summary(model) -> str:
+    family = _family_of(model)
+    K, d = int(model.n_components), int(model.n_features_in_)
+    parts = [type(model).__name__, f"{K} component{'s' if K != 1 else ''}"]
+    if family == "gaussian":
+        parts.append(f"{model.covariance_type} covariance")
+    if family == "binomial" and getattr(model, "n_trials", None) is not None:
+        parts.append(f"{model.n_trials} trials")
+    parts.append(f"{d} feature{'s' if d != 1 else ''} ({', '.join(_feature_names(model))})")
+    n_iter = int(getattr(model, "n_iter_", 0))
+    if getattr(model, "interrupted_", False):
+        status = f"interrupted after {n_iter} iterations (not converged)"
+    elif getattr(model, "converged_", False):
+        status = f"converged after {n_iter} iteration{'s' if n_iter != 1 else ''}"
+    else:
+        status = f"not converged after {n_iter} iterations"
+    return " | ".join(parts) + f"\n{status}; mean log-likelihood per row {_fmt(model.lower_bound_, 6)}"
+
+
+def _model_table(model, title: str | None = None) -> Table:
+    """Rich table of the fitted parameters, one row per component (or per component and feature)."""
+    family = _family_of(model)
+    names = _feature_names(model)
+    d = len(names)
+    weights = np.asarray(model.weights_)
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("component", justify="right")
+    table.add_column("weight", justify="right")
+    if family == "gaussian":
+        from ..plotting.continuous import _full_covariances
+
+        means = np.asarray(model.means_)
+        covs = _full_covariances(model)
+        sds = np.sqrt(np.einsum("kii->ki", covs))
+        wide = d <= 3
+        if wide:
+            for n in names:
+                table.add_column(f"mean {n}", justify="right")
+                table.add_column(f"sd {n}", justify="right")
+            if d == 2:
+                table.add_column(f"corr({names[0]}, {names[1]})", justify="right")
+            for k in range(len(weights)):
+                cells = [str(k), _fmt(weights[k], 3)]
+                for j in range(d):
+                    cells += [_fmt(means[k, j]), _fmt(sds[k, j])]
+                if d == 2:
+                    cells.append(_fmt(covs[k, 0, 1] / (sds[k, 0] * sds[k, 1]), 3))
+                table.add_row(*cells)
+        else:
+            table.add_column("feature")
+            table.add_column("mean", justify="right")
+            table.add_column("sd", justify="right")
+            for k in range(len(weights)):
+                for j in range(d):
+                    table.add_row(str(k) if j == 0 else "", _fmt(weights[k], 3) if j == 0 else "",
+                                  names[j], _fmt(means[k, j]), _fmt(sds[k, j]),
+                                  end_section=j == d - 1)
+    elif family == "categorical":
+        probs = np.asarray(model.probs_)
+        C = probs.shape[2]
+        shown = min(C, 10)
+        table.add_column("feature")
+        for c in range(shown):
+            table.add_column(f"P(={c})", justify="right")
+        if C > shown:
+            table.add_column("...")
+        for k in range(len(weights)):
+            for j in range(d):
+                cells = [str(k) if j == 0 else "", _fmt(weights[k], 3) if j == 0 else "", names[j]]
+                cells += [_fmt(p, 3) for p in probs[k, j, :shown]]
+                if C > shown:
+                    cells.append("...")
+                table.add_row(*cells, end_section=j == d - 1)
+    else:
+        values = np.asarray(model.rates_ if family == "poisson" else model.probs_)
+        label = "rate" if family == "poisson" else "p"
+        if d <= 6:
+            for n in names:
+                table.add_column(f"{label} {n}", justify="right")
+            for k in range(len(weights)):
+                table.add_row(str(k), _fmt(weights[k], 3), *[_fmt(v) for v in values[k]])
+        else:
+            table.add_column("feature")
+            table.add_column(label, justify="right")
+            for k in range(len(weights)):
+                for j in range(d):
+                    table.add_row(str(k) if j == 0 else "", _fmt(weights[k], 3) if j == 0 else "",
+                                  names[j], _fmt(values[k, j]), end_section=j == d - 1)
+    return table
+
+
+def _print_model(model, extra_lines=()) -> None:
+    out = _stdout()
+    out.print(Text(_model_summary(model), style="bold"))
+    for line in extra_lines:
+        out.print(line, markup=False)
+    out.print(_model_table(model))
+
+
+def _select_table(table: list[dict], title: str | None = None) -> Table:
+    crit = str(table[0]["criterion"]).upper() if table else "BIC"
+    finite = [r["value"] for r in table if r.get("value") is not None and math.isfinite(r["value"])]
+    best = min(finite) if finite else None
+    has_cov = any(r.get("covariance_type") for r in table)
+    t = Table(title=title, title_justify="left", header_style="bold")
+    t.add_column("")
+    if has_cov:
+        t.add_column("covariance")
+    t.add_column("components", justify="right")
+    t.add_column(crit, justify="right")
+    t.add_column(f"{crit} - lowest", justify="right")
+    t.add_column("log-likelihood", justify="right")
+    t.add_column("parameters", justify="right")
+    t.add_column("converged")
+    t.add_column("note")
+    for r in table:
+        note = ""
+        if r.get("error"):
+            note = f"failed: {_one_line(r['error'])}"
+        elif r.get("degenerate"):
+            note = "degenerate (not eligible)"
+        cells = ["best" if r.get("best") else ""]
+        if has_cov:
+            cells.append(str(r.get("covariance_type") or "-"))
+        value = r.get("value")
+        delta = None if value is None or best is None else value - best
+        cells += [str(r["n_components"]), _fixed(value), _fixed(delta), _fixed(r.get("log_likelihood")), str(r.get("n_parameters") or "-"),
+                  "-" if r.get("converged") is None else ("yes" if r["converged"] else "no"), note]
+        t.add_row(*cells, style="bold green" if r.get("best") else ("dim" if note else None))
+    return t
+
+
+def _candidates_json(table: list[dict]) -> list[dict]:
+    keys = ("covariance_type", "n_components", "criterion", "value", "log_likelihood",
+            "n_parameters", "converged", "degenerate", "best", "error")
+    return [{k: r.get(k) for k in keys} for r in table]

@@ -1,0 +1,110 @@
+"""Helpers shared by the plots: matplotlib set-up, argument checks, saving PNGs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .._atomic import atomic_write
+
+_FAMILIES = ("gaussian", "bernoulli", "binomial", "poisson", "categorical")
+_DATA_COLOUR = "0.55"
+_MIXTURE_COLOUR = "black"
+
+
+# --------------------------------------------------------------------- helpers
+def _matplotlib():
+    """Import matplotlib, choosing ``Agg`` when no backend was asked for."""
+    try:
+        import matplotlib
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise ImportError(
+            "emkit.plotting needs matplotlib; install it with: pip install 'emkit[plot]'"
+        ) from None
+    chosen = None
+    getter = getattr(matplotlib.rcParams, "_get_backend_or_none", None)
+    if getter is not None:
+        chosen = getter()
+    if chosen is None and not os.environ.get("MPLBACKEND") and "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    return matplotlib
+
+
+def _new_axes(ax):
+    """Return ``ax``, or the Axes of a new pyplot figure when ``ax`` is None."""
+    if ax is not None:
+        return ax
+    _matplotlib()
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=(8, 6))
+    return ax
+
+
+def _colour(k: int) -> str:
+    return f"C{k % 10}"
+
+
+def family_of(model) -> str:
+    """Name of the component family of a fitted emkit estimator.
+
+    Parameters
+    ----------
+    model : emkit estimator
+
+    Returns
+    -------
+    family : {"gaussian", "bernoulli", "binomial", "poisson", "categorical"}
+    """
+    name = type(model).__name__.lower()
+    for fam in _FAMILIES:
+        if name.startswith(fam):
+            return fam
+    if hasattr(model, "means_") and hasattr(model, "covariances_"):
+        return "gaussian"
+    if hasattr(model, "rates_"):
+        return "poisson"
+    probs = getattr(model, "probs_", None)
+    if probs is not None:
+        return "categorical" if np.ndim(probs) == 3 else "bernoulli"
+    raise ValueError(f"cannot tell the component family of {type(model).__name__}")
+
+
+def _check_X(X, name: str = "X") -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty 2-D array, got shape {X.shape}")
+    return X
+
+
+def _check_feature(feature, n_features: int) -> int:
+    if isinstance(feature, bool) or not isinstance(feature, (int, np.integer)):
+        raise ValueError(f"feature must be an integer column index, got {feature!r}")
+    if not -n_features <= feature < n_features:
+        raise ValueError(f"feature {feature} is out of range for data with {n_features} column(s)")
+    return int(feature) % n_features
+
+
+def _feature_label(feature_names, j: int) -> str:
+    if feature_names is not None and j < len(feature_names):
+        return str(feature_names[j])
+    return f"feature {j}"
+
+
+def _integer_xaxis(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def save_png(fig, path, dpi) -> Path:
+    """Save ``fig`` as a PNG at ``path`` atomically, creating missing folders."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi))
+    return path

@@ -1,0 +1,120 @@
+"""Plots about the fit rather than the data: EM history and model selection."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._common import _colour, _integer_xaxis, _matplotlib, _new_axes
+
+# --------------------------------------------------------------------- history
+def plot_history(model, ax=None):
+    """Mean log-likelihood per row after every EM iteration.
+
+    Parameters
+    ----------
+    model : emkit estimator
+        A fitted estimator with ``history_``.
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+    """
+    if not hasattr(model, "history_"):
+        raise ValueError(f"{type(model).__name__} is not fitted: it has no history_")
+    history = np.asarray(model.history_, dtype=np.float64).reshape(-1)
+    _matplotlib()
+    ax = _new_axes(ax)
+    it = np.arange(1, history.size + 1)
+    n = history.size
+    # with SQUAREM, history_ holds accepted iterates while n_iter_ counts EM steps
+    n_steps = int(getattr(model, "n_iter_", n))
+    accelerated = n_steps != n
+    steps = f"{n_steps} EM step{'s' if n_steps != 1 else ''}"
+    if getattr(model, "interrupted_", False):
+        status = f"interrupted after {steps}"
+    elif getattr(model, "converged_", False):
+        status = f"converged after {steps}"
+    else:
+        status = f"not converged after {steps}"
+    ax.plot(it, history, color="C0", lw=2, marker="o" if n <= 60 else None, markersize=4,
+            label="mean log-likelihood per row")
+    if n:
+        ax.axhline(history[-1], color="0.5", lw=1, ls=":",
+                   label=f"final value {history[-1]:.6g}")
+    else:
+        ax.text(0.5, 0.5, "no EM iterations were run", transform=ax.transAxes,
+                ha="center", va="center", color="0.4")
+    ax.ticklabel_format(axis="y", useOffset=False)
+    _integer_xaxis(ax)
+    ax.set_xlabel("accepted SQUAREM iterate" if accelerated else "EM iteration")
+    ax.set_ylabel("mean log-likelihood per row")
+    ax.set_title(f"EM progress of {type(model).__name__}: {status}")
+    ax.legend(loc="lower right", fontsize="small")
+    return ax
+
+
+# ------------------------------------------------------------------- criterion
+def plot_criterion(table, ax=None):
+    """Information criterion over the number of components.
+
+    One line per covariance type; candidates whose fit had degenerate
+    components are crossed out (they are never chosen) and the chosen model
+    is starred.
+
+    Parameters
+    ----------
+    table : list of dict
+        The table returned by :func:`emkit.select_model`: rows with keys
+        ``"covariance_type"``, ``"n_components"``, ``"criterion"``,
+        ``"value"``, ``"degenerate"``, ``"best"`` (and ``"error"``).
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+    """
+    rows = list(table)
+    if not rows:
+        raise ValueError("the model-selection table is empty")
+    crit = str(rows[0].get("criterion") or "criterion").upper()
+    _matplotlib()
+    ax = _new_axes(ax)
+
+    def value(row):
+        v = row.get("value")
+        if v is None or row.get("error"):
+            return np.nan
+        v = float(v)
+        return v if np.isfinite(v) else np.nan
+
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault(row.get("covariance_type"), []).append(row)
+    degenerate_drawn = False
+    for i, (ct, group) in enumerate(groups.items()):
+        group = sorted(group, key=lambda r: r["n_components"])
+        ks = np.array([r["n_components"] for r in group])
+        vs = np.array([value(r) for r in group])
+        ax.plot(ks, vs, color=_colour(i), marker="o", lw=1.8, markersize=5,
+                label=str(ct) if ct is not None else "model")
+        bad = np.array([bool(r.get("degenerate")) for r in group]) & np.isfinite(vs)
+        if bad.any():
+            ax.scatter(ks[bad], vs[bad], marker="x", s=80, color="red", lw=2, zorder=4,
+                       label=None if degenerate_drawn else "degenerate fit (not eligible)")
+            degenerate_drawn = True
+    best = [r for r in rows if r.get("best")]
+    if best:
+        b = best[0]
+        ax.scatter([b["n_components"]], [value(b)], marker="*", s=360, color="gold",
+                   edgecolor="black", lw=1.2, zorder=5,
+                   label=(f"best: {b.get('covariance_type') or 'model'}, "
+                          f"{b['n_components']} components ({crit} {value(b):.1f})"))
+    _integer_xaxis(ax)
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    ax.set_xlabel("number of components")
+    ax.set_ylabel(f"{crit} (lower is better)")
+    ax.set_title(f"Model selection by {crit}")
+    ax.legend(title="covariance type" if len(groups) > 1 else None, loc="best", fontsize="small")
+    ax.grid(True, alpha=0.3)
+    return ax
