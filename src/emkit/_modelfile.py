@@ -41,23 +41,10 @@ _ARRAY_KINDS = "biufc"
 
 # ------------------------------------------------------------------ registry
 def estimator_registry() -> dict[str, type]:
-    """Every mixture estimator class emkit exports, by class name.
+    """Every mixture estimator class a model file may name: those of the family registry."""
+    from .registry import estimators
 
-    Scans the ``emkit`` and ``emkit.mixture`` namespaces, so estimators added
-    later (the discrete families) are found without changes here.
-    """
-    import emkit
-    import emkit.mixture
-
-    from .mixture._base import BaseMixture
-
-    out: dict[str, type] = {}
-    for module in (emkit.mixture, emkit):
-        for name in dir(module):
-            obj = getattr(module, name, None)
-            if isinstance(obj, type) and issubclass(obj, BaseMixture) and obj is not BaseMixture:
-                out[obj.__name__] = obj
-    return out
+    return estimators()
 
 
 # ------------------------------------------------------------------ encoding

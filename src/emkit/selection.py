@@ -10,39 +10,15 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from . import registry
 from .exceptions import DegenerateComponentWarning
 
-__all__ = ["FAMILIES", "CRITERIA", "select_model"]
+__all__ = ["CRITERIA", "select_model"]
 
 logger = logging.getLogger("emkit")
 
-#: Family names accepted by :func:`select_model` and the estimator class of each.
-FAMILIES = {
-    "gaussian": "GaussianMixture",
-    "bernoulli": "BernoulliMixture",
-    "binomial": "BinomialMixture",
-    "poisson": "PoissonMixture",
-    "categorical": "CategoricalMixture",
-}
 CRITERIA = ("bic", "aic")
 _EXPECTED_WARNINGS = (ConvergenceWarning, DegenerateComponentWarning)
-
-
-def _estimator_class(family: str) -> type:
-    import emkit
-
-    if not isinstance(family, str) or family not in FAMILIES:
-        raise ValueError(
-            f"family must be one of {', '.join(repr(f) for f in FAMILIES)}, got {family!r}"
-        )
-    cls = getattr(emkit, FAMILIES[family], None)
-    if cls is None:
-        available = [f for f, c in FAMILIES.items() if getattr(emkit, c, None) is not None]
-        raise ValueError(
-            f"family {family!r} ({FAMILIES[family]}) is not available in this emkit; "
-            f"available: {', '.join(available)}"
-        )
-    return cls
 
 
 def _check_components(n_components) -> list[int]:
@@ -64,21 +40,20 @@ def _check_components(n_components) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def _check_covariance_types(covariance_types) -> list[str]:
-    from .families.gaussian import COVARIANCE_TYPES
-
-    if isinstance(covariance_types, str):
-        covariance_types = (covariance_types,)
-    types = list(dict.fromkeys(covariance_types))
-    if not types:
-        raise ValueError("covariance_types is empty; give at least one covariance type")
-    for ct in types:
-        if ct not in COVARIANCE_TYPES:
+def _check_variants(family, values) -> list:
+    """The values of the family's variant parameter to try (Gaussian: covariance types)."""
+    if isinstance(values, str):
+        values = (values,)
+    chosen = list(dict.fromkeys(values))
+    what = family.variant_param.replace("_", " ")
+    if not chosen:
+        raise ValueError(f"covariance_types is empty; give at least one {what}")
+    for v in chosen:
+        if v not in family.variants:
             raise ValueError(
-                f"covariance type must be one of {', '.join(repr(c) for c in COVARIANCE_TYPES)}, "
-                f"got {ct!r}"
+                f"{what} must be one of {', '.join(repr(c) for c in family.variants)}, got {v!r}"
             )
-    return types
+    return chosen
 
 
 def select_model(
@@ -111,7 +86,8 @@ def select_model(
     X : array-like of shape (n_samples, n_features)
     n_components : int or iterable of int, default=range(1, 7)
     covariance_types : str or iterable of str, default=("full", "tied", "diag", "spherical")
-        Ignored unless ``family="gaussian"``.
+        Values of the family's variant parameter to try (the Gaussian
+        covariance types); ignored for families without one.
     criterion : {"bic", "aic"}, default="bic"
     n_init : int, default=1
         Initialisations per candidate.
@@ -120,7 +96,8 @@ def select_model(
     sample_weight : array-like of shape (n_samples,), default=None
         Frequency weights; the criterion then uses the weighted
         log-likelihood and ``sum(sample_weight)`` as the sample size.
-    family : {"gaussian", "bernoulli", "binomial", "poisson", "categorical"}, default="gaussian"
+    family : str, default="gaussian"
+        A registered family (see :func:`emkit.registry.families`).
     max_iter : int, default=100
     tol : float, default=1e-3
     callback : callable, default=None
@@ -155,10 +132,11 @@ def select_model(
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be 'bic' or 'aic', got {criterion!r}")
-    cls = _estimator_class(family)
+    fam = registry.get(family)
+    cls = registry.estimator_class(family)
     ks = _check_components(n_components)
-    if family == "gaussian":
-        candidates = [(ct, k) for ct in _check_covariance_types(covariance_types) for k in ks]
+    if fam.variant_param is not None:
+        candidates = [(v, k) for v in _check_variants(fam, covariance_types) for k in ks]
     else:
         candidates = [(None, k) for k in ks]
     fit_params = dict(fit_params or {})
@@ -170,7 +148,7 @@ def select_model(
         kwargs = {**(estimator_params or {}), "n_init": n_init, "random_state": random_state,
                   "max_iter": max_iter, "tol": tol}
         if ct is not None:
-            kwargs["covariance_type"] = ct
+            kwargs[fam.variant_param] = ct
         row = {
             "covariance_type": ct, "n_components": k, "criterion": criterion, "value": None,
             "log_likelihood": None, "n_parameters": None, "converged": None,

@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from .. import registry
+
 class CliError(Exception):
     """A problem to report as one line on standard error, ending the command.
 
@@ -164,7 +166,7 @@ def _version_callback(value: bool) -> None:
 app = typer.Typer(
     cls=_EmkitGroup,
     name="emkit",
-    help="Fit mixture models by EM: Gaussian, Bernoulli, binomial, Poisson and categorical.",
+    help=f"Fit mixture models by EM: {', '.join(registry.families())} components.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -177,7 +179,7 @@ def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    """Fit mixture models by EM: Gaussian, Bernoulli, binomial, Poisson and categorical."""
+    """Fit mixture models by EM."""
 
 
 def main() -> None:

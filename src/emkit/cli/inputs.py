@@ -4,13 +4,8 @@ import contextlib
 import os
 from pathlib import Path
 
+from .. import registry
 from .application import CliError
-from .options import _COVARIANCE_TYPES, _FAMILY_CLASSES
-
-def _emkit():
-    import emkit
-
-    return emkit
 
 
 def _io():
@@ -19,18 +14,56 @@ def _io():
     return io
 
 
-def _estimator_class(family: str):
-    cls = getattr(_emkit(), _FAMILY_CLASSES[family], None)
-    if cls is None:
-        raise CliError(f"the {family} family ({_FAMILY_CLASSES[family]}) is not available "
-                       "in this version of emkit")
-    return cls
+def _family(name: str) -> type:
+    """The registered family called ``name``."""
+    try:
+        return registry.get(name)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
 
-def _family_of(model) -> str:
-    from ..plotting import family_of
+def _estimator_class(name: str) -> type:
+    return registry.estimator_class(_family(name).name)
 
-    return family_of(model)
+
+def _family_of(model) -> type:
+    return registry.family_of(model)
+
+
+def _accepts(family: type, option: str) -> bool:
+    """Whether ``family`` takes the command-line ``option`` (without dashes, with underscores)."""
+    if option == "trials_column":
+        return family.side_data is not None
+    return option in family.cli_params or (option == "trials" and family.side_data is not None)
+
+
+def _check_options(family: type, **given) -> None:
+    """CliError when an option was given that the family does not take."""
+    for option, value in given.items():
+        if value is not None and not _accepts(family, option):
+            takers = [n for n, f in registry.families().items() if _accepts(f, option)]
+            raise CliError(f"--{option.replace('_', '-')} applies to the "
+                           f"{' and '.join(takers) or 'no'} family only")
+    if given.get("trials") is not None and given.get("trials_column") is not None:
+        raise CliError("give either --trials N or --trials-column c, not both")
+
+
+def _require_side_data(family: type, trials, trials_column) -> None:
+    """CliError when the family needs per-row side data and neither option gives it."""
+    if family.side_data is not None and trials is None and trials_column is None:
+        raise CliError(f"the {family.name} family needs {family.side_data_text}: "
+                       "--trials N or --trials-column c")
+
+
+def _side_kwargs(family: type, inputs, trials) -> dict:
+    """Keyword arguments carrying the family's per-row side data, if given."""
+    if family.side_data is None:
+        return {}
+    if inputs.side is not None:
+        return {family.side_data: inputs.side}
+    if trials is not None:
+        return {family.side_data: int(trials)}
+    return {}
 
 
 def _split_list(value: str | None, option: str) -> list[str] | None:
@@ -62,14 +95,20 @@ def _parse_components(value: str) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def _parse_covariances(value: str) -> list[str]:
+def _parse_variants(family: type, value: str) -> list[str] | None:
+    """``--covariance`` of select: 'all' or a list of the family's variants (None: it has none)."""
+    if family.variant_param is None or "covariance" not in family.cli_params:
+        if value.strip().lower() != "all":
+            _check_options(family, covariance=value)
+        return None
     if value.strip().lower() == "all":
-        return list(_COVARIANCE_TYPES)
+        return list(family.variants)
     items = _split_list(value, "--covariance")
     for item in items:
-        if item not in _COVARIANCE_TYPES:
-            raise CliError(f"--covariance: unknown covariance type {item!r}; choose 'all' or a "
-                           f"comma-separated list of {', '.join(_COVARIANCE_TYPES)}")
+        if item not in family.variants:
+            raise CliError(f"--covariance: unknown {family.variant_param.replace('_', ' ')} "
+                           f"{item!r}; choose 'all' or a comma-separated list of "
+                           f"{', '.join(family.variants)}")
     return list(dict.fromkeys(items))
 
 
@@ -106,11 +145,12 @@ def _column_index(token: str, names: list[str], option: str) -> int:
 class _Inputs:
     """Data read for one command: the feature matrix and the side columns."""
 
-    def __init__(self, X, names, weights=None, trials=None):
+    def __init__(self, X, names, weights=None, side=None, side_column=None):
         self.X = X
         self.names = names
         self.weights = weights
-        self.trials = trials
+        self.side = side
+        self.side_column = side_column
 
 
 def _read_inputs(data: str, columns: str | None, *, weights_column: str | None = None,
@@ -149,31 +189,22 @@ def _read_inputs(data: str, columns: str | None, *, weights_column: str | None =
     if weights_column is not None:
         out.weights = X[:, next(rest)]
     if trials_column is not None:
-        out.trials = X[:, next(rest)]
+        out.side = X[:, next(rest)]
+        out.side_column = trials_column
     return out
 
 
-def _trials_kwargs(family: str, trials: int | None, trials_column: str | None) -> None:
-    if family != "binomial" and (trials is not None or trials_column is not None):
-        raise CliError("--trials and --trials-column apply to the binomial family only")
-    if trials is not None and trials_column is not None:
-        raise CliError("give either --trials N or --trials-column c, not both")
-
-
 def _aux(model, inputs: _Inputs, trials: int | None) -> dict:
-    """Keyword arguments for predict/score of a loaded model (binomial trials)."""
-    if _family_of(model) != "binomial":
-        if trials is not None or inputs.trials is not None:
-            raise CliError("--trials and --trials-column apply to binomial models only")
+    """Keyword arguments for predict/score of a loaded model (its per-row side data)."""
+    family = _family_of(model)
+    if family.side_data is None:
+        _check_options(family, trials=trials, trials_column=inputs.side_column)
         return {}
-    if inputs.trials is not None:
-        return {"n_trials": inputs.trials}
-    if trials is not None:
-        return {"n_trials": int(trials)}
-    if getattr(model, "n_trials", None) is None:
-        raise CliError("this binomial model was fitted with per-row numbers of trials: "
-                       "give them with --trials-column c (or --trials N)")
-    return {}
+    kwargs = _side_kwargs(family, inputs, trials)
+    if not kwargs and model.get_params().get(family.side_data) is None:
+        raise CliError(f"this {family.name} model was fitted with per-row {family.side_data_text}:"
+                       " give them with --trials-column c (or --trials N)")
+    return kwargs
 
 
 def _load_model(path: Path):

@@ -6,33 +6,22 @@ from typing import Annotated
 
 import typer
 
-_FAMILY_CLASSES = {
-    "gaussian": "GaussianMixture",
-    "bernoulli": "BernoulliMixture",
-    "binomial": "BinomialMixture",
-    "poisson": "PoissonMixture",
-    "categorical": "CategoricalMixture",
-}
-_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+from .. import registry
 
 
-class FamilyName(str, Enum):
-    """Component families the command line can fit."""
+def _variant_choices(option: str) -> list[str]:
+    """Values of the constructor parameter that ``option`` sets in the families that vary it."""
+    out: dict = {}
+    for fam in registry.families().values():
+        if fam.variant_param is not None and fam.cli_params.get(option) == fam.variant_param:
+            out.update(dict.fromkeys(fam.variants))
+    return list(out)
 
-    gaussian = "gaussian"
-    bernoulli = "bernoulli"
-    binomial = "binomial"
-    poisson = "poisson"
-    categorical = "categorical"
 
-
-class CovarianceName(str, Enum):
-    """Covariance types of Gaussian components."""
-
-    full = "full"
-    tied = "tied"
-    diag = "diag"
-    spherical = "spherical"
+#: component families the command line can fit (the registry's names)
+FamilyName = Enum("FamilyName", {n: n for n in registry.families()}, type=str)
+#: values of ``--covariance`` (the variants of the families that take it)
+CovarianceName = Enum("CovarianceName", {v: v for v in _variant_choices("covariance")}, type=str)
 
 
 class CriterionName(str, Enum):

@@ -48,29 +48,21 @@ def _fixed(v, decimals: int = 2) -> str:
 
 
 # --------------------------------------------------------------- model views
+def _describe(model):
+    return model._fitted_family().describe(model._fitted_params())
+
+
 def _model_dict(model) -> dict:
     """JSON-ready description of a fitted model."""
-    family = _family_of(model)
     out = {
         "estimator": type(model).__name__,
-        "family": family,
+        "family": _family_of(model).name,
         "n_components": int(model.n_components),
         "n_features": int(model.n_features_in_),
         "feature_names": _feature_names(model),
         "weights": model.weights_,
     }
-    if family == "gaussian":
-        out["covariance_type"] = model.covariance_type
-        out["means"] = model.means_
-        out["covariances"] = model.covariances_
-    elif family == "poisson":
-        out["rates"] = model.rates_
-    else:
-        out["probs"] = model.probs_
-    if family == "binomial":
-        out["n_trials"] = getattr(model, "n_trials", None)
-    if family == "categorical":
-        out["n_categories"] = int(np.asarray(model.probs_).shape[2])
+    out.update(_describe(model).fields)
     out.update(
         converged=bool(getattr(model, "converged_", False)),
         n_iter=int(getattr(model, "n_iter_", 0)),
@@ -82,13 +74,9 @@ def _model_dict(model) -> dict:
 
 
 def _model_summary(model) -> str:
-    family = _family_of(model)
     K, d = int(model.n_components), int(model.n_features_in_)
     parts = [type(model).__name__, f"{K} component{'s' if K != 1 else ''}"]
-    if family == "gaussian":
-        parts.append(f"{model.covariance_type} covariance")
-    if family == "binomial" and getattr(model, "n_trials", None) is not None:
-        parts.append(f"{model.n_trials} trials")
+    parts += list(_describe(model).summary)
     parts.append(f"{d} feature{'s' if d != 1 else ''} ({', '.join(_feature_names(model))})")
     n_iter = int(getattr(model, "n_iter_", 0))
     if getattr(model, "interrupted_", False):
@@ -100,75 +88,47 @@ def _model_summary(model) -> str:
     return " | ".join(parts) + f"\n{status}; mean log-likelihood per row {_fmt(model.lower_bound_, 6)}"
 
 
+def _cell(column, k: int, j: int | None = None) -> str:
+    if column.values is None:
+        return "..."
+    v = column.values[k] if j is None else column.values[k, j]
+    return _fmt(v, column.digits)
+
+
 def _model_table(model, title: str | None = None) -> Table:
-    """Rich table of the fitted parameters, one row per component (or per component and feature)."""
-    family = _family_of(model)
+    """Rich table of the fitted parameters, one row per component (or per component and feature).
+
+    The columns are those of the family's :class:`~emkit.families.Description`.
+    """
+    desc = _describe(model)
     names = _feature_names(model)
     d = len(names)
     weights = np.asarray(model.weights_)
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("component", justify="right")
     table.add_column("weight", justify="right")
-    if family == "gaussian":
-        from ..plotting.continuous import _full_covariances
-
-        means = np.asarray(model.means_)
-        covs = _full_covariances(model)
-        sds = np.sqrt(np.einsum("kii->ki", covs))
-        wide = d <= 3
-        if wide:
-            for n in names:
-                table.add_column(f"mean {n}", justify="right")
-                table.add_column(f"sd {n}", justify="right")
-            if d == 2:
-                table.add_column(f"corr({names[0]}, {names[1]})", justify="right")
-            for k in range(len(weights)):
-                cells = [str(k), _fmt(weights[k], 3)]
-                for j in range(d):
-                    cells += [_fmt(means[k, j]), _fmt(sds[k, j])]
-                if d == 2:
-                    cells.append(_fmt(covs[k, 0, 1] / (sds[k, 0] * sds[k, 1]), 3))
-                table.add_row(*cells)
-        else:
-            table.add_column("feature")
-            table.add_column("mean", justify="right")
-            table.add_column("sd", justify="right")
-            for k in range(len(weights)):
-                for j in range(d):
-                    table.add_row(str(k) if j == 0 else "", _fmt(weights[k], 3) if j == 0 else "",
-                                  names[j], _fmt(means[k, j]), _fmt(sds[k, j]),
-                                  end_section=j == d - 1)
-    elif family == "categorical":
-        probs = np.asarray(model.probs_)
-        C = probs.shape[2]
-        shown = min(C, 10)
-        table.add_column("feature")
-        for c in range(shown):
-            table.add_column(f"P(={c})", justify="right")
-        if C > shown:
-            table.add_column("...")
+    per_feature = [c for c in desc.columns if not c.per_component]
+    if d <= desc.wide_max:
+        per_component = [c for c in desc.columns if c.per_component]
+        for n in names:
+            for c in per_feature:
+                table.add_column(f"{c.label} {n}", justify="right")
+        for c in per_component:
+            table.add_column(c.label.format(*names), justify="right")
         for k in range(len(weights)):
-            for j in range(d):
-                cells = [str(k) if j == 0 else "", _fmt(weights[k], 3) if j == 0 else "", names[j]]
-                cells += [_fmt(p, 3) for p in probs[k, j, :shown]]
-                if C > shown:
-                    cells.append("...")
-                table.add_row(*cells, end_section=j == d - 1)
-    else:
-        values = np.asarray(model.rates_ if family == "poisson" else model.probs_)
-        label = "rate" if family == "poisson" else "p"
-        if d <= 6:
-            for n in names:
-                table.add_column(f"{label} {n}", justify="right")
-            for k in range(len(weights)):
-                table.add_row(str(k), _fmt(weights[k], 3), *[_fmt(v) for v in values[k]])
-        else:
-            table.add_column("feature")
-            table.add_column(label, justify="right")
-            for k in range(len(weights)):
-                for j in range(d):
-                    table.add_row(str(k) if j == 0 else "", _fmt(weights[k], 3) if j == 0 else "",
-                                  names[j], _fmt(values[k, j]), end_section=j == d - 1)
+            cells = [str(k), _fmt(weights[k], 3)]
+            cells += [_cell(c, k, j) for j in range(d) for c in per_feature]
+            cells += [_cell(c, k) for c in per_component]
+            table.add_row(*cells)
+        return table
+    table.add_column("feature")
+    for c in per_feature:
+        table.add_column(c.label, justify="right" if c.values is not None else "left")
+    for k in range(len(weights)):
+        for j in range(d):
+            table.add_row(str(k) if j == 0 else "", _fmt(weights[k], 3) if j == 0 else "",
+                          names[j], *[_cell(c, k, j) for c in per_feature],
+                          end_section=j == d - 1)
     return table
 
 

@@ -9,6 +9,13 @@ interface, so a new family is one new file.
 Parameters are passed around as plain ``dict`` objects mapping names to
 arrays.  The key ``"weights"`` (mixing proportions, shape ``(n_components,)``)
 belongs to the engine; every other key belongs to the family.
+
+Besides the EM hooks, a family carries what the layers above need so that
+none of them knows a family by name: its registry entry (estimator name,
+command-line options, the constructor parameter model selection varies, the
+per-row side data it takes), :meth:`describe` for tables and JSON, and
+:meth:`marginal_density` / :meth:`marginal_range` / :meth:`ellipses` for
+plots.  See ``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+
+from ._describe import Column, Description
 
 
 class Family:
@@ -32,6 +41,29 @@ class Family:
     name: str = "family"
     #: names of the family's learnable parameters (those ``fixed`` may name)
     param_names: tuple[str, ...] = ()
+
+    # ---------------------------------------------------------- registry entry
+    #: name of the estimator class that fits this family (exported by emkit)
+    estimator_name: str = ""
+    #: name in titles ("Gaussian"); defaults to :attr:`name`
+    display_name: str = ""
+    #: "continuous" (densities, float samples) or "discrete" (pmfs, integer samples)
+    data_kind: str = "continuous"
+    #: constructor parameter that model selection varies, and its values
+    variant_param: str | None = None
+    variants: tuple[str, ...] = ()
+    #: command-line options the family accepts: option name -> constructor parameter
+    cli_params: Mapping[str, str] = {}
+    #: keyword of per-row side data that fit, predict, score and sample take
+    side_data: str | None = None
+    #: what the side data is, for messages ("the number of trials")
+    side_data_text: str = ""
+    #: table labels of the parameters in the default :meth:`describe`
+    param_labels: Mapping[str, str] = {}
+    #: what a value of a feature is, for plot axes ("count")
+    value_label: str = "value"
+    #: discrete values are ordered (pmf points joined by lines) or not (categories)
+    ordered: bool = True
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params: Mapping, aux: Mapping) -> np.ndarray:
@@ -121,6 +153,78 @@ class Family:
     def degenerate_components(self, params: Mapping) -> list[int]:
         """Components that sit on a spurious (unbounded-likelihood) maximum."""
         return []
+
+    # ------------------------------------------------------------ description
+    def settings(self) -> dict:
+        """Configuration shown with the parameters (for example the covariance type)."""
+        return {}
+
+    def describe(self, params: Mapping) -> Description:
+        """What tables, JSON and plots show of fitted parameters.
+
+        The default shows :meth:`settings` and every parameter of
+        :attr:`param_names`, one table column per parameter of shape
+        (n_components, n_features) labelled by :attr:`param_labels`.
+
+        Parameters
+        ----------
+        params : dict
+            Fitted parameters.
+
+        Returns
+        -------
+        description : Description
+        """
+        fields = {p: params[p] for p in self.param_names}
+        fields.update(self.settings())
+        columns = tuple(
+            Column(self.param_labels.get(p, p), np.asarray(params[p], dtype=np.float64))
+            for p in self.param_names if np.ndim(params[p]) == 2
+        )
+        return Description(fields=fields, columns=columns)
+
+    # ------------------------------------------------------------------ plots
+    def marginal_density(self, x, params: Mapping, feature: int, aux: Mapping) -> np.ndarray:
+        """Density (continuous) or probability (discrete) of one feature's values.
+
+        Parameters
+        ----------
+        x : ndarray of shape (m,)
+            Points (continuous) or support values (discrete).
+        params : dict
+        feature : int
+            Column index.
+        aux : dict of ndarray
+            Per-row side data of the plotted rows (a discrete family averages
+            over them, as binomial trials).
+
+        Returns
+        -------
+        density : ndarray of shape (n_components, m)
+            Every component's own (unweighted) marginal.
+        """
+        raise NotImplementedError(f"the {self.name} family has no marginal density")
+
+    def marginal_range(self, params: Mapping, feature: int, x, aux: Mapping) -> tuple:
+        """Interval of a feature that holds nearly all of every component's mass.
+
+        Returns
+        -------
+        lo, hi : float
+            For a discrete family ``hi`` is the largest support value to draw
+            (an int, at least the largest of ``x``).
+        """
+        raise NotImplementedError(f"the {self.name} family has no marginal range")
+
+    def ellipses(self, params: Mapping):
+        """Centres and covariance matrices to draw as ellipses, or None.
+
+        Returns
+        -------
+        means : ndarray of shape (n_components, n_features)
+        covariances : ndarray of shape (n_components, n_features, n_features)
+        """
+        return None
 
     # ------------------------------------------------------ acceleration hooks
     def to_unconstrained(self, params: Mapping, fixed: frozenset) -> dict:

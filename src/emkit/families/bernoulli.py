@@ -33,6 +33,11 @@ class BernoulliFamily(Family):
 
     name = "bernoulli"
     param_names = ("probs",)
+    estimator_name = "BernoulliMixture"
+    data_kind = "discrete"
+    param_labels = {"probs": "p"}
+    value_label = "value (0 or 1)"
+    ordered = False
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params, aux):
@@ -74,6 +79,15 @@ class BernoulliFamily(Family):
         """Draw rows; returns an int64 array of shape (len(labels), n_features)."""
         p = np.asarray(params["probs"])[labels]
         return (rng.uniform(size=p.shape) < p).astype(np.int64)
+
+    # ------------------------------------------------------------------ plots
+    def marginal_density(self, x, params, feature, aux):
+        p = np.asarray(params["probs"], dtype=np.float64)[:, feature:feature + 1]
+        x = np.asarray(x)[None, :]
+        return np.where(x == 1, p, np.where(x == 0, 1.0 - p, 0.0))
+
+    def marginal_range(self, params, feature, x, aux):
+        return 0, 1
 
     # ------------------------------------------------------ acceleration hooks
     def to_unconstrained(self, params, fixed):

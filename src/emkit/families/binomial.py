@@ -20,9 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import gammaln, xlogy
 
 from ._base import Family
+from ._describe import Description
 from ._discrete import expit, floored_log, floored_log1m, logit, ratio_or_pooled
 
 
@@ -50,8 +51,18 @@ class BinomialFamily(Family):
     holds the trials, shape (n_samples, n_features) or (n_samples, 1).
     """
 
+    #: number of trials of every cell when it is the same everywhere (shown only)
+    n_trials: int | None = None
+
     name = "binomial"
     param_names = ("probs",)
+    estimator_name = "BinomialMixture"
+    data_kind = "discrete"
+    cli_params = {"trials": "n_trials"}
+    side_data = "n_trials"
+    side_data_text = "the number of trials"
+    param_labels = {"probs": "p"}
+    value_label = "successes"
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params, aux):
@@ -115,6 +126,32 @@ class BinomialFamily(Family):
         p = np.asarray(params["probs"])[labels]
         N = np.broadcast_to(np.asarray(aux["n_trials"]), p.shape).astype(np.int64)
         return rng.binomial(N, p).astype(np.int64)
+
+    # ------------------------------------------------------------ description
+    def settings(self):
+        return {"n_trials": self.n_trials}
+
+    def describe(self, params):
+        base = super().describe(params)
+        summary = () if self.n_trials is None else (f"{self.n_trials} trials",)
+        return Description(fields=base.fields, summary=summary, columns=base.columns)
+
+    # ------------------------------------------------------------------ plots
+    def marginal_density(self, x, params, feature, aux):
+        """The pmf averaged over the plotted rows' numbers of trials."""
+        p = np.asarray(params["probs"], dtype=np.float64)[:, feature:feature + 1]
+        N = np.asarray(aux["n_trials"])
+        trials, counts = np.unique(N[:, min(feature, N.shape[1] - 1)], return_counts=True)
+        x = np.asarray(x, dtype=np.float64)[None, None, :]
+        n = trials[:, None, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_pmf = (log_binomial_coefficient(n, x) + xlogy(x, p[None]) + xlogy(n - x, 1.0 - p[None]))
+        pmf = np.where(x <= n, np.exp(log_pmf), 0.0)  # (trial values, K, m)
+        return np.einsum("t,tkm->km", counts / counts.sum(), pmf)
+
+    def marginal_range(self, params, feature, x, aux):
+        N = np.asarray(aux["n_trials"])
+        return 0, int(max(np.max(N[:, min(feature, N.shape[1] - 1)]), np.max(x)))
 
     # ------------------------------------------------------ acceleration hooks
     def to_unconstrained(self, params, fixed):

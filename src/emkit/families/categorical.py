@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._base import Family
+from ._describe import Column, Description
 from ._discrete import CLIP, floored_log, ratio_or_pooled
 
 
@@ -67,6 +68,11 @@ class CategoricalFamily(Family):
 
     name = "categorical"
     param_names = ("probs",)
+    estimator_name = "CategoricalMixture"
+    data_kind = "discrete"
+    cli_params = {"categories": "n_categories"}
+    value_label = "category"
+    ordered = False
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params, aux):
@@ -125,6 +131,28 @@ class CategoricalFamily(Family):
         u = rng.uniform(size=cdf.shape[:2] + (1,)) * cdf[:, :, -1:]
         codes = (u >= cdf).sum(axis=2)
         return np.minimum(codes, self.n_categories - 1).astype(np.int64)
+
+    # ------------------------------------------------------------ description
+    def describe(self, params):
+        """Category probabilities per feature (the first ten categories)."""
+        probs = np.asarray(params["probs"], dtype=np.float64)
+        C = probs.shape[2]
+        shown = min(C, 10)
+        columns = [Column(f"P(={c})", probs[:, :, c], 3) for c in range(shown)]
+        if C > shown:
+            columns.append(Column("...", None))
+        return Description(fields={"probs": probs, "n_categories": int(C)},
+                           columns=tuple(columns), wide_max=0)
+
+    # ------------------------------------------------------------------ plots
+    def marginal_density(self, x, params, feature, aux):
+        probs = np.asarray(params["probs"], dtype=np.float64)[:, feature, :]
+        x = np.asarray(x, dtype=np.int64)
+        inside = (x >= 0) & (x < probs.shape[1])
+        return np.where(inside[None, :], probs[:, np.clip(x, 0, probs.shape[1] - 1)], 0.0)
+
+    def marginal_range(self, params, feature, x, aux):
+        return 0, int(np.shape(params["probs"])[2] - 1)
 
     # ------------------------------------------------------ acceleration hooks
     def to_unconstrained(self, params, fixed):

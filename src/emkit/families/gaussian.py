@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._base import Family
+from ._describe import Column, Description
 from ._linalg import SingularCovarianceError, precision_cholesky_full, singular_message
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -53,6 +54,11 @@ class GaussianFamily(Family):
 
     name = "gaussian"
     param_names = ("means", "covariances")
+    estimator_name = "GaussianMixture"
+    display_name = "Gaussian"
+    variant_param = "covariance_type"
+    variants = COVARIANCE_TYPES
+    cli_params = {"covariance": "covariance_type"}
 
     # ----------------------------------------------------------------- helpers
     def _centre(self, d: int) -> np.ndarray:
@@ -285,6 +291,38 @@ class GaussianFamily(Family):
         if ct == "diag":
             return cov[:, :, None] * np.eye(d)[None]
         return cov[:, None, None] * np.eye(d)[None]
+
+    # ------------------------------------------------------------ description
+    def settings(self):
+        return {"covariance_type": self.covariance_type}
+
+    def describe(self, params):
+        """Means and standard deviations per feature (and the correlation of two)."""
+        means = np.asarray(params["means"], dtype=np.float64)
+        covs = self.covariance_matrices(params)
+        sds = np.sqrt(np.einsum("kii->ki", covs))
+        columns = [Column("mean", means), Column("sd", sds)]
+        if means.shape[1] == 2:
+            columns.append(Column("corr({0}, {1})", covs[:, 0, 1] / (sds[:, 0] * sds[:, 1]), 3))
+        return Description(
+            fields={"covariance_type": self.covariance_type, "means": means,
+                    "covariances": params["covariances"]},
+            summary=(f"{self.covariance_type} covariance",), columns=tuple(columns), wide_max=3,
+        )
+
+    def marginal_density(self, x, params, feature, aux):
+        means = np.asarray(params["means"], dtype=np.float64)[:, feature]
+        sds = np.sqrt(self.covariance_matrices(params)[:, feature, feature])
+        z = (np.asarray(x, dtype=np.float64)[None, :] - means[:, None]) / sds[:, None]
+        return np.exp(-0.5 * z * z) / (sds[:, None] * np.sqrt(2.0 * np.pi))
+
+    def marginal_range(self, params, feature, x, aux):
+        means = np.asarray(params["means"], dtype=np.float64)[:, feature]
+        sds = np.sqrt(self.covariance_matrices(params)[:, feature, feature])
+        return float((means - 3 * sds).min()), float((means + 3 * sds).max())
+
+    def ellipses(self, params):
+        return np.asarray(params["means"], dtype=np.float64), self.covariance_matrices(params)
 
     def sample(self, params, labels, rng, aux):
         means = params["means"]

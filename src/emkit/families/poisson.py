@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import gammaln, xlogy
 
 from ._base import Family
 from ._discrete import CLIP, floored_log, ratio_or_pooled
@@ -37,6 +37,10 @@ class PoissonFamily(Family):
 
     name = "poisson"
     param_names = ("rates",)
+    estimator_name = "PoissonMixture"
+    data_kind = "discrete"
+    param_labels = {"rates": "rate"}
+    value_label = "count"
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params, aux):
@@ -93,6 +97,17 @@ class PoissonFamily(Family):
     def sample(self, params, labels, rng, aux):
         """Draw counts; int64 array of shape (len(labels), n_features)."""
         return rng.poisson(np.asarray(params["rates"])[labels]).astype(np.int64)
+
+    # ------------------------------------------------------------------ plots
+    def marginal_density(self, x, params, feature, aux):
+        rates = np.asarray(params["rates"], dtype=np.float64)[:, feature:feature + 1]
+        x = np.asarray(x, dtype=np.float64)[None, :]
+        with np.errstate(divide="ignore"):
+            return np.exp(xlogy(x, rates) - rates - gammaln(x + 1.0))
+
+    def marginal_range(self, params, feature, x, aux):
+        top = float(np.max(np.asarray(params["rates"], dtype=np.float64)[:, feature]))
+        return 0, int(max(np.max(x), np.ceil(top + 4 * np.sqrt(top))))
 
     # ------------------------------------------------------ acceleration hooks
     def to_unconstrained(self, params, fixed):

@@ -65,7 +65,7 @@ class _DiscreteMixture(BaseMixture):
         return (1.0 - _INIT_SOFTENING) * resp + _INIT_SOFTENING / K
 
     def _make_family(self, data: Data, backend: NumpyBackend):
-        return self._fitted_family_type()()
+        return self._family_type()
 
     def _first_bad_cell(self, X, aux: dict, mask_fn):
         """``(row, column, value)`` of the first cell flagged by ``mask_fn``, or None.
@@ -97,7 +97,7 @@ class _DiscreteMixture(BaseMixture):
         """
         if not isinstance(X, np.ndarray):
             return aux
-        family = self._fitted_family_type()()
+        family = self._family_type()
         step = _BASE_MEASURE_BLOCK
         parts = [
             family.log_base_measure(X[s:s + step], {k: v[s:s + step] for k, v in aux.items()})
@@ -107,7 +107,7 @@ class _DiscreteMixture(BaseMixture):
 
     def _fitted_family(self):
         check_is_fitted(self)
-        return self._fitted_family_type()()
+        return self._family_type()
 
 
 _COMMON_DOC = """    tol : float, default=1e-3
@@ -181,6 +181,7 @@ class BernoulliMixture(_DiscreteMixture):
     array([0.1, 0.9])
     """
 
+    _family_type = BernoulliFamily
     _param_attrs = {"probs": "probs_"}
 
     def __init__(
@@ -215,10 +216,6 @@ class BernoulliMixture(_DiscreteMixture):
         self.fixed = fixed
         self.chunk_size = chunk_size
         self.acceleration = acceleration
-
-    @staticmethod
-    def _fitted_family_type():
-        return BernoulliFamily
 
     def _check_support(self, X):
         cell = first_bad_cell((X != 0) & (X != 1))
@@ -280,6 +277,7 @@ class BinomialMixture(_DiscreteMixture):
     array([0.8 , 0.52])
     """
 
+    _family_type = BinomialFamily
     _param_attrs = {"probs": "probs_"}
 
     def __init__(
@@ -317,9 +315,9 @@ class BinomialMixture(_DiscreteMixture):
         self.chunk_size = chunk_size
         self.acceleration = acceleration
 
-    @staticmethod
-    def _fitted_family_type():
-        return BinomialFamily
+    def _fitted_family(self):
+        check_is_fitted(self)
+        return BinomialFamily(self.n_trials)
 
     def _check_parameters(self):
         if self.n_trials is not None:
@@ -428,6 +426,7 @@ class PoissonMixture(_DiscreteMixture):
     array([ 2., 20.])
     """
 
+    _family_type = PoissonFamily
     _param_attrs = {"rates": "rates_"}
     _family_param = "rates"
 
@@ -463,10 +462,6 @@ class PoissonMixture(_DiscreteMixture):
         self.fixed = fixed
         self.chunk_size = chunk_size
         self.acceleration = acceleration
-
-    @staticmethod
-    def _fitted_family_type():
-        return PoissonFamily
 
     def _check_support(self, X):
         check_counts(X, "counts")
@@ -537,6 +532,7 @@ class CategoricalMixture(_DiscreteMixture):
     (3, (2, 3, 3))
     """
 
+    _family_type = CategoricalFamily
     _param_attrs = {"probs": "probs_"}
 
     def __init__(

@@ -98,6 +98,7 @@ class GaussianMixture(BaseMixture):
     array([0., 5.])
     """
 
+    _family_type = GaussianFamily
     _param_attrs = {
         "means": "means_",
         "covariances": "covariances_",

@@ -10,7 +10,6 @@ import numpy as np
 
 from .._atomic import atomic_write
 
-_FAMILIES = ("gaussian", "bernoulli", "binomial", "poisson", "categorical")
 _DATA_COLOUR = "0.55"
 _MIXTURE_COLOUR = "black"
 
@@ -57,20 +56,28 @@ def family_of(model) -> str:
 
     Returns
     -------
-    family : {"gaussian", "bernoulli", "binomial", "poisson", "categorical"}
+    family : str
+        The name the family is registered under (see :mod:`emkit.registry`).
     """
-    name = type(model).__name__.lower()
-    for fam in _FAMILIES:
-        if name.startswith(fam):
-            return fam
-    if hasattr(model, "means_") and hasattr(model, "covariances_"):
-        return "gaussian"
-    if hasattr(model, "rates_"):
-        return "poisson"
-    probs = getattr(model, "probs_", None)
-    if probs is not None:
-        return "categorical" if np.ndim(probs) == 3 else "bernoulli"
-    raise ValueError(f"cannot tell the component family of {type(model).__name__}")
+    from ..registry import family_of as registered
+
+    return registered(model).name
+
+
+def _fitted(model, kind: str, what: str, other: str):
+    """The fitted family and parameters of ``model``, checking the family's data kind."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model)
+    family = model._fitted_family()
+    if family.data_kind != kind:
+        raise ValueError(f"{what} draws {kind} families; for {type(model).__name__} "
+                         f"({family.data_kind}) use {other}")
+    return family, model._fitted_params()
+
+
+def _display(family) -> str:
+    return family.display_name or family.name
 
 
 def _check_X(X, name: str = "X") -> np.ndarray:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import math
 
-from ._common import _check_X, _feature_label, _matplotlib, family_of, save_png
+from ._common import _check_X, _feature_label, _matplotlib, save_png
 from .continuous import plot_clusters_2d, plot_density_1d
 from .discrete import plot_pmf
 
-def plot_auto(model, X, path, *, feature_names=None, n_trials=None, figsize=(8.0, 6.0), dpi=100):
+def plot_auto(model, X, path, *, feature_names=None, figsize=(8.0, 6.0), dpi=100, **fit_params):
     """Draw the plot that suits the model and the data and save it as a PNG.
 
-    A Gaussian mixture of one feature gets :func:`plot_density_1d`, of two or
-    more features :func:`plot_clusters_2d` of the first two; a discrete
-    mixture gets :func:`plot_pmf` of every feature (up to nine, in a grid).
+    A continuous mixture whose family draws ellipses (Gaussian) gets
+    :func:`plot_clusters_2d` of the first two features when it has two or
+    more; otherwise every feature (up to nine, in a grid) gets
+    :func:`plot_density_1d` (continuous families) or :func:`plot_pmf`
+    (discrete families).
     The file is written atomically: a failure leaves no partial file.
 
     Parameters
@@ -24,30 +26,33 @@ def plot_auto(model, X, path, *, feature_names=None, n_trials=None, figsize=(8.0
     path : str or path-like
         Where to write the PNG.
     feature_names : sequence of str, optional
-    n_trials : int or array-like, optional
-        Binomial only, as for :func:`plot_pmf`.
     figsize : tuple of float, default=(8.0, 6.0)
         Size in inches of a single plot (a grid of discrete features is
         larger).
     dpi : int, default=100
+    **fit_params
+        Per-row side data, as for :func:`plot_pmf` (binomial: ``n_trials``).
 
     Returns
     -------
     path : pathlib.Path
     """
     X = _check_X(X)
-    family = family_of(model)
+    family = model._fitted_family()
     _matplotlib()
     from matplotlib.figure import Figure
 
-    if family == "gaussian":
+    if family.data_kind == "continuous" and X.shape[1] >= 2 and \
+            family.ellipses(model._fitted_params()) is not None:
         fig = Figure(figsize=figsize, dpi=dpi)
-        ax = fig.add_subplot()
-        if X.shape[1] == 1:
-            plot_density_1d(model, X, ax=ax, feature_names=feature_names)
-        else:
-            plot_clusters_2d(model, X, ax=ax, feature_names=feature_names)
+        plot_clusters_2d(model, X, ax=fig.add_subplot(), feature_names=feature_names)
     else:
+        if family.data_kind == "continuous":
+            def draw(j, ax):
+                plot_density_1d(model, X, ax=ax, feature=j, feature_names=feature_names)
+        else:
+            def draw(j, ax):
+                plot_pmf(model, X, feature=j, ax=ax, feature_names=feature_names, **fit_params)
         d = min(X.shape[1], 9)
         ncols = 2 if d == 4 else min(d, 3)
         nrows = math.ceil(d / ncols)
@@ -55,7 +60,7 @@ def plot_auto(model, X, path, *, feature_names=None, n_trials=None, figsize=(8.0
         fig = Figure(figsize=size, dpi=dpi)
         for j in range(d):
             ax = fig.add_subplot(nrows, ncols, j + 1)
-            plot_pmf(model, X, feature=j, ax=ax, n_trials=n_trials, feature_names=feature_names)
+            draw(j, ax)
             if d > 1:
                 ax.set_title(_feature_label(feature_names, j))
     fig.tight_layout()

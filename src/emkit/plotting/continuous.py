@@ -14,37 +14,10 @@ from ._common import (
     _colour,
     _feature_label,
     _matplotlib,
+    _display,
+    _fitted,
     _new_axes,
-    family_of,
 )
-
-def _full_covariances(model) -> np.ndarray:
-    """Covariances of a fitted Gaussian mixture as an array of shape (K, d, d)."""
-    cov = np.asarray(model.covariances_, dtype=np.float64)
-    K, d = np.asarray(model.means_).shape
-    ct = getattr(model, "covariance_type", "full")
-    if ct == "full":
-        return cov
-    if ct == "tied":
-        return np.broadcast_to(cov, (K, d, d)).copy()
-    if ct == "diag":
-        return np.stack([np.diag(c) for c in cov])
-    if ct == "spherical":
-        return cov[:, None, None] * np.eye(d)[None]
-    raise ValueError(f"unknown covariance_type {ct!r}")
-
-
-def _require_gaussian(model, what: str) -> None:
-    if family_of(model) != "gaussian":
-        raise ValueError(
-            f"{what} needs a Gaussian mixture; for {type(model).__name__} use plot_pmf"
-        )
-
-
-def _normal_pdf(x, mean, sd):
-    z = (x - mean) / sd
-    return np.exp(-0.5 * z * z) / (sd * math.sqrt(2.0 * math.pi))
-
 
 # ----------------------------------------------------------------- 1-D density
 def plot_density_1d(model, X, ax=None, *, feature=0, feature_names=None, bins="auto"):
@@ -56,8 +29,8 @@ def plot_density_1d(model, X, ax=None, *, feature=0, feature_names=None, bins="a
 
     Parameters
     ----------
-    model : GaussianMixture
-        A fitted Gaussian mixture.
+    model : emkit estimator
+        A fitted mixture of a continuous family.
     X : array-like of shape (n_samples, n_features)
         Data to draw; usually the data the model was fitted on.
     ax : matplotlib.axes.Axes, optional
@@ -73,15 +46,13 @@ def plot_density_1d(model, X, ax=None, *, feature=0, feature_names=None, bins="a
     -------
     ax : matplotlib.axes.Axes
     """
-    _require_gaussian(model, "plot_density_1d")
+    family, params = _fitted(model, "continuous", "plot_density_1d", "plot_pmf")
     X = _check_X(X)
     j = _check_feature(feature, X.shape[1])
     _matplotlib()
     ax = _new_axes(ax)
     x = X[:, j]
     weights = np.asarray(model.weights_, dtype=np.float64)
-    means = np.asarray(model.means_, dtype=np.float64)[:, j]
-    sds = np.sqrt(_full_covariances(model)[:, j, j])
 
     edges = np.histogram_bin_edges(x, bins=bins)
     if isinstance(bins, str):
@@ -94,11 +65,11 @@ def plot_density_1d(model, X, ax=None, *, feature=0, feature_names=None, bins="a
         edges = np.arange(x.min() - 0.5, x.max() + width, width)
     ax.hist(x, bins=edges, density=True, color=_DATA_COLOUR, alpha=0.4,
             edgecolor="white", label=f"data ({x.size} rows)", zorder=1)
-    lo = min(x.min(), (means - 3 * sds).min())
-    hi = max(x.max(), (means + 3 * sds).max())
+    family_lo, family_hi = family.marginal_range(params, j, x, {})
+    lo, hi = min(x.min(), family_lo), max(x.max(), family_hi)
     pad = 0.05 * (hi - lo if hi > lo else 1.0)
     grid = np.linspace(lo - pad, hi + pad, 600)
-    parts = np.stack([w * _normal_pdf(grid, m, s) for w, m, s in zip(weights, means, sds, strict=True)])
+    parts = weights[:, None] * family.marginal_density(grid, params, j, {})
     for k, part in enumerate(parts):
         ax.fill_between(grid, part, color=_colour(k), alpha=0.3, lw=0, zorder=2)
         ax.plot(grid, part, color=_colour(k), lw=1.6, zorder=3,
@@ -138,8 +109,9 @@ def plot_clusters_2d(model, X, features=(0, 1), ax=None, *, feature_names=None):
 
     Parameters
     ----------
-    model : GaussianMixture
-        A fitted Gaussian mixture with at least two features.
+    model : emkit estimator
+        A fitted mixture whose family draws ellipses (Gaussian), with at
+        least two features.
     X : array-like of shape (n_samples, n_features)
     features : tuple of two int, default=(0, 1)
         The pair of columns to draw (x axis, y axis).
@@ -151,7 +123,11 @@ def plot_clusters_2d(model, X, features=(0, 1), ax=None, *, feature_names=None):
     -------
     ax : matplotlib.axes.Axes
     """
-    _require_gaussian(model, "plot_clusters_2d")
+    family, params = _fitted(model, "continuous", "plot_clusters_2d", "plot_pmf")
+    shapes = family.ellipses(params)
+    if shapes is None:
+        raise ValueError(f"plot_clusters_2d needs a family with covariance ellipses; the "
+                         f"{family.name} family has none: use plot_density_1d")
     X = _check_X(X)
     d = X.shape[1]
     if d < 2:
@@ -169,8 +145,7 @@ def plot_clusters_2d(model, X, features=(0, 1), ax=None, *, feature_names=None):
     ax = _new_axes(ax)
     labels = model.predict(X)
     weights = np.asarray(model.weights_, dtype=np.float64)
-    means = np.asarray(model.means_, dtype=np.float64)
-    covs = _full_covariances(model)
+    means, covs = shapes
     idx = np.array([fx, fy])
     K = len(weights)
     for k in range(K):
@@ -193,7 +168,8 @@ def plot_clusters_2d(model, X, features=(0, 1), ax=None, *, feature_names=None):
     ax.autoscale_view()
     ax.set_xlabel(_feature_label(feature_names, fx))
     ax.set_ylabel(_feature_label(feature_names, fy))
-    ax.set_title(f"{K} Gaussian component{'s' if K != 1 else ''}"
-                 f" ({getattr(model, 'covariance_type', 'full')} covariance)")
+    summary = ", ".join(family.describe(params).summary)
+    ax.set_title(f"{K} {_display(family)} component{'s' if K != 1 else ''}"
+                 + (f" ({summary})" if summary else ""))
     ax.legend(handles, texts, loc="best", fontsize="small", framealpha=0.85)
     return ax

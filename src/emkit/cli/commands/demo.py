@@ -9,7 +9,7 @@ from rich.text import Text
 
 from ..application import CliError, _say, _stdout, app
 from ..inputs import _check_matplotlib, _save_model
-from ..options import _COVARIANCE_TYPES
+from ... import registry
 from ..views import _print_model, _select_table
 from .select import _run_select
 
@@ -29,7 +29,7 @@ def demo(
     out.print(Text(f"Old Faithful: {X.shape[0]} eruptions, columns {', '.join(names)} (minutes)",
                    style="bold"))
     best, table = _run_select(X, None, {}, components=list(range(1, 7)),
-                              covariances=list(_COVARIANCE_TYPES), criterion="bic",
+                              covariances=list(registry.get("gaussian").variants), criterion="bic",
                               family="gaussian", n_init=3, seed=seed, max_iter=200, tol=1e-4)
     best.feature_names_ = list(names)
     ranked = sorted((r for r in table if r.get("value") is not None), key=lambda r: r["value"])

@@ -6,14 +6,17 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ..application import CliError, _say, app
+from ..application import _say, app
 from ..inputs import (
     _check_matplotlib,
+    _check_options,
     _check_out_path,
     _estimator_class,
+    _family,
     _read_inputs,
+    _require_side_data,
     _save_model,
-    _trials_kwargs,
+    _side_kwargs,
 )
 from ..options import (
     ColumnsOpt,
@@ -33,22 +36,20 @@ from ..options import (
 from ..progress import _fit_one, _report_interrupt
 from ..views import _fmt, _print_json, _print_model, _model_dict
 
-def _make_estimator(family: str, n_components: int, *, covariance: str | None, n_init: int,
-                    max_iter: int, tol: float, seed: int | None, trials: int | None,
-                    categories: int | None):
-    cls = _estimator_class(family)
+def _make_estimator(family: type, n_components: int, *, n_init: int, max_iter: int, tol: float,
+                    seed: int | None, **options):
+    """The family's estimator; ``options`` are command-line values by option name.
+
+    Each option the family takes sets the constructor parameter it maps to
+    (:attr:`~emkit.families.Family.cli_params`); giving one it does not take
+    is an error.
+    """
+    _check_options(family, **options)
     kwargs = {"n_init": n_init, "max_iter": max_iter, "tol": tol, "random_state": seed}
-    if family == "gaussian":
-        kwargs["covariance_type"] = covariance or "full"
-    elif covariance is not None:
-        raise CliError("--covariance applies to the gaussian family only")
-    if family == "binomial" and trials is not None:
-        kwargs["n_trials"] = int(trials)
-    if categories is not None:
-        if family != "categorical":
-            raise CliError("--categories applies to the categorical family only")
-        kwargs["n_categories"] = int(categories)
-    return cls(n_components, **kwargs)
+    for option, value in options.items():
+        if value is not None and option in family.cli_params:
+            kwargs[family.cli_params[option]] = getattr(value, "value", value)
+    return _estimator_class(family.name)(n_components, **kwargs)
 
 
 @app.command()
@@ -77,20 +78,18 @@ def fit(
     as_json: JsonOpt = False,
 ) -> None:
     """Fit one mixture to DATA and print its parameters."""
-    fam = family.value
-    _trials_kwargs(fam, trials, trials_column)
+    fam = _family(family.value)
+    _check_options(fam, trials=trials, trials_column=trials_column)
     _check_out_path(out, "--out")
     _check_out_path(plot, "--plot")
     if plot is not None:
         _check_matplotlib()
-    model = _make_estimator(fam, components, covariance=covariance.value if covariance else None,
-                            n_init=n_init, max_iter=max_iter, tol=tol, seed=seed, trials=trials,
-                            categories=categories)
-    if fam == "binomial" and trials is None and trials_column is None:
-        raise CliError("the binomial family needs the number of trials: --trials N or --trials-column c")
+    model = _make_estimator(fam, components, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed,
+                            covariance=covariance, trials=trials, categories=categories)
+    _require_side_data(fam, trials, trials_column)
     inputs = _read_inputs(data, columns, weights_column=weights_column, trials_column=trials_column,
                           drop_missing=drop_missing)
-    fit_kwargs = {"n_trials": inputs.trials} if inputs.trials is not None else {}
+    fit_kwargs = {fam.side_data: inputs.side} if inputs.side is not None else {}
     interrupted = _fit_one(model, inputs.X, inputs.weights, fit_kwargs, max_iter, n_init)
     model.feature_names_ = list(inputs.names)
 
@@ -107,7 +106,7 @@ def fit(
         from ...plotting import plot_auto
 
         plot_auto(model, inputs.X, plot, feature_names=inputs.names,
-                  n_trials=inputs.trials if inputs.trials is not None else trials)
+                  **_side_kwargs(fam, inputs, trials))
     if as_json:
         _print_json({**_model_dict(model), **stats})
     else:

@@ -5,16 +5,18 @@ from typing import Annotated
 
 import typer
 
-from ..application import CliError, _say, _stdout, app
+from ..application import _say, _stdout, app
 from ..inputs import (
     _check_matplotlib,
+    _check_options,
     _check_out_path,
-    _estimator_class,
+    _family,
     _parse_components,
-    _parse_covariances,
+    _parse_variants,
     _read_inputs,
+    _require_side_data,
     _save_model,
-    _trials_kwargs,
+    _side_kwargs,
 )
 from ..options import (
     ColumnsOpt,
@@ -38,10 +40,11 @@ def _run_select(X, weights, fit_params, *, components, covariances, criterion, f
                 seed, max_iter, tol):
     from ...selection import select_model
 
-    total = len(components) * (len(covariances) if family == "gaussian" else 1)
+    variants = {} if covariances is None else {"covariance_types": covariances}
+    total = len(components) * (len(covariances) if covariances is not None else 1)
     with _select_progress(total) as callback:
         return select_model(
-            X, n_components=components, covariance_types=covariances, criterion=criterion,
+            X, n_components=components, **variants, criterion=criterion,
             n_init=n_init, random_state=seed, sample_weight=weights, family=family,
             max_iter=max_iter, tol=tol, callback=callback, fit_params=fit_params or None,
         )
@@ -72,28 +75,20 @@ def select(
     as_json: JsonOpt = False,
 ) -> None:
     """Fit every candidate mixture and choose one by BIC or AIC."""
-    fam = family.value
+    fam = _family(family.value)
     ks = _parse_components(components)
-    covs = _parse_covariances(covariance)
-    if fam != "gaussian" and covariance.strip().lower() != "all":
-        raise CliError("--covariance applies to the gaussian family only")
-    _trials_kwargs(fam, trials, trials_column)
-    if fam == "binomial" and trials is None and trials_column is None:
-        raise CliError("the binomial family needs the number of trials: --trials N or --trials-column c")
-    _estimator_class(fam)
+    covs = _parse_variants(fam, covariance)
+    _check_options(fam, trials=trials, trials_column=trials_column)
+    _require_side_data(fam, trials, trials_column)
     _check_out_path(out, "--out")
     _check_out_path(plot, "--plot")
     if plot is not None:
         _check_matplotlib()
     inputs = _read_inputs(data, columns, weights_column=weights_column, trials_column=trials_column,
                           drop_missing=drop_missing)
-    fit_params = {}
-    if inputs.trials is not None:
-        fit_params["n_trials"] = inputs.trials
-    elif trials is not None:
-        fit_params["n_trials"] = int(trials)
+    fit_params = _side_kwargs(fam, inputs, trials)
     best, table = _run_select(inputs.X, inputs.weights, fit_params, components=ks,
-                              covariances=covs, criterion=criterion.value, family=fam,
+                              covariances=covs, criterion=criterion.value, family=fam.name,
                               n_init=n_init, seed=seed, max_iter=max_iter, tol=tol)
     best.feature_names_ = list(inputs.names)
     if out is not None:
@@ -104,7 +99,7 @@ def select(
     if as_json:
         _print_json({
             "criterion": criterion.value,
-            "family": fam,
+            "family": fam.name,
             "n_samples": int(inputs.X.shape[0]),
             "best": {**_candidates_json([best_row])[0], "model": _model_dict(best)},
             "candidates": _candidates_json(table),

@@ -13,6 +13,7 @@ from ..application import CliError, _say, _stdout, app
 from ..inputs import (
     _aux,
     _check_features,
+    _check_options,
     _check_out_path,
     _family_of,
     _feature_names,
@@ -109,19 +110,18 @@ def sample(
     _check_out_path(out, "--out")
     model = _load_model(model_path)
     family = _family_of(model)
-    kwargs = {}
-    if trials is not None:
-        if family != "binomial":
-            raise CliError("--trials applies to binomial models only")
-        kwargs["n_trials"] = int(trials)
-    elif family == "binomial" and getattr(model, "n_trials", None) is None:
-        raise CliError("this binomial model was fitted with per-row numbers of trials: give --trials N")
+    _check_options(family, trials=trials)
+    kwargs = {} if trials is None else {family.side_data: int(trials)}
+    if family.side_data is not None and trials is None and \
+            model.get_params().get(family.side_data) is None:
+        raise CliError(f"this {family.name} model was fitted with per-row {family.side_data_text}:"
+                       " give --trials N")
     model.random_state = seed
     X, y = model.sample(n, **kwargs)
     order = np.random.default_rng(seed).permutation(n)
     X, y = X[order], y[order]
     header = _feature_names(model) + (["component"] if labels else [])
-    integer = family != "gaussian"
+    integer = family.data_kind == "discrete"
     rows = [",".join(header)]
     for x, k in zip(X, y, strict=True):
         cells = [str(int(v)) if integer else f"{v:.10g}" for v in x]

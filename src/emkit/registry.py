@@ -1,0 +1,95 @@
+"""The family registry: every layer above the engine finds families here.
+
+A family registers itself with one line in :data:`FAMILY_MODULES` (the module
+under :mod:`emkit.families` that defines it).  The family class carries its
+registry entry as class attributes (name, estimator name, command-line
+options, the constructor parameter that model selection varies, per-row side
+data) and the methods that tables, JSON and plots call
+(:meth:`~emkit.families.Family.describe`,
+:meth:`~emkit.families.Family.marginal_density`, ...).  The command line,
+model selection, model files and plots read this registry and never branch on
+a family's name.
+
+The estimator of a family is the class of that name in :mod:`emkit.mixture`
+when one is written there (with its own documentation), else a thin one made
+from the family (see :mod:`emkit.mixture._factory`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+#: modules under emkit.families that each define one registered family
+FAMILY_MODULES = (
+    "gaussian",
+    "bernoulli",
+    "binomial",
+    "poisson",
+    "categorical",
+)
+
+__all__ = ["FAMILY_MODULES", "estimator_class", "estimators", "families", "family_of", "get"]
+
+
+@cache
+def families() -> dict:
+    """Every registered family class by name, in registration order.
+
+    Returns
+    -------
+    families : dict of str to type
+    """
+    from .families._base import Family
+
+    out = {}
+    for module_name in FAMILY_MODULES:
+        module = importlib.import_module(f"emkit.families.{module_name}")
+        found = [obj for obj in vars(module).values()
+                 if isinstance(obj, type) and issubclass(obj, Family) and obj is not Family
+                 and obj.__module__ == module.__name__]
+        if len(found) != 1:
+            raise RuntimeError(f"emkit.families.{module_name} must define exactly one Family "
+                               f"subclass, found {len(found)}")
+        out[found[0].name] = found[0]
+    return out
+
+
+def get(name: str) -> type:
+    """The family class registered as ``name``; ValueError naming the choices otherwise."""
+    fams = families()
+    if not isinstance(name, str) or name not in fams:
+        raise ValueError(f"family must be one of {', '.join(repr(f) for f in fams)}, got {name!r}")
+    return fams[name]
+
+
+def estimator_class(name: str) -> type:
+    """The estimator class that fits the family registered as ``name``."""
+    family = get(name)
+    return _estimator_for(family)
+
+
+@cache
+def _estimator_for(family: type) -> type:
+    from . import mixture
+
+    cls = vars(mixture).get(family.estimator_name)
+    if cls is None:
+        from .mixture._factory import make_estimator
+
+        cls = make_estimator(family)
+    return cls
+
+
+def estimators() -> dict:
+    """Every registered family's estimator class, by class name."""
+    return {family.estimator_name: _estimator_for(family) for family in families().values()}
+
+
+def family_of(model) -> type:
+    """The family class of an emkit estimator (class or instance)."""
+    cls = model if isinstance(model, type) else type(model)
+    family = getattr(cls, "_family_type", None)
+    if family is None:
+        raise ValueError(f"{cls.__name__} is not an emkit mixture estimator")
+    return family
