@@ -1,11 +1,24 @@
-"""Dask execution: the row blocks of a dask array are the chunks.
+"""Dask execution: the row blocks of a dask array, run where the blocks live.
 
-Every EM iteration ships the current parameters to the workers, maps the
-fused E-step over the row blocks and sums the (small) statistics on the
-client; the data never leave the workers.  ``dask.compute`` is used, so an
-active ``dask.distributed.Client`` runs the work on its cluster and, without
-one, dask's local threaded scheduler does.  dask is imported lazily: it is
-only needed when a dask array is passed to ``fit``.
+Once per fit, ``X`` is persisted on the cluster (:func:`persist_rows`) and
+every per-row array the engine hands over (sample weights, side data such as
+binomial trials, initial responsibilities) is cut to ``X``'s row blocks and
+persisted beside it the first time it is seen, so no pass embeds a NumPy
+array in its task graph.  Rows of weight one everywhere are not shipped at
+all: the workers make them.
+
+Every pass puts the function to run (it carries the current parameters) in
+the graph once, under its own key, so it is serialised once and fetched once
+per worker rather than sent with every task; inside a block the rows are
+processed in chunks of ``chunk_size`` by the NumPy backend; the per-block
+statistics are added in a tree on the workers (``split_every`` at a time),
+and only the final sum, O(K d^2) numbers, reaches the client.
+
+``dask.compute`` is used, so an active ``dask.distributed.Client`` runs the
+work on its cluster and, without one, dask's local threaded scheduler does.
+A worker lost during a pass is handled by the scheduler (the tasks are
+re-run from the persisted blocks' lineage) or the pass raises; a pass never
+returns partial sums.  dask is imported lazily.
 """
 
 from __future__ import annotations
@@ -14,7 +27,10 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .numpy_backend import Data
+from .numpy_backend import Data, NumpyBackend
+
+#: partial results added per reduction task
+SPLIT_EVERY = 8
 
 
 def is_dask_array(X) -> bool:
@@ -22,49 +38,220 @@ def is_dask_array(X) -> bool:
     return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "to_delayed")
 
 
-def _apply(fn, block, weights, aux):
-    return fn(Data(np.asarray(block), weights, aux))
+def persist_rows(X, persist: bool = True):
+    """``X`` with one column block, persisted on the cluster unless ``persist`` is False.
+
+    Parameters
+    ----------
+    X : dask array of shape (n_samples, n_features)
+
+    Returns
+    -------
+    X : dask array of shape (n_samples, n_features)
+    """
+    if len(X.chunks[1]) != 1:
+        X = X.rechunk({1: -1})
+    return X.persist() if persist else X
+
+
+def _block_data(block, weights, aux) -> Data:
+    X = np.asarray(block)
+    w = np.ones(X.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
+    return Data(X, w, {k: np.asarray(v) for k, v in aux.items()})
+
+
+def _reduce_block(fn, chunk_size, n_components, block, weights, aux):
+    data = _block_data(block, weights, aux)
+    return NumpyBackend(chunk_size).map_reduce(fn, data, n_components)
+
+
+def _concat_block(fn, chunk_size, n_components, block, weights, aux):
+    data = _block_data(block, weights, aux)
+    return NumpyBackend(chunk_size).map_concat(fn, data, n_components)
+
+
+def _offset_block(fn, start, block, weights, aux):
+    return fn(_block_data(block, weights, aux), start)
+
+
+def _add(*parts):
+    total = parts[0]
+    for out in parts[1:]:
+        total = tuple(a + b for a, b in zip(total, out, strict=True))
+    return total
+
+
+def tree_sum(parts: list, split_every: int = SPLIT_EVERY):
+    """Delayed elementwise sum of delayed tuples, added ``split_every`` at a time."""
+    import dask
+
+    add = dask.delayed(_add, pure=True)
+    while len(parts) > 1:
+        parts = [add(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
+    return parts[0]
 
 
 class DaskBackend:
-    """Map a function over the row blocks of a dask array and reduce the results.
+    """Map a function over the row blocks of a dask array and reduce on the workers.
 
-    ``data.X`` must be a 2-D dask array; ``data.sample_weight`` and the
-    ``aux`` arrays are NumPy arrays, cut to match the row blocks.
+    Parameters
+    ----------
+    chunk_size : int or None
+        Rows processed at once inside a block; ``None`` picks
+        :func:`~emkit.backends.numpy_backend.default_chunk_size`.
+    persist : bool
+        Persist per-row side arrays on the cluster the first time they are
+        used (``X`` itself is persisted by :func:`persist_rows`).  False
+        rebuilds them from the client's arrays in every pass.
+    split_every : int
+        Partial results added per reduction task.
+
+    Notes
+    -----
+    ``data.X`` must be a 2-D dask array with one column block;
+    ``data.sample_weight`` and the ``aux`` arrays are NumPy arrays on the
+    client (the engine draws from them there) or dask arrays with the same
+    row blocks as ``X``.
     """
 
-    chunk_size = None
+    def __init__(self, chunk_size: int | None = None, persist: bool = True,
+                 split_every: int = SPLIT_EVERY):
+        self.chunk_size = chunk_size
+        self.persist = persist
+        self.split_every = int(split_every)
+        # id(array) -> (array, its blocks as delayed objects, or None for all ones)
+        self._side: dict[int, tuple] = {}
 
-    def _blocks(self, data: Data):
-        X = data.X
-        if len(X.chunks[1]) != 1:
-            X = X.rechunk({1: -1})
-        offsets = np.cumsum((0,) + tuple(X.chunks[0]))
-        blocks = X.to_delayed().ravel()
-        for i, block in enumerate(blocks):
-            sl = slice(int(offsets[i]), int(offsets[i + 1]))
-            yield block, data.sample_weight[sl], {k: v[sl] for k, v in data.aux.items()}
+    # ---------------------------------------------------------- data layout
+    def _side_blocks(self, arr, row_chunks, is_weight: bool):
+        """Delayed row blocks of a per-row array, aligned with ``row_chunks``."""
+        import dask.array as da
 
-    def _compute(self, fn, data: Data) -> list:
+        hit = self._side.get(id(arr))
+        if hit is not None and hit[0] is arr and hit[1] == row_chunks:
+            return hit[2]
+        d = None
+        if is_dask_array(arr):
+            d = arr
+            if d.chunks[0] != row_chunks or any(len(c) != 1 for c in d.chunks[1:]):
+                d = d.rechunk((row_chunks,) + tuple(-1 for _ in d.chunks[1:]))
+            blocks = list(d.to_delayed().ravel())
+        elif is_weight and arr.size and arr.min() == 1.0 and arr.max() == 1.0:
+            blocks = [None] * len(row_chunks)
+        else:
+            d = da.from_array(np.asarray(arr), chunks=(row_chunks,) + arr.shape[1:])
+            if self.persist:
+                d = d.persist()
+            blocks = list(d.to_delayed().ravel())
+        # the persisted array is kept: its futures must outlive every pass of the fit
+        self._side[id(arr)] = (arr, row_chunks, blocks, d)
+        return blocks
+
+    def _blocks(self, data: Data) -> list:
+        """``(x, weights, aux)`` delayed objects of every row block."""
+        X = persist_rows(data.X, persist=False)
+        rows = tuple(X.chunks[0])
+        xs = list(X.to_delayed().ravel())
+        ws = self._side_blocks(data.sample_weight, rows, True)
+        aux = {k: self._side_blocks(v, rows, False) for k, v in data.aux.items()}
+        return [(x, ws[i], {k: b[i] for k, b in aux.items()}) for i, x in enumerate(xs)]
+
+    @staticmethod
+    def _broadcast(obj):
+        """``obj`` under a key of its own: serialised once, fetched once per worker."""
         import dask
 
-        tasks = [dask.delayed(_apply)(fn, b, w, aux) for b, w, aux in self._blocks(data)]
-        return list(dask.compute(*tasks))
+        return dask.delayed(obj, pure=False, traverse=False)
 
-    def chunks(self, data: Data, n_components: int = 1) -> Iterator[Data]:
-        """Yield the row blocks as in-memory ``Data`` (computed one at a time)."""
-        for block, w, aux in self._blocks(data):
-            yield Data(np.asarray(block.compute()), w, aux)
-
+    # -------------------------------------------------------------- passes
     def map_reduce(self, fn: Callable[[Data], tuple], data: Data, n_components: int = 1):
-        """Apply ``fn`` to every row block on the workers and add the tuples on the client."""
-        results = self._compute(fn, data)
-        total = results[0]
-        for out in results[1:]:
-            total = tuple(a + b for a, b in zip(total, out, strict=True))
+        """Apply ``fn`` to every chunk of every block and add the tuples on the workers."""
+        import dask
+
+        f = self._broadcast(fn)
+        run = dask.delayed(_reduce_block, pure=False)
+        parts = [run(f, self.chunk_size, n_components, x, w, aux) for x, w, aux in self._blocks(data)]
+        (total,) = dask.compute(tree_sum(parts, self.split_every))
         return total
 
     def map_concat(self, fn: Callable[[Data], np.ndarray], data: Data, n_components: int = 1):
-        """Apply ``fn`` to every row block and concatenate the row-wise results."""
-        parts = self._compute(fn, data)
+        """Apply ``fn`` to every chunk and concatenate the row-wise results on the client."""
+        import dask
+
+        f = self._broadcast(fn)
+        run = dask.delayed(_concat_block, pure=False)
+        parts = dask.compute(
+            *[run(f, self.chunk_size, n_components, x, w, aux) for x, w, aux in self._blocks(data)]
+        )
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+    def map_blocks_offset(self, fn: Callable[[Data, int], object], data: Data) -> list:
+        """``fn(block, first_row)`` for every row block, results in block order."""
+        import dask
+
+        f = self._broadcast(fn)
+        run = dask.delayed(_offset_block, pure=False)
+        starts = np.cumsum((0,) + tuple(persist_rows(data.X, persist=False).chunks[0]))
+        return list(dask.compute(
+            *[run(f, int(starts[i]), x, w, aux) for i, (x, w, aux) in enumerate(self._blocks(data))]
+        ))
+
+    def lazy_rows(self, fn: Callable[[Data], np.ndarray], data: Data, n_components: int,
+                  n_columns: int | None, dtype, check: Callable | None = None):
+        """Lazy dask array of ``fn`` applied chunk by chunk to every row block.
+
+        Parameters
+        ----------
+        n_columns : int or None
+            Columns of ``fn``'s output; ``None`` for a 1-D output.
+        check : callable or None
+            ``check(X_block, first_row)`` returns an error message ('' when the
+            block is fine); a message is raised as ``ValueError`` when the
+            result is computed.
+
+        Returns
+        -------
+        dask array of shape (n_samples,) or (n_samples, n_columns)
+        """
+        import dask.array as da
+
+        X = persist_rows(data.X, persist=False)
+        rows = tuple(X.chunks[0])
+        keys = sorted(data.aux)
+        ndims = [np.ndim(data.aux[k]) for k in keys]
+        aux = []
+        for k, nd in zip(keys, ndims, strict=True):
+            a = self._aligned(data.aux[k], rows)
+            aux.append(a[:, None] if nd == 1 else a)  # 2-D, so map_blocks aligns rows
+        chunk_size = self.chunk_size
+
+        def block(x, f, *a, block_info=None):
+            start = int(block_info[0]["array-location"][0][0])
+            if check is not None:
+                msg = check(np.asarray(x), start)
+                if msg:
+                    raise ValueError(msg)
+            side = {k: (v[:, 0] if nd == 1 else v) for k, nd, v in zip(keys, ndims, a, strict=True)}
+            return _concat_block(f, chunk_size, n_components, x, None, side)
+
+        f = self._broadcast(fn)
+        if n_columns is None:
+            return da.map_blocks(block, X, f, *aux, drop_axis=1, chunks=(rows,), dtype=dtype)
+        return da.map_blocks(block, X, f, *aux, chunks=(rows, (n_columns,)), dtype=dtype)
+
+    @staticmethod
+    def _aligned(arr, rows):
+        import dask.array as da
+
+        if is_dask_array(arr):
+            return arr.rechunk((rows,) + tuple(-1 for _ in arr.shape[1:]))
+        return da.from_array(np.asarray(arr), chunks=(rows,) + arr.shape[1:])
+
+    def chunks(self, data: Data, n_components: int = 1) -> Iterator[Data]:
+        """Yield the chunks of every row block as in-memory ``Data`` (one block at a time)."""
+        import dask
+
+        inner = NumpyBackend(self.chunk_size)
+        for x, w, aux in self._blocks(data):
+            x, w, aux = dask.compute(x, w, aux)
+            yield from inner.chunks(_block_data(x, w, aux), n_components)

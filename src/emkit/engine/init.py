@@ -246,12 +246,14 @@ def initial_resp(method: str, data: Data, n_components: int, rng: np.random.Rand
                 mass = data.sample_weight.copy()
         centres = _rows(data, idx, shift)
     else:
-        sub = data
+        sub, sub_backend = data, backend
         if data.n_samples > sample_size:
+            # the subsample is in memory on the client whatever ``data`` is
             sub = _weighted_subsample(data, backend, shift, rng, sample_size)
-        centres = kmeans_plusplus(sub, K, rng, backend, shift)
+            sub_backend = NumpyBackend(backend.chunk_size)
+        centres = kmeans_plusplus(sub, K, rng, sub_backend, shift)
         if method == "kmeans":
-            centres, labels = lloyd(sub, centres, backend, shift, max_iter=LLOYD_MAX_ITER)
+            centres, labels = lloyd(sub, centres, sub_backend, shift, max_iter=LLOYD_MAX_ITER)
             if sub is data:
                 return _one_hot(labels, K)
     return _one_hot(_nearest(data, backend, shift, centres), K)

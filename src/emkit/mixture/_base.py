@@ -18,9 +18,10 @@ from .._validation import (
     check_int_param,
     check_sample_weight,
 )
-from ..backends.dask_backend import DaskBackend, is_dask_array
+from ..backends.dask_backend import DaskBackend, is_dask_array, persist_rows
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..engine.em import params_from_resp, run_em
+from ._dask import DaskPredictMixin
 from ..engine.init import INIT_METHODS, initial_resp
 from ..exceptions import DegenerateComponentWarning
 from ..families._base import Family
@@ -30,7 +31,7 @@ logger = logging.getLogger("emkit")
 ACCELERATIONS = ("squarem",)
 
 
-class BaseMixture(DensityMixin, BaseEstimator):
+class BaseMixture(DaskPredictMixin, DensityMixin, BaseEstimator):
     """Shared surface of every emkit mixture estimator.
 
     Subclasses declare their family through a few hooks:
@@ -100,9 +101,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
             raise ValueError(f"weights_init must sum to 1, but sums to {w.sum():.10g}")
         return w / w.sum()
 
-    def _validate_X(self, X, reset: bool) -> np.ndarray:
+    def _validate_X(self, X, reset: bool, persist: bool = True, lazy: bool = False) -> np.ndarray:
         if is_dask_array(X):
-            return self._validate_dask_X(X, reset)
+            return self._validate_dask_X(X, reset, persist, lazy)
         X = validate_data(
             self, X, reset=reset, dtype=list(self._dtypes), ensure_all_finite=False,
             ensure_min_samples=2 if reset else 1,
@@ -111,8 +112,15 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self._check_support(X)
         return X
 
-    def _validate_dask_X(self, X, reset: bool):
-        """Checks of ``_validate_X`` for a dask array, run block by block on the workers."""
+    def _validate_dask_X(self, X, reset: bool, persist: bool = True, lazy: bool = False):
+        """Checks of ``_validate_X`` for a dask array, run block by block on the workers.
+
+        When fitting (``reset``) ``X`` is persisted on the cluster first
+        (unless ``persist`` is False), so the check and every later pass read
+        the persisted blocks and each source block is computed once per fit.
+        ``lazy`` skips the check here; :meth:`_block_problem` then runs inside
+        each block of the lazy result.
+        """
         if X.ndim != 2:
             raise ValueError(
                 f"Expected 2D array, got a {X.ndim}-D dask array; reshape it to (n_samples, n_features)"
@@ -134,29 +142,34 @@ class BaseMixture(DensityMixin, BaseEstimator):
                 f"{self.n_features_in_} features as input."
             )
 
-        def problem(chunk):
-            start = int(chunk.aux["row"][0])
-            try:
-                check_finite(chunk.X, row_offset=start)
-            except ValueError as exc:
-                return np.array([str(exc)], dtype=object)
-            try:
-                self._check_support(chunk.X)
-            except ValueError as exc:
-                stop = start + chunk.n_samples - 1
-                return np.array([f"{exc} (rows counted from {start}: the dask row block of rows "
-                                 f"{start} to {stop})"], dtype=object)
-            return np.array([""], dtype=object)
-
-        messages = DaskBackend().map_concat(problem, Data(X, np.ones(n), {"row": np.arange(n)}))
+        X = persist_rows(X, persist=reset and persist)
+        if lazy:
+            return X
+        messages = DaskBackend().map_blocks_offset(
+            lambda block, start: self._block_problem(block.X, start), Data(X, np.ones(n))
+        )
         bad = [m for m in messages if m]
         if bad:
             raise ValueError(bad[0])
         return X
 
+    def _block_problem(self, X, start: int) -> str:
+        """Why the rows ``start:start + len(X)`` of a dask array are unusable, or ''."""
+        try:
+            check_finite(X, row_offset=start)
+        except ValueError as exc:
+            return str(exc)
+        try:
+            self._check_support(X)
+        except ValueError as exc:
+            stop = start + X.shape[0] - 1
+            return (f"{exc} (rows counted from {start}: the dask row block of rows "
+                    f"{start} to {stop})")
+        return ""
+
     def _backend_for(self, X):
         """Dask arrays run on their own row blocks; anything else in NumPy chunks."""
-        return DaskBackend() if is_dask_array(X) else NumpyBackend(self.chunk_size)
+        return DaskBackend(self.chunk_size) if is_dask_array(X) else NumpyBackend(self.chunk_size)
 
     def _check_support(self, X) -> None:
         """Raise ValueError for values outside the family's support."""
@@ -222,6 +235,10 @@ class BaseMixture(DensityMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; an integer weight ``k`` acts like ``k``
             copies of the row and 0 like dropping it.
+        persist : bool, default=True
+            Keyword only, for a dask ``X``: persist ``X`` and the per-row side
+            data on the cluster once per fit (False recomputes the source in
+            every pass, for data larger than the cluster's memory).
 
         Returns
         -------
@@ -243,8 +260,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _fit(self, X, sample_weight, kwargs):
         callback = kwargs.pop("callback", None)
         catch_interrupt = bool(kwargs.pop("catch_interrupt", False))
+        persist = bool(kwargs.pop("persist", True))
         self._check_parameters()
-        X = self._validate_X(X, reset=True)
+        X = self._validate_X(X, reset=True, persist=persist)
         n = X.shape[0]
         K = self.n_components
         if K > n:
@@ -260,7 +278,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             )
         aux = self._aux(X, kwargs, fitting=True)
         data = Data(X, w, aux)
-        backend = self._backend_for(X)
+        backend = DaskBackend(self.chunk_size, persist) if is_dask_array(X) else self._backend_for(X)
         family = self._make_family(data, backend)
         fixed = self._fixed_names()
         rng = check_random_state(self.random_state)
@@ -337,6 +355,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         -------
         log_density : ndarray of shape (n_samples, n_components)
         """
+        if is_dask_array(X):
+            return self._dask_rows(X, kwargs, "component")
         data = self._predict_data(X, kwargs)
         family = self._fitted_family()
         params = self._fitted_params()
@@ -365,6 +385,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         -------
         log_prob : ndarray of shape (n_samples,)
         """
+        if is_dask_array(X):
+            return self._dask_rows(X, kwargs, "score_samples")
         return self._log_norm_and_resp(X, kwargs)[0]
 
     def score(self, X, y=None, sample_weight=None, **kwargs):
@@ -380,6 +402,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         -------
         log_likelihood : float
         """
+        if is_dask_array(X):
+            return self._dask_score(X, sample_weight, kwargs)
         s = self.score_samples(X, **kwargs)
         w = check_sample_weight(sample_weight, s.shape[0])
         return float(np.average(s, weights=w))
@@ -392,6 +416,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         resp : ndarray of shape (n_samples, n_components)
             Rows sum to 1.
         """
+        if is_dask_array(X):
+            return self._dask_rows(X, kwargs, "predict_proba")
         return self._log_norm_and_resp(X, kwargs)[1]
 
     def predict(self, X, **kwargs):
@@ -401,6 +427,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
+        if is_dask_array(X):
+            return self._dask_rows(X, kwargs, "predict")
         return self._estimate_weighted_log_prob(X, kwargs).argmax(axis=1)
 
     def _n_parameters(self) -> int:
@@ -421,7 +449,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         -------
         bic : float
         """
-        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
+        n = np.shape(X)[0]
         return -2 * self.score(X, **kwargs) * n + self._n_parameters() * np.log(n)
 
     def aic(self, X, **kwargs):
@@ -431,7 +459,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         -------
         aic : float
         """
-        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
+        n = np.shape(X)[0]
         return -2 * self.score(X, **kwargs) * n + 2 * self._n_parameters()
 
     def sample(self, n_samples=1, **kwargs):

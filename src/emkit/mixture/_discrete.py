@@ -589,8 +589,8 @@ class CategoricalMixture(_DiscreteMixture):
         if self.n_categories is not None:
             self._check_codes_below(X, self.n_categories, "n_categories")
 
-    def _validate_X(self, X, reset):
-        X = super()._validate_X(X, reset)
+    def _validate_X(self, X, reset, **kw):
+        X = super()._validate_X(X, reset, **kw)
         if not reset:
             self._check_codes_below(X, self.n_categories_, "the fitted n_categories_")
         return X
