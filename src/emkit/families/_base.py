@@ -150,6 +150,28 @@ class Family:
         """
         raise NotImplementedError
 
+    # ------------------------------------------------------ stored parameters
+    def param_shapes(self, n_components: int, n_features: int) -> dict:
+        """Shape of every stored parameter (``"weights"`` excluded).
+
+        The default gives every name of :attr:`param_names` the shape
+        (n_components, n_features).  Model-file loading compares the arrays
+        of a file with these shapes before anything is computed from them.
+
+        Returns
+        -------
+        shapes : dict of str to tuple of int
+        """
+        return {p: (n_components, n_features) for p in self.param_names}
+
+    def check_params(self, params: Mapping) -> None:
+        """Raise ValueError unless ``params`` lie in the family's parameter space.
+
+        Called on parameters of the shapes of :meth:`param_shapes`, all
+        finite (the caller checks both); families check their support here
+        (probabilities in [0, 1], positive definite covariances, ...).
+        """
+
     def degenerate_components(self, params: Mapping) -> list[int]:
         """Components that sit on a spurious (unbounded-likelihood) maximum."""
         return []

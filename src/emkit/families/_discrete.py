@@ -86,6 +86,14 @@ def expit(t: np.ndarray) -> np.ndarray:
     return _expit(np.asarray(t, dtype=np.float64))
 
 
+def check_unit_interval(p: np.ndarray, name: str) -> None:
+    """Raise ValueError unless every probability of ``p`` lies in [0, 1]."""
+    bad = np.flatnonzero(((p < 0) | (p > 1)).ravel())
+    if bad.size:
+        idx = tuple(int(i) for i in np.unravel_index(int(bad[0]), p.shape))
+        raise ValueError(f"{name}{list(idx)} = {p[idx]:g} is not a probability in [0, 1]")
+
+
 def first_bad_cell(bad: np.ndarray):
     """``(row, column)`` of the first True cell of a 2-D mask, or None."""
     flat = np.flatnonzero(bad.ravel())

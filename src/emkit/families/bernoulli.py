@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._base import Family
-from ._discrete import expit, floored_log, floored_log1m, logit, ratio_or_pooled
+from ._discrete import check_unit_interval, expit, floored_log, floored_log1m, logit, ratio_or_pooled
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +63,9 @@ class BernoulliFamily(Family):
     def suff_stats(self, X, resp, aux, cache=None):
         """``sx``: weighted count of ones, shape (n_components, n_features)."""
         return {"sx": resp.T @ np.asarray(X, dtype=np.float64)}
+
+    def check_params(self, params):
+        check_unit_interval(np.asarray(params["probs"]), "probs")
 
     # ------------------------------------------------------------------ M-step
     def m_step(self, stats, params, fixed):

@@ -24,7 +24,7 @@ from scipy.special import gammaln, xlogy
 
 from ._base import Family
 from ._describe import Description
-from ._discrete import expit, floored_log, floored_log1m, logit, ratio_or_pooled
+from ._discrete import check_unit_interval, expit, floored_log, floored_log1m, logit, ratio_or_pooled
 
 
 def _trials(X: np.ndarray, aux) -> np.ndarray:
@@ -109,6 +109,9 @@ class BinomialFamily(Family):
         X = np.asarray(X, dtype=np.float64)
         N = _trials(X, aux)
         return {"sx": resp.T @ X, "sn": resp.T @ N}
+
+    def check_params(self, params):
+        check_unit_interval(np.asarray(params["probs"]), "probs")
 
     # ------------------------------------------------------------------ M-step
     def m_step(self, stats, params, fixed):

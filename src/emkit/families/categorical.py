@@ -23,7 +23,7 @@ import numpy as np
 
 from ._base import Family
 from ._describe import Column, Description
-from ._discrete import CLIP, floored_log, ratio_or_pooled
+from ._discrete import CLIP, check_unit_interval, floored_log, ratio_or_pooled
 
 
 def one_hot(X: np.ndarray, n_categories: int) -> np.ndarray:
@@ -106,6 +106,18 @@ class CategoricalFamily(Family):
         H = one_hot(X, self.n_categories) if cache is None else cache
         K = resp.shape[1]
         return {"counts": (resp.T @ H).reshape(K, -1, self.n_categories)}
+
+    def param_shapes(self, n_components, n_features):
+        return {"probs": (n_components, n_features, int(self.n_categories))}
+
+    def check_params(self, params):
+        probs = np.asarray(params["probs"])
+        check_unit_interval(probs, "probs")
+        sums = probs.sum(axis=2)
+        bad = np.flatnonzero((np.abs(sums - 1.0) > 1e-6).ravel())
+        if bad.size:
+            k, j = np.unravel_index(int(bad[0]), sums.shape)
+            raise ValueError(f"probs[{k}, {j}] sums to {sums[k, j]:.10g} over the categories, not 1")
 
     # ------------------------------------------------------------------ M-step
     def m_step(self, stats, params, fixed):

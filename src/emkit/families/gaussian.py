@@ -266,6 +266,39 @@ class GaussianFamily(Family):
         out["precisions_cholesky"] = prec_chol
         return out
 
+    # ------------------------------------------------------ stored parameters
+    def param_shapes(self, n_components, n_features):
+        K, d = n_components, n_features
+        cov = {"full": (K, d, d), "tied": (d, d), "diag": (K, d), "spherical": (K,)}[self.covariance_type]
+        return {"means": (K, d), "covariances": cov, "precisions_cholesky": cov}
+
+    def check_params(self, params):
+        """Covariances positive definite and the precision factors their inverse roots."""
+        ct = self.covariance_type
+        cov = np.asarray(params["covariances"], dtype=np.float64)
+        P = np.asarray(params["precisions_cholesky"], dtype=np.float64)
+        if ct in ("full", "tied"):
+            covs, Ps = (cov, P) if ct == "full" else (cov[None], P[None])
+            if not np.allclose(covs, np.swapaxes(covs, 1, 2), rtol=1e-10, atol=0.0):
+                raise ValueError("covariances are not symmetric")
+            eig = np.linalg.eigvalsh(covs).min(axis=1)
+            if np.any(eig <= 0):
+                raise ValueError(f"covariance {int(np.argmin(eig))} is not positive definite")
+            diag = np.diagonal(Ps, axis1=1, axis2=2)
+            if np.any(diag <= 0):
+                raise ValueError("precisions_cholesky do not match the covariances (diagonal <= 0)")
+            # P P' is the inverse of the covariance: cov P P' = I to rounding
+            prod = covs @ Ps @ np.swapaxes(Ps, 1, 2)
+            err = np.abs(prod - np.eye(cov.shape[-1])).max(axis=(1, 2))
+            cond = np.linalg.cond(covs)
+            if np.any(~(err <= 1e-6 * np.maximum(cond, 1.0))):
+                raise ValueError("precisions_cholesky do not match the covariances")
+        else:
+            if np.any(cov <= 0):
+                raise ValueError("covariances must be positive")
+            if np.any(P <= 0) or not np.allclose(P * P * cov, 1.0, rtol=1e-8, atol=0.0):
+                raise ValueError("precisions_cholesky do not match the covariances")
+
     # ------------------------------------------------------------ bookkeeping
     def n_parameters(self, params, fixed=frozenset()):
         K, d = params["means"].shape

@@ -83,6 +83,13 @@ class PoissonFamily(Family):
         """``sx``: weighted count sums, shape (n_components, n_features)."""
         return {"sx": resp.T @ np.asarray(X, dtype=np.float64)}
 
+    def check_params(self, params):
+        rates = np.asarray(params["rates"])
+        bad = np.flatnonzero((rates < 0).ravel())
+        if bad.size:
+            idx = tuple(int(i) for i in np.unravel_index(int(bad[0]), rates.shape))
+            raise ValueError(f"rates{list(idx)} = {rates[idx]:g} is negative; rates must be >= 0")
+
     # ------------------------------------------------------------------ M-step
     def m_step(self, stats, params, fixed):
         if "rates" in fixed:
