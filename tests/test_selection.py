@@ -14,7 +14,7 @@ from emkit.datasets import load_faithful
 
 KEYS = {
     "covariance_type", "n_components", "criterion", "value", "log_likelihood", "n_parameters",
-    "converged", "degenerate", "best", "error",
+    "converged", "degenerate", "best", "start", "monotone", "error", "model",
 }
 
 
@@ -58,9 +58,9 @@ def n_free_parameters(cov, K, d):
 
 def test_faithful_table_shape_and_choice(faithful_selection):
     best, table = faithful_selection
-    assert len(table) == 6 * 4
+    assert len(table) == 9 * 4  # the defaults: 1..9 components, four covariance types
     assert [(r["covariance_type"], r["n_components"]) for r in table] == [
-        (c, k) for c in ("full", "tied", "diag", "spherical") for k in range(1, 7)
+        (c, k) for c in ("full", "tied", "diag", "spherical") for k in range(1, 10)
     ]
     for row in table:
         assert KEYS <= row.keys()
@@ -72,8 +72,8 @@ def test_faithful_table_shape_and_choice(faithful_selection):
     assert (best.covariance_type, best.n_components) == (
         chosen["covariance_type"], chosen["n_components"]
     )
-    # the two eruption regimes: two components, with correlated (full or tied) covariances
-    assert best.n_components == 2 and best.covariance_type in ("full", "tied")
+    # mclust's answer (reference case 7): tied covariance, three components
+    assert (best.covariance_type, best.n_components) == ("tied", 3)
     assert not best.degenerate_components_
 
 
@@ -81,9 +81,9 @@ def test_faithful_table_matches_recomputed_bic(faithful, faithful_selection):
     _, table = faithful_selection
     n, d = faithful.shape
     for row in table:
-        model = emkit.GaussianMixture(
-            row["n_components"], covariance_type=row["covariance_type"], random_state=0
-        ).fit(faithful)
+        model = row["model"]
+        assert (model.n_components, model.covariance_type) == (
+            row["n_components"], row["covariance_type"])
         assert row["value"] == pytest.approx(model.bic(faithful), rel=1e-12)
         assert row["n_parameters"] == n_free_parameters(row["covariance_type"], row["n_components"], d)
         # independent check from the parameters with scipy
@@ -92,6 +92,12 @@ def test_faithful_table_matches_recomputed_bic(faithful, faithful_selection):
         bic = -2 * ll + row["n_parameters"] * math.log(n)
         assert row["value"] == pytest.approx(bic, rel=1e-9)
         assert row["converged"] == model.converged_
+        # the kept fit is never worse than the estimator's own default fit of the cell
+        default = emkit.GaussianMixture(
+            row["n_components"], covariance_type=row["covariance_type"], random_state=0
+        ).fit(faithful)
+        if not default.degenerate_components_:
+            assert ll >= independent_loglik(default, faithful) - 1e-9 * abs(ll)
 
 
 def test_best_model_matches_scipy_bic(faithful, faithful_selection):
@@ -201,7 +207,8 @@ def test_poisson_family(name):
     assert all(r["covariance_type"] is None for r in table) and len(table) == 3
     assert best.n_components == 2
     for row in table:
-        model = getattr(emkit, name)(row["n_components"], random_state=0).fit(X)
+        model = row["model"]
+        assert isinstance(model, getattr(emkit, name)) and model.n_components == row["n_components"]
         ll = logsumexp(
             poisson.logpmf(X[:, None, :], model.rates_[None]).sum(axis=2) + np.log(model.weights_),
             axis=1,

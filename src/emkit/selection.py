@@ -1,4 +1,13 @@
-"""Choosing the number of components (and covariance type) by BIC or AIC."""
+"""Choosing the number of components (and covariance type) by BIC or AIC.
+
+Every candidate is fitted from the estimator's default start; then, for each
+covariance type, the fits at neighbouring numbers of components are used as
+starts too (see :mod:`emkit._neighbours`): ``K`` from the ``K - 1`` fit with
+one component split and from the ``K + 1`` fit with two merged.  The best
+non-degenerate fit of each cell is kept, which makes the log-likelihood of
+each covariance type non-decreasing in ``K``; a cell where it still is not is
+marked in the table (``"monotone": False``).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +20,29 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from . import registry
+from ._neighbours import Problem, refine
 from .exceptions import DegenerateComponentWarning
 
-__all__ = ["CRITERIA", "select_model"]
+__all__ = ["CRITERIA", "DEFAULTS", "select_model"]
 
 logger = logging.getLogger("emkit")
 
 CRITERIA = ("bic", "aic")
 _EXPECTED_WARNINGS = (ConvergenceWarning, DegenerateComponentWarning)
+
+#: The one set of defaults of :func:`select_model`, ``emkit select`` and
+#: ``emkit demo`` (the command line reads them from here).  ``None`` means the
+#: estimator's own default.  Components 1..9 is mclust's default grid.
+DEFAULTS = {
+    "n_components": range(1, 10),
+    "covariance_types": ("full", "tied", "diag", "spherical"),
+    "criterion": "bic",
+    "n_init": None,
+    "max_iter": None,
+    "tol": None,
+}
+#: relative slack below which a lower log-likelihood at K + 1 than at K counts as rounding
+_MONOTONE_RTOL = 1e-7
 
 
 def _check_components(n_components) -> list[int]:
@@ -58,16 +82,17 @@ def _check_variants(family, values) -> list:
 
 def select_model(
     X,
-    n_components=range(1, 7),
-    covariance_types=("full", "tied", "diag", "spherical"),
-    criterion="bic",
-    n_init=1,
+    n_components=DEFAULTS["n_components"],
+    covariance_types=DEFAULTS["covariance_types"],
+    criterion=DEFAULTS["criterion"],
+    n_init=DEFAULTS["n_init"],
     random_state=None,
     *,
     sample_weight=None,
     family="gaussian",
-    max_iter=100,
-    tol=1e-3,
+    max_iter=DEFAULTS["max_iter"],
+    tol=DEFAULTS["tol"],
+    neighbours: bool = True,
     callback: Callable[[dict], None] | None = None,
     fit_params: dict | None = None,
     estimator_params: dict | None = None,
@@ -76,21 +101,26 @@ def select_model(
 
     Candidates are all pairs of covariance type and number of components
     (for the Gaussian family) or all numbers of components (for the discrete
-    families, where covariance types do not apply).  Fits in which a
-    component collapsed (``degenerate_components_`` non-empty) are listed
-    but never chosen.  Convergence and degenerate-component warnings of the
-    candidates are recorded in the table instead of being emitted.
+    families, where covariance types do not apply).  Each is fitted from the
+    estimator's default start and, with ``neighbours=True``, also from the
+    fit with one component fewer (one component split in two) and the fit
+    with one component more (the two most overlapping components merged);
+    the cell keeps the best of these fits, non-degenerate ones first.  Fits
+    in which a component collapsed (``degenerate_components_`` non-empty)
+    are listed but never chosen.  Convergence and degenerate-component
+    warnings of the candidates are recorded in the table instead of being
+    emitted.  ``X`` is validated once, before any candidate is fitted.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-    n_components : int or iterable of int, default=range(1, 7)
+    n_components : int or iterable of int, default=range(1, 10)
     covariance_types : str or iterable of str, default=("full", "tied", "diag", "spherical")
         Values of the family's variant parameter to try (the Gaussian
         covariance types); ignored for families without one.
     criterion : {"bic", "aic"}, default="bic"
-    n_init : int, default=1
-        Initialisations per candidate.
+    n_init : int or None, default=None
+        Initialisations per candidate; None keeps the estimator's default.
     random_state : int, RandomState instance or None, default=None
         Passed to every candidate.
     sample_weight : array-like of shape (n_samples,), default=None
@@ -98,11 +128,18 @@ def select_model(
         log-likelihood and ``sum(sample_weight)`` as the sample size.
     family : str, default="gaussian"
         A registered family (see :func:`emkit.registry.families`).
-    max_iter : int, default=100
-    tol : float, default=1e-3
+    max_iter : int or None, default=None
+        None keeps the estimator's default.
+    tol : float or None, default=None
+        None keeps the estimator's default.
+    neighbours : bool, default=True
+        Also start every ``K`` from its neighbours' fits (split / merge).
+        Skipped when ``estimator_params`` holds parameters fixed.
     callback : callable, default=None
-        Called after each candidate with one dict: the candidate's table row
-        plus ``"index"`` (0-based) and ``"total"`` (number of candidates).
+        Called once per candidate, after its first fit, with one dict: the
+        candidate's table row as it stands then, plus ``"index"`` (0-based)
+        and ``"total"`` (number of candidates).  The neighbour starts run
+        after a covariance type's first fits and may improve its rows.
     fit_params : dict, default=None
         Extra keyword arguments for ``fit`` and for scoring (for instance
         per-row ``n_trials`` of a binomial mixture).
@@ -115,20 +152,31 @@ def select_model(
     best : estimator
         The chosen fitted estimator.
     table : list of dict
-        One dict per candidate, in fitting order, with keys
-        ``"covariance_type"`` (None for discrete families),
+        One dict per candidate, in covariance type then component order,
+        with keys ``"covariance_type"`` (None for discrete families),
         ``"n_components"``, ``"criterion"`` (``"bic"`` or ``"aic"``),
         ``"value"``, ``"log_likelihood"`` (total, weighted),
         ``"n_parameters"``, ``"converged"``, ``"degenerate"``, ``"best"``,
-        ``"error"`` (None, or why the candidate could not be fitted) and
-        ``"warnings"`` (messages recorded while fitting).  Numbers are None
-        for candidates that failed.
+        ``"start"`` (``"default"``, ``"split"`` or ``"merge"``: where the kept
+        fit started), ``"monotone"`` (False when the log-likelihood is below
+        that of one component fewer of the same covariance type, None when
+        there is nothing to compare), ``"error"`` (None, or why the candidate
+        could not be fitted), ``"warnings"`` (messages recorded while
+        fitting) and ``"model"`` (the kept fitted estimator, None on failure).
+        Numbers are None for candidates that failed.
 
     Raises
     ------
     ValueError
-        Invalid arguments, or no candidate could be fitted without
+        Invalid arguments or data, or no candidate could be fitted without
         degenerate components.
+
+    References
+    ----------
+    Schwarz, G. (1978). Estimating the dimension of a model. Annals of
+    Statistics 6(2):461-464.
+    Ueda, N., Nakano, R., Ghahramani, Z. and Hinton, G. E. (2000). SMEM
+    algorithm for mixture models. Neural Computation 12(9):2109-2128.
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be 'bic' or 'aic', got {criterion!r}")
@@ -136,52 +184,53 @@ def select_model(
     cls = registry.estimator_class(family)
     ks = _check_components(n_components)
     if fam.variant_param is not None:
-        candidates = [(v, k) for v in _check_variants(fam, covariance_types) for k in ks]
+        types = _check_variants(fam, covariance_types)
     else:
-        candidates = [(None, k) for k in ks]
+        types = [None]
     fit_params = dict(fit_params or {})
-    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    base = dict(estimator_params or {})
+    for name, value in (("n_init", n_init), ("max_iter", max_iter), ("tol", tol)):
+        if value is not None:
+            base[name] = value
+    base["random_state"] = random_state
+    problem = Problem.validate(cls, fam.variant_param, ks[0], base, types[0], X, sample_weight,
+                               fit_params, _EXPECTED_WARNINGS)
+    use_neighbours = bool(neighbours) and not problem.has_fixed
 
+    total = len(types) * len(ks)
     table: list[dict] = []
     best_model, best_row = None, None
-    for index, (ct, k) in enumerate(candidates):
-        kwargs = {**(estimator_params or {}), "n_init": n_init, "random_state": random_state,
-                  "max_iter": max_iter, "tol": tol}
-        if ct is not None:
-            kwargs[fam.variant_param] = ct
-        row = {
-            "covariance_type": ct, "n_components": k, "criterion": criterion, "value": None,
-            "log_likelihood": None, "n_parameters": None, "converged": None,
-            "degenerate": None, "best": False, "error": None, "warnings": [],
-        }
-        model = cls(k, **kwargs)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                model.fit(X, sample_weight=w, **fit_params)
-                value, loglik = _criterion(model, X, w, criterion, fit_params)
-            except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
-                row["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                model = None
-        for wm in caught:
-            if issubclass(wm.category, _EXPECTED_WARNINGS):
-                row["warnings"].append(str(wm.message))
-            else:
-                warnings.warn_explicit(wm.message, wm.category, wm.filename, wm.lineno)
-        if model is not None:
-            row.update(
-                value=value, log_likelihood=loglik, n_parameters=int(model._n_parameters()),
-                converged=bool(model.converged_),
-                degenerate=bool(len(model.degenerate_components_)),
-            )
-            if not row["degenerate"] and math.isfinite(value) and (
-                best_row is None or value < best_row["value"]
+    for ct in types:
+        cells = {}
+        for k in ks:
+            cell = problem.fit_default(k, ct)
+            cells[k] = cell
+            if callback is not None:
+                row = _row(problem, cell, ct, k, criterion)
+                callback({**row, "index": len(table) + len(cells) - 1, "total": total})
+        if use_neighbours:
+            refine(problem, cells, ct)
+        previous = None
+        for k in ks:
+            cell = cells[k]
+            row = _row(problem, cell, ct, k, criterion)
+            if k - 1 in cells and cells[k - 1].model is not None and cell.model is not None:
+                prev_ll = previous["log_likelihood"] if previous else None
+                ll = row["log_likelihood"]
+                ok = prev_ll is None or ll >= prev_ll - _MONOTONE_RTOL * max(1.0, abs(prev_ll))
+                row["monotone"] = bool(ok)
+                if not ok:
+                    row["warnings"].append(
+                        f"log-likelihood {ll:.10g} is below {prev_ll:.10g} of {k - 1} component(s): "
+                        "not the maximum-likelihood fit at this number of components"
+                    )
+            previous = row if cell.model is not None else None
+            logger.debug("select_model candidate %s", row)
+            table.append(row)
+            if row["value"] is not None and not row["degenerate"] and math.isfinite(row["value"]) and (
+                best_row is None or row["value"] < best_row["value"]
             ):
-                best_model, best_row = model, row
-        logger.debug("select_model candidate %s", row)
-        table.append(row)
-        if callback is not None:
-            callback({**row, "index": index, "total": len(candidates)})
+                best_model, best_row = cell.model, row
     if best_row is None:
         reasons = sorted({r["error"] or "degenerate components" for r in table})
         raise ValueError(
@@ -192,15 +241,34 @@ def select_model(
     return best_model, table
 
 
+def _row(problem, cell, ct, k, criterion) -> dict:
+    """The table row of one cell."""
+    row = {
+        "covariance_type": ct, "n_components": k, "criterion": criterion, "value": None,
+        "log_likelihood": None, "n_parameters": None, "converged": None,
+        "degenerate": None, "best": False, "start": cell.start, "monotone": None,
+        "error": cell.error, "warnings": list(cell.warnings), "model": cell.model,
+    }
+    model = cell.model
+    if model is not None:
+        value, loglik = _criterion(model, problem.Xv, problem.w if problem.weighted else None,
+                                   criterion, problem.fit_params)
+        row.update(
+            value=value, log_likelihood=loglik, n_parameters=int(model._n_parameters()),
+            converged=bool(model.converged_),
+            degenerate=bool(len(model.degenerate_components_)),
+        )
+    return row
+
+
 def _criterion(model, X, w, criterion: str, fit_params: dict) -> tuple[float, float]:
-    """The criterion and total log-likelihood of a fitted candidate."""
-    if w is None:
-        value = model.bic(X, **fit_params) if criterion == "bic" else model.aic(X, **fit_params)
-        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
-        loglik = model.score(X, **fit_params) * n
-        return float(value), float(loglik)
+    """The criterion and total (weighted) log-likelihood of a fitted candidate."""
     scores = model.score_samples(X, **fit_params)
-    n_eff = float(w.sum())
-    loglik = float(w @ scores)
+    if w is None:
+        n_eff = float(scores.shape[0])
+        loglik = float(scores.sum())
+    else:
+        n_eff = float(w.sum())
+        loglik = float(w @ scores)
     penalty = np.log(n_eff) if criterion == "bic" else 2.0
     return -2.0 * loglik + model._n_parameters() * penalty, loglik

@@ -1,0 +1,371 @@
+"""Warm starts along the number of components: split one, merge two.
+
+A fit with ``K`` components can start from the fitted ``K - 1`` model with
+one component split in two, or from the fitted ``K + 1`` model with two
+components merged.  Both are built from responsibilities and go through the
+family's own M-step (:func:`emkit.engine.em.params_from_resp`), so they work
+for every family without knowing which one it is:
+
+- **split** component ``j``: its responsibilities are divided between two
+  new components by the side of the hyperplane through its (responsibility
+  weighted) mean, normal to the principal axis of its weighted scatter, on
+  which each row falls;
+- **merge** components ``a`` and ``b``: their responsibility columns are
+  added.  Pairs are ranked by how much their posteriors overlap,
+  ``r_a . r_b / (|r_a| |r_b|)``.
+
+These are the split and merge moves of Ueda, Nakano, Ghahramani & Hinton
+(SMEM, Neural Computation 12:2109-2128, 2000), used as starts along ``K`` as
+in the model-selection strategies reviewed by Biernacki, Celeux & Govaert
+(CSDA 41:561-575, 2003).  A split start of the ``K - 1`` optimum begins close
+to its log-likelihood, so the best fit at ``K`` does not fall below it.
+
+The search (building the starts, ranking them by their log-likelihood and a
+few short EM runs) runs on a fixed subsample of at most ``SEARCH_ROWS`` rows;
+only the most promising start is continued to convergence on all the rows.
+Every function here works chunk by chunk on the estimator's backend; the
+largest array is the ``(n_search_rows, n_components)`` responsibility matrix.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from ._validation import check_sample_weight
+from .backends.numpy_backend import Data, NumpyBackend
+from .engine.em import params_from_resp
+
+#: rows the neighbour search looks at (a fixed subsample when there are more)
+SEARCH_ROWS = 10_000
+#: how many starts (best first by their own log-likelihood) get a short EM
+#: run, how long that run is, and how many of the most overlapping pairs are
+#: tried as merges
+SHORT_RUNS = 2
+SHORT_ITER = 5
+MERGE_PAIRS = 3
+
+_R = "_neighbour_r"
+
+
+def _with_column(data: Data, r: np.ndarray) -> Data:
+    return Data(data.X, data.sample_weight, {**data.aux, _R: r})
+
+
+def _split_side(data: Data, backend, r: np.ndarray) -> np.ndarray:
+    """For every row, whether it lies on the positive side of component ``r``'s principal axis.
+
+    Parameters
+    ----------
+    r : ndarray of shape (n_samples,)
+        The component's responsibilities.
+
+    Returns
+    -------
+    side : ndarray of shape (n_samples,), bool
+    """
+    rd = _with_column(data, r)
+
+    def mass(ch):
+        rw = ch.aux[_R] * ch.sample_weight
+        return rw.sum(), rw @ np.asarray(ch.X, dtype=np.float64)
+
+    total, first = backend.map_reduce(mass, rd)
+    mean = first / max(total, 1e-300)
+
+    def scatter(ch):
+        rw = ch.aux[_R] * ch.sample_weight
+        Xc = np.asarray(ch.X, dtype=np.float64) - mean
+        return ((Xc * rw[:, None]).T @ Xc,)
+
+    (S,) = backend.map_reduce(scatter, rd)
+    axis = np.linalg.eigh(S)[1][:, -1]
+    return backend.map_concat(
+        lambda ch: (np.asarray(ch.X, dtype=np.float64) - mean) @ axis > 0.0, rd
+    )
+
+
+def split_starts(family, data: Data, backend, resp: np.ndarray, fixed=frozenset()) -> list[dict]:
+    """Parameters with one more component: each existing component split in turn.
+
+    Parameters
+    ----------
+    family : Family
+        The family the ``K - 1`` model was fitted with.
+    data : Data
+    backend : NumpyBackend or DaskBackend
+    resp : ndarray of shape (n_samples, K - 1)
+        Responsibilities of the ``K - 1`` model.
+    fixed : frozenset of str
+
+    Returns
+    -------
+    starts : list of dict
+        One parameter dict with ``K`` components per splittable component
+        (components whose rows all fall on one side are skipped).
+    """
+    starts = []
+    for j in range(resp.shape[1]):
+        r = resp[:, j]
+        side = _split_side(data, backend, r)
+        a = np.where(side, r, 0.0)
+        b = r - a
+        if not (a @ data.sample_weight > 0 and b @ data.sample_weight > 0):
+            continue
+        new = np.column_stack([np.delete(resp, j, axis=1), a, b])
+        starts.append(_params(family, data, backend, new, fixed))
+    return [s for s in starts if s is not None]
+
+
+def merge_starts(family, data: Data, backend, resp: np.ndarray, n_pairs: int = 3,
+                 fixed=frozenset()) -> list[dict]:
+    """Parameters with one fewer component: the most overlapping pairs merged.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, K + 1)
+        Responsibilities of the ``K + 1`` model.
+    n_pairs : int
+        How many pairs to merge (each gives one start), most overlapping first.
+
+    Returns
+    -------
+    starts : list of dict
+        Parameter dicts with ``K`` components.
+    """
+    K1 = resp.shape[1]
+    if K1 < 2:
+        return []
+    gram = resp.T @ resp  # (K + 1, K + 1); one pass over the responsibilities
+    norms = np.sqrt(np.maximum(np.diag(gram), 1e-300))
+    overlap = gram / norms[:, None] / norms[None, :]
+    a_idx, b_idx = np.triu_indices(K1, 1)
+    order = np.argsort(-overlap[a_idx, b_idx], kind="stable")[:n_pairs]
+    starts = []
+    for p in order:
+        a, b = int(a_idx[p]), int(b_idx[p])
+        keep = [k for k in range(K1) if k not in (a, b)]
+        new = np.column_stack([resp[:, keep], resp[:, a] + resp[:, b]])
+        starts.append(_params(family, data, backend, new, fixed))
+    return [s for s in starts if s is not None]
+
+
+def _params(family, data, backend, resp, fixed) -> dict | None:
+    """One M-step from ``resp``; None when the family cannot estimate from it (singular)."""
+    try:
+        params = params_from_resp(family, data, resp, backend, fixed=fixed)
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+        return None
+    if not all(np.all(np.isfinite(np.asarray(v))) for v in params.values()):
+        return None
+    return params
+
+
+# --------------------------------------------------------------- the search
+class Cell:
+    """The kept fit of one (covariance type, K) cell of a model-selection table."""
+
+    __slots__ = ("model", "error", "warnings", "start")
+
+    def __init__(self, model=None, error=None, recorded=(), start="default"):
+        self.model = model
+        self.error = error
+        self.warnings = list(recorded)
+        self.start = start
+
+    def key(self, problem) -> tuple:
+        """Sort key: non-degenerate first, then the higher log-likelihood on ``problem``."""
+        if self.model is None:
+            return (False, -math.inf)
+        return (not self.model.degenerate_components_, problem.loglik(self.model))
+
+
+class Problem:
+    """Validated data and the estimator settings shared by every candidate.
+
+    Parameters
+    ----------
+    cls : type
+        Estimator class.
+    variant_param : str or None
+        Name of the constructor parameter that varies besides K (the
+        Gaussian ``covariance_type``), if any.
+    base : dict
+        Constructor parameters of every candidate (the variant aside).
+    X : array-like
+        The data as the user passed it (kept for feature names).
+    Xv : ndarray or dask array of shape (n_samples, n_features)
+        The validated data.
+    w : ndarray of shape (n_samples,)
+    weighted : bool
+        Whether the user gave sample weights.
+    fit_params : dict
+    backend : NumpyBackend or DaskBackend
+    expected : tuple of Warning classes
+        Warnings recorded in the table instead of being emitted.
+    """
+
+    def __init__(self, cls, variant_param, base, X, Xv, w, weighted, fit_params, backend, expected):
+        self.cls, self.variant_param, self.base, self.X, self.Xv = cls, variant_param, base, X, Xv
+        self.w, self.weighted, self.fit_params, self.backend = w, weighted, fit_params, backend
+        self.expected = expected
+        self.wsum = float(w.sum())
+        self.has_fixed = bool(base.get("fixed"))
+        self._search = None
+
+    @classmethod
+    def validate(cls_, cls, variant_param, k, base, ct, X, sample_weight, fit_params,
+                 expected) -> Problem:
+        """Check the estimator settings and the data once (raises ValueError)."""
+        probe = cls(k, **base, **({} if ct is None else {variant_param: ct}))
+        probe._check_parameters()
+        Xv = probe._validate_X(X, reset=True)
+        w = check_sample_weight(sample_weight, Xv.shape[0])
+        probe._aux(Xv, dict(fit_params), fitting=True)
+        return cls_(cls, variant_param, base, X, Xv, w, sample_weight is not None, fit_params,
+                    probe._backend_for(Xv), expected)
+
+    @property
+    def search(self) -> Problem:
+        """The problem on a fixed subsample of at most ``SEARCH_ROWS`` rows (or self)."""
+        if self._search is None:
+            n = self.Xv.shape[0]
+            if n <= SEARCH_ROWS:
+                self._search = self
+            else:
+                idx = np.sort(np.random.default_rng(0).choice(n, SEARCH_ROWS, replace=False))
+                Xs = np.asarray(self.Xv[idx])
+                fp = {k: (v[idx] if isinstance(v, np.ndarray) and v.ndim and v.shape[0] == n else v)
+                      for k, v in self.fit_params.items()}
+                self._search = Problem(self.cls, self.variant_param, self.base, Xs, Xs,
+                                       self.w[idx], True, fp,
+                                       NumpyBackend(), self.expected)
+                self._search._search = self._search
+        return self._search
+
+    def make(self, k, ct, **extra):
+        variant = {} if ct is None else {self.variant_param: ct}
+        return self.cls(k, **self.base, **variant, **extra)
+
+    def loglik(self, model) -> float:
+        """Total (weighted) log-likelihood of a model fitted on this problem's rows."""
+        return float(model.lower_bound_) * self.wsum
+
+    def score_total(self, model) -> float:
+        """Total (weighted) log-likelihood of any fitted model on this problem's rows."""
+        return float(model.score(self.Xv, sample_weight=self.w, **self.fit_params)) * self.wsum
+
+    def fit(self, model) -> tuple[object | None, str | None, list[str]]:
+        """Fit ``model`` on all rows; expected warnings are recorded, failures returned."""
+        recorded = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                model.fit(self.X, sample_weight=self.w if self.weighted else None, **self.fit_params)
+                error = None
+            except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+                error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                model = None
+        for wm in caught:
+            if issubclass(wm.category, self.expected):
+                recorded.append(str(wm.message))
+            else:
+                warnings.warn_explicit(wm.message, wm.category, wm.filename, wm.lineno)
+        return model, error, recorded
+
+    def fit_default(self, k, ct) -> Cell:
+        model, error, recorded = self.fit(self.make(k, ct))
+        return Cell(model, error, recorded)
+
+    def warm(self, params, k, ct):
+        """An estimator that will start its next ``fit`` from ``params``."""
+        model = self.make(k, ct, warm_start=True)
+        model._store_params(params)
+        model.n_features_in_ = self.Xv.shape[1]
+        model.converged_ = False
+        return model
+
+    def data_of(self, model) -> Data:
+        return Data(self.Xv, self.w, model._aux(self.Xv, dict(self.fit_params), fitting=True))
+
+
+def _search_and_fit(problem: Problem, source, k, ct, how, current, must: bool) -> Cell | None:
+    """Starts from ``source`` (the neighbour), searched on the subsample, the best continued.
+
+    Returns the continued fit, or None when no start looked better than
+    ``current`` on the subsample (unless ``must``) or every start failed.
+    """
+    S = problem.search
+    resp = source.predict_proba(S.Xv, **S.fit_params)
+    data = S.data_of(source)
+    if how == "split":
+        starts = split_starts(source._family, data, S.backend, resp)
+    else:
+        starts = merge_starts(source._family, data, S.backend, resp, MERGE_PAIRS)
+    scored = []
+    for params in starts:
+        model = S.warm(params, k, ct)
+        try:
+            ll0 = S.score_total(model)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+            continue
+        if math.isfinite(ll0):
+            scored.append((ll0, len(scored), model))
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    runs = []
+    for _, _, model in scored[:SHORT_RUNS]:
+        model.max_iter = SHORT_ITER
+        fitted, _, _ = S.fit(model)
+        if fitted is not None:
+            runs.append(Cell(fitted))
+    if not runs:
+        return None
+    best = max(runs, key=lambda c: c.key(S))
+    if not must and current.model is not None and (
+        best.key(S) <= (not current.model.degenerate_components_, S.score_total(current.model))
+    ):
+        return None
+    model, error, recorded = problem.fit(problem.warm(best.model._fitted_params(), k, ct))
+    if model is None:
+        return None
+    model.warm_start = False
+    return Cell(model, None, recorded, how)
+
+
+def refine(problem: Problem, cells: dict, ct) -> None:
+    """Improve a covariance type's cells from their neighbours along K, in place.
+
+    Split upwards (K from K - 1), merge downwards (K from K + 1), then split
+    again above every cell the merges changed.  A cell keeps the new fit
+    when it is better: non-degenerate before degenerate, then the higher
+    log-likelihood.  A cell whose log-likelihood is below its K - 1
+    neighbour's always takes the continued split start, if that is better.
+    """
+    ks = sorted(cells)
+
+    def improve(k, how):
+        source = cells.get(k - 1 if how == "split" else k + 1)
+        if source is None or source.model is None:
+            return False
+        current = cells[k]
+        must = how == "split" and not source.model.degenerate_components_ and (
+            current.model is None or bool(current.model.degenerate_components_)
+            or problem.loglik(current.model) < problem.loglik(source.model)
+        )
+        cand = _search_and_fit(problem, source.model, k, ct, how, current, must)
+        if cand is not None and cand.key(problem) > current.key(problem):
+            cells[k] = cand
+            return True
+        return False
+
+    changed = set()
+    for k in ks:
+        improve(k, "split")
+    for k in reversed(ks):
+        if improve(k, "merge"):
+            changed.add(k)
+    for k in ks:
+        if k - 1 in changed and improve(k, "split"):
+            changed.add(k)
