@@ -150,6 +150,31 @@ def test_select_json(tmp_path, faithful_csv):
     assert png.stat().st_size > 0
 
 
+@pytest.fixture(scope="module")
+def library_selection():
+    """emkit.select_model at its defaults, seeded as the command line seeds by default."""
+    import emkit
+
+    return emkit.select_model(load_faithful(), random_state=0)
+
+
+def test_select_defaults_match_library(faithful_csv, library_selection):
+    res = ok(run("select", faithful_csv, "--json"))
+    info = json.loads(res.stdout)
+    assert info["seed"] == 0 and "seed 0" in res.stderr
+    best, table = library_selection
+    row = next(r for r in table if r["best"])
+    assert (info["best"]["covariance_type"], info["best"]["n_components"]) == (
+        best.covariance_type, best.n_components) == ("tied", 3)
+    assert info["best"]["value"] == pytest.approx(row["value"], rel=1e-12)
+    # the same grid as the library's defaults: 1..9 components x four covariance types
+    assert [(c["covariance_type"], c["n_components"]) for c in info["candidates"]] == [
+        (r["covariance_type"], r["n_components"]) for r in table]
+    assert len(table) == 36
+    text = ok(run("select", faithful_csv)).stdout
+    assert "seed 0" in text
+
+
 def test_select_table_marks_best(faithful_csv):
     res = ok(run("select", faithful_csv, "-k", "1,2", "--covariance", "tied", "--criterion", "aic",
                  "--seed", 0))
@@ -164,11 +189,16 @@ def test_select_discrete_family(tmp_path):
     assert info["best"]["covariance_type"] is None and len(info["candidates"]) == 3
 
 
-def test_demo_end_to_end(tmp_path):
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("demo") / "demo"
+    return out_dir, ok(run("demo", "--out-dir", out_dir))
+
+
+def test_demo_end_to_end(demo_run):
     from matplotlib.image import imread
 
-    out_dir = tmp_path / "demo"
-    res = ok(run("demo", "--out-dir", out_dir))
+    out_dir, res = demo_run
     assert "GaussianMixture" in res.stdout and "BIC" in res.stdout
     assert str(out_dir.resolve()) in res.stdout
     for name in ("clusters.png", "history.png", "criterion.png", "density_eruptions.png",
@@ -176,8 +206,17 @@ def test_demo_end_to_end(tmp_path):
         img = imread(out_dir / name)
         assert img.shape[:2] == (600, 800) and img[..., :3].std() > 0.05, name
     model = load(out_dir / "model.emkit")
-    assert model.n_components >= 2
+    assert "seed 0" in res.stdout
     assert not list(out_dir.glob(".*"))  # no temporary files left
+
+
+def test_demo_matches_select(demo_run, library_selection):
+    """emkit demo gives the answer of emkit select and select_model at their shared defaults."""
+    model = load(demo_run[0] / "model.emkit")
+    best, _ = library_selection
+    X = load_faithful()
+    assert (model.covariance_type, model.n_components) == (best.covariance_type, best.n_components)
+    assert model.bic(X) == pytest.approx(best.bic(X), rel=1e-12)
 
 
 def test_interrupt_saves_partial_model_and_exits_130(tmp_path, faithful_csv, monkeypatch):

@@ -247,7 +247,7 @@ class Problem:
 
     def make(self, k, ct, **extra):
         variant = {} if ct is None else {self.variant_param: ct}
-        return self.cls(k, **self.base, **variant, **extra)
+        return self.cls(k, **{**self.base, **variant, **extra})
 
     def loglik(self, model) -> float:
         """Total (weighted) log-likelihood of a model fitted on this problem's rows."""
@@ -314,24 +314,34 @@ def _search_and_fit(problem: Problem, source, k, ct, how, current, must: bool) -
         if math.isfinite(ll0):
             scored.append((ll0, len(scored), model))
     scored.sort(key=lambda t: (-t[0], t[1]))
-    runs = []
-    for _, _, model in scored[:SHORT_RUNS]:
-        model.max_iter = SHORT_ITER
-        fitted, _, _ = S.fit(model)
-        if fitted is not None:
-            runs.append(Cell(fitted))
-    if not runs:
-        return None
-    best = max(runs, key=lambda c: c.key(S))
-    if not must and current.model is not None and (
-        best.key(S) <= (not current.model.degenerate_components_, S.score_total(current.model))
-    ):
-        return None
-    model, error, recorded = problem.fit(problem.warm(best.model._fitted_params(), k, ct))
-    if model is None:
-        return None
-    model.warm_start = False
-    return Cell(model, None, recorded, how)
+    kept = None
+    # batches of SHORT_RUNS starts, best first; the next batch only while every
+    # continued fit so far ended degenerate
+    for first in range(0, len(scored), SHORT_RUNS):
+        runs = []
+        for _, _, model in scored[first:first + SHORT_RUNS]:
+            model.max_iter = SHORT_ITER
+            fitted, _, _ = S.fit(model)
+            if fitted is not None:
+                runs.append(Cell(fitted))
+        runs.sort(key=lambda c: c.key(S), reverse=True)
+        if not runs:
+            continue
+        if first == 0 and not must and current.model is not None and (
+            runs[0].key(S) <= (not current.model.degenerate_components_, S.score_total(current.model))
+        ):
+            return None
+        for run in runs:
+            model, _, recorded = problem.fit(problem.warm(run.model._fitted_params(), k, ct))
+            if model is None:
+                continue
+            model.warm_start = False
+            cell = Cell(model, None, recorded, how)
+            if kept is None or cell.key(problem) > kept.key(problem):
+                kept = cell
+            if not model.degenerate_components_:
+                return kept
+    return kept
 
 
 def refine(problem: Problem, cells: dict, ct) -> None:

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from ..application import CliError, _say, _stdout, app
 from ..inputs import _check_matplotlib, _save_model
-from ... import registry
+from ...selection import DEFAULTS
 from ..views import _print_model, _select_table
 from .select import _run_select
 
@@ -28,13 +28,15 @@ def demo(
     out = _stdout()
     out.print(Text(f"Old Faithful: {X.shape[0]} eruptions, columns {', '.join(names)} (minutes)",
                    style="bold"))
-    best, table = _run_select(X, None, {}, components=list(range(1, 7)),
-                              covariances=list(registry.get("gaussian").variants), criterion="bic",
-                              family="gaussian", n_init=3, seed=seed, max_iter=200, tol=1e-4)
+    # the defaults of emkit select and emkit.select_model (selection.DEFAULTS)
+    best, table = _run_select(X, None, {}, family="gaussian", seed=seed,
+                              covariances=list(DEFAULTS["covariance_types"]))
     best.feature_names_ = list(names)
     ranked = sorted((r for r in table if r.get("value") is not None), key=lambda r: r["value"])
+    ks = DEFAULTS["n_components"]
     out.print(_select_table(ranked[:6], title=f"Best 6 of {len(table)} candidates by BIC "
-                            "(1..6 components x 4 covariance types; lower is better)"))
+                            f"({min(ks)}..{max(ks)} components x {len(DEFAULTS['covariance_types'])} "
+                            f"covariance types; lower is better; seed {seed})"))
     out.print()
     _print_model(best)
     out.print()

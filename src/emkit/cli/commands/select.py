@@ -18,6 +18,7 @@ from ..inputs import (
     _save_model,
     _side_kwargs,
 )
+from ...selection import DEFAULTS
 from ..options import (
     ColumnsOpt,
     CriterionName,
@@ -25,10 +26,6 @@ from ..options import (
     DropOpt,
     FamilyName,
     JsonOpt,
-    MaxIterOpt,
-    NInitOpt,
-    SeedOpt,
-    TolOpt,
     TrialsColOpt,
     TrialsOpt,
     WeightsColOpt,
@@ -36,15 +33,22 @@ from ..options import (
 from ..progress import _select_progress
 from ..views import _candidates_json, _model_dict, _print_json, _print_model, _select_table
 
-def _run_select(X, weights, fit_params, *, components, covariances, criterion, family, n_init,
-                seed, max_iter, tol):
+#: "1-9": the components of selection.DEFAULTS as a --components range
+_DEFAULT_COMPONENTS = f"{min(DEFAULTS['n_components'])}-{max(DEFAULTS['n_components'])}"
+_DEFAULT_SEED = 0
+
+
+def _run_select(X, weights, fit_params, *, family, seed, components=None, covariances=None,
+                criterion=None, n_init=None, max_iter=None, tol=None):
+    """select_model with a progress bar; every setting left None is selection.DEFAULTS'."""
     from ...selection import select_model
 
+    components = list(DEFAULTS["n_components"]) if components is None else components
     variants = {} if covariances is None else {"covariance_types": covariances}
     total = len(components) * (len(covariances) if covariances is not None else 1)
     with _select_progress(total) as callback:
         return select_model(
-            X, n_components=components, **variants, criterion=criterion,
+            X, n_components=components, **variants, criterion=criterion or DEFAULTS["criterion"],
             n_init=n_init, random_state=seed, sample_weight=weights, family=family,
             max_iter=max_iter, tol=tol, callback=callback, fit_params=fit_params or None,
         )
@@ -54,19 +58,27 @@ def _run_select(X, weights, fit_params, *, components, covariances, criterion, f
 def select(
     data: DataArg,
     components: Annotated[str, typer.Option("--components", "-k", metavar="RANGE",
-                                            help="Numbers of components to try: 1-8, 3 or 1,2,4.")] = "1-6",
-    covariance: Annotated[str, typer.Option("--covariance", metavar="all|full,tied,...",
-                                            help="Gaussian covariance types to try.")] = "all",
+                                            help="Numbers of components to try: 1-8, 3 or 1,2,4.")] = _DEFAULT_COMPONENTS,
+    covariance: Annotated[str, typer.Option("--covariance", metavar="default|all|full,tied,...",
+                                            help="Gaussian covariance types to try; 'default' is "
+                                                 "full,tied,diag,spherical.")] = "default",
     criterion: Annotated[CriterionName, typer.Option("--criterion", help="Information criterion (lower is better).")] = CriterionName.bic,
     family: Annotated[FamilyName, typer.Option("--family", help="Component family.")] = FamilyName.gaussian,
     columns: ColumnsOpt = None,
     trials: TrialsOpt = None,
     trials_column: TrialsColOpt = None,
     weights_column: WeightsColOpt = None,
-    n_init: NInitOpt = 1,
-    max_iter: MaxIterOpt = 100,
-    tol: TolOpt = 1e-3,
-    seed: SeedOpt = None,
+    n_init: Annotated[int | None, typer.Option(
+        "--n-init", min=1, metavar="N",
+        help="Initialisations per fit; the best is kept.  [default: the estimator's]")] = None,
+    max_iter: Annotated[int | None, typer.Option(
+        "--max-iter", min=1, metavar="N",
+        help="Maximum EM iterations per initialisation.  [default: the estimator's]")] = None,
+    tol: Annotated[float | None, typer.Option(
+        "--tol", min=0.0, metavar="T",
+        help="Convergence threshold of every fit.  [default: the estimator's]")] = None,
+    seed: Annotated[int, typer.Option(
+        "--seed", metavar="S", help="Random seed (printed with the result).")] = _DEFAULT_SEED,
     plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG",
                                               help="Draw the criterion curve into this PNG.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="MODEL",
@@ -74,10 +86,18 @@ def select(
     drop_missing: DropOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fit every candidate mixture and choose one by BIC or AIC."""
+    """Fit every candidate mixture and choose one by BIC or AIC.
+
+    The defaults are those of emkit.select_model and emkit demo, seeded with 0.
+    """
     fam = _family(family.value)
     ks = _parse_components(components)
-    covs = _parse_variants(fam, covariance)
+    if covariance.strip().lower() == "default":
+        covs = _parse_variants(fam, "all")
+        if covs is not None:
+            covs = [c for c in DEFAULTS["covariance_types"] if c in covs] or covs
+    else:
+        covs = _parse_variants(fam, covariance)
     _check_options(fam, trials=trials, trials_column=trials_column)
     _require_side_data(fam, trials, trials_column)
     _check_out_path(out, "--out")
@@ -90,6 +110,7 @@ def select(
     best, table = _run_select(inputs.X, inputs.weights, fit_params, components=ks,
                               covariances=covs, criterion=criterion.value, family=fam.name,
                               n_init=n_init, seed=seed, max_iter=max_iter, tol=tol)
+    _say(f"seed {seed} (set with --seed)")
     best.feature_names_ = list(inputs.names)
     if out is not None:
         _save_model(best, out)
@@ -101,13 +122,14 @@ def select(
             "criterion": criterion.value,
             "family": fam.name,
             "n_samples": int(inputs.X.shape[0]),
+            "seed": seed,
             "best": {**_candidates_json([best_row])[0], "model": _model_dict(best)},
             "candidates": _candidates_json(table),
         })
     else:
         out_console = _stdout()
         out_console.print(_select_table(table, title=f"{len(table)} candidates by "
-                                        f"{criterion.value.upper()} (lower is better)"))
+                                        f"{criterion.value.upper()} (lower is better; seed {seed})"))
         out_console.print()
         _print_model(best)
     if out is not None:
