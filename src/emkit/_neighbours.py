@@ -35,6 +35,7 @@ import warnings
 import numpy as np
 
 from ._validation import check_sample_weight
+from .backends.dask_backend import is_dask_array
 from .backends.numpy_backend import Data, NumpyBackend
 from .engine.em import params_from_resp
 
@@ -232,10 +233,10 @@ class Problem:
         """The problem on a fixed subsample of at most ``SEARCH_ROWS`` rows (or self)."""
         if self._search is None:
             n = self.Xv.shape[0]
-            if n <= SEARCH_ROWS:
+            if n <= SEARCH_ROWS and not is_dask_array(self.Xv):
                 self._search = self
-            else:
-                idx = np.sort(np.random.default_rng(0).choice(n, SEARCH_ROWS, replace=False))
+            else:  # in memory: at most SEARCH_ROWS rows (all of them for small dask data)
+                idx = np.sort(np.random.default_rng(0).choice(n, min(n, SEARCH_ROWS), replace=False))
                 Xs = np.asarray(self.Xv[idx])
                 fp = {k: (v[idx] if isinstance(v, np.ndarray) and v.ndim and v.shape[0] == n else v)
                       for k, v in self.fit_params.items()}
