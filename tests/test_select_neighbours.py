@@ -150,3 +150,15 @@ def test_seeded_selection_is_reproducible(faithful):
     a = emkit.select_model(faithful, n_components=range(1, 5), random_state=3)[1]
     b = emkit.select_model(faithful, n_components=range(1, 5), random_state=3)[1]
     assert [r["log_likelihood"] for r in a] == [r["log_likelihood"] for r in b]
+
+
+def test_dask_input_selects_like_numpy(faithful):
+    import dask.array as da
+
+    kw = dict(n_components=range(1, 5), covariance_types=("tied", "diag"), random_state=0)
+    best, table = emkit.select_model(faithful, **kw)
+    best_d, table_d = emkit.select_model(da.from_array(faithful, chunks=100), **kw)
+    assert (best_d.covariance_type, best_d.n_components) == (best.covariance_type, best.n_components)
+    for a, b in zip(table, table_d, strict=True):
+        assert b["log_likelihood"] == pytest.approx(a["log_likelihood"], rel=1e-10)
+        assert b["start"] == a["start"]
