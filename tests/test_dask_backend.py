@@ -30,7 +30,7 @@ def test_dask_fit_on_a_local_distributed_cluster_with_weights():
     w = np.random.default_rng(1).integers(0, 3, size=X.shape[0]).astype(float)
     ref = emkit.GaussianMixture(2, random_state=0, tol=1e-10).fit(X, sample_weight=w)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster):
         gm = emkit.GaussianMixture(2, random_state=0, tol=1e-10).fit(
             da.from_array(X, chunks=(1000, 3)), sample_weight=w
         )

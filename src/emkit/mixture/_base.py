@@ -22,6 +22,7 @@ from ..backends.dask_backend import DaskBackend, is_dask_array, persist_rows
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..engine.em import params_from_resp, run_em
 from ._dask import DaskPredictMixin
+from ._online import OnlineMixin
 from ..engine.init import INIT_METHODS, initial_resp
 from ..exceptions import DegenerateComponentWarning
 from ..families._base import Family
@@ -31,7 +32,7 @@ logger = logging.getLogger("emkit")
 ACCELERATIONS = ("squarem",)
 
 
-class BaseMixture(DaskPredictMixin, DensityMixin, BaseEstimator):
+class BaseMixture(OnlineMixin, DaskPredictMixin, DensityMixin, BaseEstimator):
     """Shared surface of every emkit mixture estimator.
 
     Subclasses declare their family through a few hooks:
@@ -307,6 +308,7 @@ class BaseMixture(DaskPredictMixin, DensityMixin, BaseEstimator):
                 break
         self._store_params(best.params)
         self._family = family
+        self._online_state = None  # a later partial_fit starts afresh
         self.converged_ = bool(best.converged)
         self.n_iter_ = int(best.n_iter)
         self.lower_bound_ = float(best.lower_bound)
