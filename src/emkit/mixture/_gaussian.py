@@ -7,12 +7,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_choice, check_float_param
 from ..backends.numpy_backend import Data, NumpyBackend
+from ..families._gaussian_structured import (
+    ALL_COVARIANCE_TYPES,
+    gaussian_family,
+    storage_type,
+)
 from ..families.gaussian import (
-    COVARIANCE_TYPES,
     GaussianFamily,
     check_covariances,
     precisions_to_params,
 )
+from ..families._mclust_models import SKLEARN_ALIASES as SKLEARN_NAMES
+from ..families._mclust_models import decompose
 from ._base import BaseMixture
 
 
@@ -27,7 +33,15 @@ class GaussianMixture(BaseMixture):
     ----------
     n_components : int, default=1
         Number of mixture components.
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+    covariance_type : str, default="full"
+        ``"full"``, ``"tied"``, ``"diag"`` or ``"spherical"`` (scikit-learn's
+        names and storage), or one of mclust's fourteen models ``"EII"``,
+        ``"VII"``, ``"EEI"``, ``"VEI"``, ``"EVI"``, ``"VVI"``, ``"EEE"``,
+        ``"VEE"``, ``"EVE"``, ``"VVE"``, ``"EEV"``, ``"VEV"``, ``"EVV"``,
+        ``"VVV"`` (volume, shape and orientation Equal, Variable or Identity;
+        Celeux & Govaert 1995), or with one feature ``"E"`` / ``"V"``.  full =
+        VVV, tied = EEE, diag = VVI and spherical = VII give the same fits;
+        the mclust names store covariances as (K, d, d) stacks.
     tol : float, default=1e-3
         Convergence threshold on the change of the mean per-sample
         log-likelihood between iterations.
@@ -43,7 +57,7 @@ class GaussianMixture(BaseMixture):
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
         Inverse covariances; shape (K, d, d) full, (d, d) tied, (K, d) diag,
-        (K,) spherical.
+        (K,) spherical, (K, d, d) for every mclust model name.
     random_state : int, RandomState instance or None, default=None
     warm_start : bool, default=False
         Start the next ``fit`` from the current parameters (``n_init`` is
@@ -78,6 +92,14 @@ class GaussianMixture(BaseMixture):
         Mean per-sample log-likelihood after every iteration of the best run.
         With ``acceleration="squarem"`` one entry per accepted iterate, so it
         can be shorter than ``n_iter_`` (which counts data passes).
+    volume_ : ndarray of shape (n_components,)
+        ``det(covariance_k) ** (1 / d)``.
+    shape_ : ndarray of shape (n_components, n_features)
+        Eigenvalues of each covariance over its volume (determinant 1);
+        in feature order for diagonal models, else decreasing.
+    orientation_ : ndarray of shape (n_components, n_features, n_features)
+        Eigenvectors of each covariance as columns (identity for diagonal
+        models).
     degenerate_components_ : list of int
         Components that collapsed onto a spurious maximum.
     n_features_in_ : int
@@ -146,7 +168,7 @@ class GaussianMixture(BaseMixture):
         self.acceleration = acceleration
 
     def _check_parameters(self):
-        check_choice(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
+        check_choice(self.covariance_type, "covariance_type", ALL_COVARIANCE_TYPES)
         check_float_param(self.reg_covar, "reg_covar", 0.0)
         self._check_common_params(("means", "covariances"))
 
@@ -155,12 +177,14 @@ class GaussianMixture(BaseMixture):
             lambda ch: (ch.sample_weight @ np.asarray(ch.X, dtype=np.float64), ch.sample_weight.sum()),
             data,
         )
-        return GaussianFamily(self.covariance_type, float(self.reg_covar), total / wsum)
+        return gaussian_family(self.covariance_type, float(self.reg_covar), total / wsum,
+                               data.n_features)
 
     def _fitted_family(self) -> GaussianFamily:
         check_is_fitted(self)
         centre = self.weights_ @ self.means_
-        return GaussianFamily(self.covariance_type, float(self.reg_covar), centre)
+        return gaussian_family(self.covariance_type, float(self.reg_covar), centre,
+                               self.means_.shape[1])
 
     def _user_init_params(self, n_features: int) -> dict:
         K = self.n_components
@@ -176,17 +200,23 @@ class GaussianMixture(BaseMixture):
                 raise ValueError("means_init contains NaN or inf")
             out["means"] = means
         if self.precisions_init is not None:
-            prec = check_covariances(self.precisions_init, self.covariance_type, K, n_features)
-            cov, prec_chol = precisions_to_params(prec, self.covariance_type, self.reg_covar)
+            ct = storage_type(self.covariance_type)
+            prec = check_covariances(self.precisions_init, ct, K, n_features)
+            cov, prec_chol = precisions_to_params(prec, ct, self.reg_covar)
             out["covariances"] = cov
             out["precisions_cholesky"] = prec_chol
         return out
 
     def _set_derived(self):
         P = self.precisions_cholesky_
-        if self.covariance_type == "full":
+        ct = storage_type(self.covariance_type)
+        if ct == "full":
             self.precisions_ = P @ np.swapaxes(P, -1, -2)
-        elif self.covariance_type == "tied":
+        elif ct == "tied":
             self.precisions_ = P @ P.T
         else:
             self.precisions_ = P**2
+        family = self._fitted_family()
+        model = getattr(family, "model", SKLEARN_NAMES.get(self.covariance_type))
+        self.volume_, self.shape_, self.orientation_ = decompose(
+            model, family.covariance_matrices(self._fitted_params()))

@@ -1,0 +1,137 @@
+"""Gaussian components under mclust's covariance models (EVE, VVE, ...).
+
+The E-step, the statistics, sampling and the acceleration hooks are those of
+full covariance (:class:`~emkit.families.gaussian.GaussianFamily` with
+``covariance_type="full"``): covariances and precision Cholesky factors are
+stored as ``(n_components, n_features, n_features)`` stacks.  Only the
+M-step and the parameter count differ; they come from
+:mod:`emkit.families._mclust_models`.  SQUAREM extrapolates in the full
+covariance coordinates and always ends on an M-step, so its iterates stay in
+the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._describe import Description
+from ._linalg import precision_cholesky_full
+from ._mclust_models import (
+    MODEL_NAMES,
+    MODELS_1D,
+    SKLEARN_ALIASES,
+    decompose,
+    model_for_data,
+    n_covariance_parameters,
+    structured_covariances,
+)
+from .gaussian import GaussianFamily
+
+_EPS10 = 10 * np.finfo(np.float64).eps
+
+__all__ = ["StructuredGaussianFamily", "gaussian_family", "storage_type"]
+
+
+def storage_type(covariance_type: str) -> str:
+    """How a model's covariances are stored: one of the four scikit-learn
+    types (the aliases keep their own layout; every other model is ``"full"``)."""
+    return covariance_type if covariance_type in SKLEARN_ALIASES else "full"
+
+
+def gaussian_family(covariance_type: str, reg_covar: float, centre, n_features: int) -> GaussianFamily:
+    """The family object of a covariance type or mclust model name.
+
+    The four scikit-learn names (and only they) run
+    :class:`~emkit.families.gaussian.GaussianFamily` with its own storage;
+    the mclust names that are aliases of them (``VVV`` = full, ``EEE`` =
+    tied, ``VVI`` = diag, ``VII`` = spherical) run the same family through
+    the full-covariance storage and the model's M-step, as do the others.
+
+    Raises
+    ------
+    ValueError
+        Unknown name, or a model undefined for ``n_features``.
+    """
+    model = model_for_data(covariance_type, n_features)
+    if covariance_type in SKLEARN_ALIASES:
+        return GaussianFamily(covariance_type, reg_covar, centre)
+    return StructuredGaussianFamily("full", reg_covar, centre, model)
+
+
+@dataclass(frozen=True, eq=False)
+class StructuredGaussianFamily(GaussianFamily):
+    """Multivariate normal components with an mclust covariance model.
+
+    Parameters
+    ----------
+    covariance_type : "full"
+        Storage of the parameters (always full matrices).
+    reg_covar : float
+        Added to the diagonal of every covariance after the model's M-step
+        (for the orientation models this keeps the orientation and changes
+        only the eigenvalues).
+    centre : ndarray of shape (n_features,) or None
+    model : str
+        One of ``MODEL_NAMES`` or ``MODELS_1D``.
+    """
+
+    model: str = "VVV"
+
+    def m_step(self, stats, params, fixed):
+        nk = stats["nk"] + _EPS10
+        sx = stats["sx"]
+        K, d = sx.shape
+        c = self._centre(d)
+        mhat = sx / nk[:, None]
+        if "means" in fixed:
+            means = np.array(params["means"], dtype=np.float64)
+            m = means - c
+        else:
+            m = mhat
+            means = c + m
+        out = {"means": means}
+        if "covariances" in fixed:
+            out["covariances"] = params["covariances"]
+            out["precisions_cholesky"] = params["precisions_cholesky"]
+            return out
+        # scatter about the new means: n_k (S_k/n_k - mhat m' - m mhat' + m m')
+        W = (stats["sxx"] - nk[:, None, None] * (mhat[:, :, None] * m[:, None, :]
+                                                 + m[:, :, None] * mhat[:, None, :]
+                                                 - m[:, :, None] * m[:, None, :]))
+        W = 0.5 * (W + W.transpose(0, 2, 1))
+        prev = params.get("covariances") if params else None
+        if prev is not None:
+            prev = np.asarray(prev, dtype=np.float64)
+            if prev.shape != (K, d, d) or not np.all(np.isfinite(prev)):
+                prev = None
+        cov = structured_covariances(self.model, W, nk, prev)
+        cov[:, np.arange(d), np.arange(d)] += self.reg_covar
+        out["covariances"] = cov
+        out["precisions_cholesky"] = precision_cholesky_full(cov, self.reg_covar)
+        return out
+
+    def n_parameters(self, params, fixed=frozenset()):
+        K, d = params["means"].shape
+        n = 0 if "means" in fixed else K * d
+        if "covariances" not in fixed:
+            n += n_covariance_parameters(self.model, K, d)
+        return int(n)
+
+    def settings(self):
+        return {"covariance_type": self.model}
+
+    def describe(self, params):
+        base = super().describe(params)
+        fields = dict(base.fields, covariance_type=self.model)
+        return Description(fields=fields, summary=(f"{self.model} covariance model",),
+                           columns=base.columns, wide_max=base.wide_max)
+
+    def decomposition(self, params):
+        """Volume ``(K,)``, shape ``(K, d)`` and orientation ``(K, d, d)``."""
+        return decompose(self.model, self.covariance_matrices(params))
+
+
+#: every name ``covariance_type`` accepts
+ALL_COVARIANCE_TYPES = tuple(SKLEARN_ALIASES) + MODEL_NAMES + MODELS_1D
