@@ -1,0 +1,241 @@
+"""Model selection over K = 1..9 x four covariance types: emkit vs R's mclust vs scikit-learn.
+
+For each data set (the issue's 50,000 x 4 anisotropic five-cluster data, and
+Old Faithful) three programs choose a Gaussian mixture by BIC over the same
+grid, each in its own fresh process:
+
+- emkit: ``emkit.select_model(X, random_state=0)`` at its defaults (what
+  ``emkit select`` runs);
+- mclust: ``Mclust(X, G = 1:9, modelNames = c("VVV", "EEE", "VVI", "VII"))``
+  through ``Rscript``, timed inside R with ``system.time`` (R start-up and
+  data loading excluded);
+- scikit-learn: a loop of ``GaussianMixture(k, covariance_type=ct,
+  random_state=0).fit(X)`` over the grid, at scikit-learn's defaults.
+
+Printed per data set: wall and CPU seconds, the ratios to emkit, peak resident
+memory of each process (``wait4``), the chosen model and its BIC, and a
+per-cell comparison of log-likelihoods with mclust (cells where emkit is below
+mclust by more than 1e-6 relative, and the largest gains).  mclust's BIC is
+``2 log L - p log n``; it is shown here in emkit's sign (lower is better).
+
+Usage::
+
+    python benchmarks/bench_select.py [--data aniso,faithful] [--n 50000]
+                                      [--repeats 1] [--threads N] [--json results.json]
+
+``--threads N`` sets the BLAS / OpenMP thread count of every child process
+(mclust's EM is single-threaded Fortran; on a shared machine one thread each
+is the fairer comparison).
+
+Needs R with mclust (Debian: ``apt-get install r-base-core r-cran-mclust``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+TYPES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
+KS = list(range(1, 10))
+
+R_SCRIPT = r"""
+suppressPackageStartupMessages(library(mclust))
+args <- commandArgs(trailingOnly = TRUE)
+X <- as.matrix(read.csv(args[1], header = FALSE))
+models <- c("VVV", "EEE", "VVI", "VII")
+t0 <- proc.time()
+fit <- Mclust(X, G = 1:9, modelNames = models, verbose = FALSE)
+t <- proc.time() - t0
+n <- nrow(X); d <- ncol(X)
+cat(sprintf("TIME %.17g %.17g\n", t[["elapsed"]], t[["user.self"]] + t[["sys.self"]]))
+cat(sprintf("PICK %s %d\n", fit$modelName, fit$G))
+for (m in models) for (g in 1:9) {
+  b <- fit$BIC[as.character(g), m]
+  p <- nMclustParams(m, d, g)
+  ll <- if (is.na(b)) NA else (b + p * log(n)) / 2
+  cat(sprintf("CELL %s %d %.17g %.17g\n", m, g, b, ll))
+}
+"""
+
+
+def load(name: str, n: int) -> np.ndarray:
+    if name == "aniso":
+        from _anisotropic import anisotropic_data
+
+        return anisotropic_data(n)[0]
+    from emkit.datasets import load_faithful
+
+    return load_faithful()
+
+
+# ------------------------------------------------------------ child processes
+def child_emkit(X: np.ndarray) -> dict:
+    import emkit
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    best, table = emkit.select_model(X, random_state=0)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {
+        "wall": wall, "cpu": cpu, "pick": [best.covariance_type, best.n_components],
+        "cells": {f"{r['covariance_type']}-{r['n_components']}": {
+            "bic": r["value"], "loglik": r["log_likelihood"], "degenerate": r["degenerate"],
+            "monotone": r["monotone"], "start": r["start"]} for r in table},
+    }
+
+
+def child_sklearn(X: np.ndarray) -> dict:
+    import warnings
+
+    from sklearn.mixture import GaussianMixture
+
+    cells = {}
+    t0, c0 = time.perf_counter(), time.process_time()
+    for ct in TYPES:
+        for k in KS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                gm = GaussianMixture(k, covariance_type=ct, random_state=0).fit(X)
+            cells[f"{ct}-{k}"] = {"bic": float(gm.bic(X)), "loglik": float(gm.score(X) * len(X))}
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    pick = min(cells, key=lambda c: cells[c]["bic"])
+    ct, k = pick.split("-")
+    return {"wall": wall, "cpu": cpu, "pick": [ct, int(k)], "cells": cells}
+
+
+def run_child(tool: str, data: str, n: int, env: dict | None = None) -> dict:
+    """Run one tool in a fresh process; add its peak resident memory (MiB)."""
+    if tool == "mclust":
+        X = load(data, n)
+        with tempfile.TemporaryDirectory() as tmp:
+            csv = Path(tmp) / "X.csv"
+            np.savetxt(csv, X, delimiter=",", fmt="%.17g")
+            script = Path(tmp) / "select.R"
+            script.write_text(R_SCRIPT)
+            proc = subprocess.Popen(["Rscript", str(script), str(csv)], stdout=subprocess.PIPE,
+                                    text=True, env=env)
+            out = proc.stdout.read()
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise RuntimeError(f"Rscript failed ({proc.returncode})")
+        res = {"cells": {}}
+        inv = {v: k for k, v in TYPES.items()}
+        for line in out.splitlines():
+            parts = line.split()
+            if parts and parts[0] == "TIME":
+                res["wall"], res["cpu"] = float(parts[1]), float(parts[2])
+            elif parts and parts[0] == "PICK":
+                res["pick"] = [inv[parts[1]], int(parts[2])]
+            elif parts and parts[0] == "CELL":
+                b = None if parts[3] == "NA" else -float(parts[3])  # emkit's sign
+                ll = None if parts[4] == "NA" else float(parts[4])
+                res["cells"][f"{inv[parts[1]]}-{parts[2]}"] = {"bic": b, "loglik": ll}
+    else:
+        cmd = [sys.executable, __file__, "--child", tool, "--data", data, "--n", str(n)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status):
+            raise RuntimeError(f"{tool} child failed")
+        res = json.loads(out.strip().splitlines()[-1])
+    res["peak_mib"] = usage.ru_maxrss / 1024.0  # Linux: KiB
+    return res
+
+
+# ------------------------------------------------------------------ report
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def compare(name: str, runs: dict) -> dict:
+    em, mc, sk = runs["emkit"], runs["mclust"], runs["sklearn"]
+    below, gains, both = [], [], 0
+    for cell, r in em["cells"].items():
+        m = mc["cells"].get(cell, {}).get("loglik")
+        if m is None or r["loglik"] is None:
+            continue
+        both += 1
+        gap = r["loglik"] - m
+        if gap < -1e-6 * abs(m):
+            below.append((cell, gap))
+        gains.append((gap, cell))
+    sk_below = sum(
+        1 for cell, r in sk["cells"].items()
+        if mc["cells"].get(cell, {}).get("loglik") is not None
+        and r["loglik"] < mc["cells"][cell]["loglik"] * (1 + 1e-6)
+    )
+    nonmono = [c for c, r in em["cells"].items() if r.get("monotone") is False]
+    print(f"\n== {name}: emkit vs mclust vs scikit-learn (K = 1..9 x 4 covariance types)")
+    print(f"{'':10s}{'wall s':>9s}{'cpu s':>9s}{'wall/emkit':>12s}{'peak MiB':>10s}  pick (BIC)")
+    for tool in ("emkit", "mclust", "sklearn"):
+        r = runs[tool]
+        ct, k = r["pick"]
+        bic = r["cells"][f"{ct}-{k}"]["bic"]
+        print(f"{tool:10s}{r['wall']:9.2f}{r['cpu']:9.2f}{r['wall'] / em['wall']:12.2f}"
+              f"{r['peak_mib']:10.0f}  {ct}-{k} ({bic:.2f})")
+    print(f"cells fitted by both emkit and mclust: {both}; emkit below mclust (>1e-6 rel): "
+          f"{len(below)} {below}; scikit-learn below mclust: {sk_below}")
+    gains.sort(reverse=True)
+    print("largest emkit gains over mclust (log-lik units): "
+          + ", ".join(f"{c} {g:+.3f}" for g, c in gains[:4]))
+    print(f"emkit cells marked non-monotone in K: {nonmono}")
+    return {"both": both, "below": below, "sklearn_below": sk_below, "nonmonotone": nonmono}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="aniso,faithful")
+    ap.add_argument("--n", type=int, default=50_000, help="rows of the anisotropic data")
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="BLAS/OpenMP threads of every child (default: the libraries' own)")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--child", choices=("emkit", "sklearn"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        X = load(args.data, args.n)
+        fn = child_emkit if args.child == "emkit" else child_sklearn
+        print(json.dumps(fn(X)))
+        return
+    env = dict(os.environ)
+    if args.threads:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(args.threads)
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; load average "
+          f"{os.getloadavg()[0]:.2f} at start; Python {platform.python_version()}; "
+          f"threads per process: {args.threads or 'library default'}")
+    results = {}
+    for name in args.data.split(","):
+        runs = {}
+        for tool in ("emkit", "mclust", "sklearn"):
+            reps = [run_child(tool, name, args.n, env) for _ in range(args.repeats)]
+            best = min(reps, key=lambda r: r["wall"])
+            best["all_wall"] = [r["wall"] for r in reps]
+            runs[tool] = best
+        summary = compare(f"{name} ({'%d x 4' % args.n if name == 'aniso' else '272 x 2'})", runs)
+        results[name] = {"runs": runs, "summary": summary}
+    print(f"\nload average at end {os.getloadavg()[0]:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
