@@ -162,3 +162,19 @@ def test_dask_input_selects_like_numpy(faithful):
     for a, b in zip(table, table_d, strict=True):
         assert b["log_likelihood"] == pytest.approx(a["log_likelihood"], rel=1e-10)
         assert b["start"] == a["start"]
+
+
+def test_discrete_family_with_per_row_trials_on_a_subsample(monkeypatch):
+    # neighbour search on a subsample slices per-row side data (n_trials) with the rows
+    monkeypatch.setattr(_neighbours, "SEARCH_ROWS", 500)
+    rng = np.random.default_rng(0)
+    n = 1500
+    trials = rng.integers(5, 20, size=(n, 1))
+    X = rng.binomial(trials[:, 0], np.array([0.1, 0.5, 0.9])[rng.integers(0, 3, n)])[:, None]
+    best, table = emkit.select_model(X.astype(float), n_components=range(1, 5), family="binomial",
+                                     fit_params={"n_trials": trials}, random_state=0,
+                                     tol=1e-8, max_iter=2000,
+                                     estimator_params={"acceleration": "squarem"})
+    assert best.n_components == 3
+    assert any(r["start"] != "default" for r in table)
+    assert_monotone(table)
