@@ -12,6 +12,7 @@ from .mixture import (
     BinomialMixture,
     CategoricalMixture,
     GaussianMixture,
+    MixedMixture,
     PoissonMixture,
 )
 from .selection import select_model
@@ -25,6 +26,7 @@ __all__ = [
     "ConvergenceWarning",
     "DegenerateComponentWarning",
     "GaussianMixture",
+    "MixedMixture",
     "PoissonMixture",
     "SingularCovarianceError",
     "__version__",

@@ -360,7 +360,10 @@ def loads(data: bytes, source: str = "model file"):
     for key in attrs:
         if not (key.endswith("_") and not key.startswith("_") and key.isidentifier()):
             raise ModelFileError(f"{source}: invalid fitted attribute name {key!r}")
-    needed = ["weights_", *cls._param_attrs.values()]
+    try:
+        needed = ["weights_", *model._param_attrs.values()]
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(f"{source}: invalid estimator parameters ({exc})") from None
     present = [a for a in needed if a in attrs]
     if present:
         if len(present) != len(needed):
@@ -377,7 +380,7 @@ def loads(data: bytes, source: str = "model file"):
         setattr(model, key, value)
     if present:
         params_dict = {"weights": attrs["weights_"]}
-        for key, attr in cls._param_attrs.items():
+        for key, attr in model._param_attrs.items():
             params_dict[key] = attrs[attr]
         try:
             model._store_params(params_dict)  # sets the params and calls _set_derived()
@@ -405,7 +408,7 @@ def _check_fitted(model, cls, attrs: dict) -> None:
     if not _is_int(d) or d < 1:
         raise ModelFileError(f"n_features_in_ must be a positive integer, got {d!r}")
     arrays = {"weights": attrs["weights_"]}
-    for key, attr in cls._param_attrs.items():
+    for key, attr in model._param_attrs.items():
         arrays[key] = attrs[attr]
     for key, arr in arrays.items():
         if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
@@ -416,12 +419,15 @@ def _check_fitted(model, cls, attrs: dict) -> None:
     w = w.astype(np.float64)
     if not np.all(np.isfinite(w)) or np.any(w < 0) or abs(w.sum() - 1.0) > 1e-6:
         raise ModelFileError("weights_ are not finite non-negative numbers summing to 1")
-    for key, attr in cls._param_attrs.items():
+    for key, attr in model._param_attrs.items():
         setattr(model, attr, arrays[key])
     model.weights_ = w
+    model.n_features_in_ = d  # a composite family's column layout depends on it
+    if isinstance(attrs.get("feature_names_in_"), np.ndarray):
+        model.feature_names_in_ = attrs["feature_names_in_"]
     family = _family_for_check(model)
     shapes = family.param_shapes(K, d)
-    for key, attr in cls._param_attrs.items():
+    for key, attr in model._param_attrs.items():
         arr = arrays[key]
         if key not in shapes or arr.shape != tuple(shapes[key]):
             raise ModelFileError(

@@ -29,7 +29,11 @@ FAMILY_MODULES = (
     "categorical",
 )
 
-__all__ = ["FAMILY_MODULES", "estimator_class", "estimators", "families", "family_of", "get"]
+#: estimators built from several registered families (listed for model files, not
+#: offered as a family of their own): module under emkit.mixture -> class name
+COMPOSITE_ESTIMATORS = (("_mixed", "MixedMixture"),)
+
+__all__ = ["COMPOSITE_ESTIMATORS", "FAMILY_MODULES", "estimator_class", "estimators", "families", "family_of", "get"]
 
 
 @cache
@@ -82,8 +86,12 @@ def _estimator_for(family: type) -> type:
 
 
 def estimators() -> dict:
-    """Every registered family's estimator class, by class name."""
-    return {family.estimator_name: _estimator_for(family) for family in families().values()}
+    """Every registered family's estimator class, and the composite ones, by class name."""
+    out = {family.estimator_name: _estimator_for(family) for family in families().values()}
+    for module_name, class_name in COMPOSITE_ESTIMATORS:
+        module = importlib.import_module(f"emkit.mixture.{module_name}")
+        out[class_name] = getattr(module, class_name)
+    return out
 
 
 def family_of(model) -> type:

@@ -3,6 +3,7 @@
 from ._base import BaseMixture
 from ._discrete import BernoulliMixture, BinomialMixture, CategoricalMixture, PoissonMixture
 from ._gaussian import GaussianMixture
+from ._mixed import MixedMixture
 
 __all__ = [
     "BaseMixture",
@@ -10,5 +11,6 @@ __all__ = [
     "BinomialMixture",
     "CategoricalMixture",
     "GaussianMixture",
+    "MixedMixture",
     "PoissonMixture",
 ]

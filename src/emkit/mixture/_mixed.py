@@ -1,0 +1,307 @@
+"""Mixtures of mixed-type components (latent profile / latent class analysis)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from .. import registry
+from ..backends.dask_backend import is_dask_array
+from ..backends.numpy_backend import Data, NumpyBackend
+from ..engine.init import initial_resp
+from ..families.mixed import MixedFamily, block_prefix, block_view, prefixed
+from ._base import BaseMixture
+
+#: share of uniform mass mixed into hard initial responsibilities (as the discrete mixtures do)
+_INIT_SOFTENING = 0.1
+
+
+class MixedMixture(BaseMixture):
+    """Mixture whose components are products of independent blocks of columns.
+
+    Every block is one registered family (Gaussian, Bernoulli, binomial,
+    Poisson, categorical, ...) over some columns of ``X``; given the
+    component, blocks are independent.  With binary or categorical blocks this
+    is latent class analysis, with Gaussian blocks latent profile analysis,
+    and any mix of the two for tables of mixed types.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+    blocks : list of (family, columns) or (family, columns, options)
+        ``family`` is a registered family name ("gaussian", "bernoulli",
+        "binomial", "poisson", "categorical"); ``columns`` a list of column
+        indices, or of column names when ``X`` is a DataFrame; ``options`` a
+        dict of that family's estimator settings, for example
+        ``{"covariance_type": "diag"}``, ``{"n_trials": 10}`` or
+        ``{"n_categories": 4}``.  Every column of ``X`` must be in exactly
+        one block.
+    tol : float, default=1e-3
+        Convergence threshold on the change of the mean per-sample
+        log-likelihood between iterations.
+    max_iter : int, default=100
+    n_init : int, default=1
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+        Initial responsibilities; the k-means variants run on the columns
+        standardised to unit variance, and hard labels are softened by
+        mixing in 10% uniform mass.
+    weights_init : array-like of shape (n_components,), default=None
+    random_state : int, RandomState instance or None, default=None
+    warm_start : bool, default=False
+    verbose : int, default=0
+    verbose_interval : int, default=10
+    fixed : sequence of str, default=()
+        Parameters held at their initial values: ``"weights"`` and/or block
+        parameters by their stored name (``"b0_means"``, ``"b1_probs"``).
+    chunk_size : int or None, default=None
+    acceleration : {None, "squarem"}, default=None
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    b{b}_{name}_ : ndarray
+        The parameters of block ``b`` under its family's names, for example
+        ``b0_means_``, ``b0_covariances_``, ``b1_probs_``.
+    block_params_ : list of dict
+        The same, one dict per block, without the prefix.
+    converged_, n_iter_, lower_bound_, history_, n_features_in_
+        As for the other estimators.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emkit import MixedMixture
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.integers(0, 2, 400)
+    >>> X = np.c_[rng.normal(3 * z, 1), rng.random(400) < np.where(z, .9, .1)]
+    >>> mm = MixedMixture(2, blocks=[("gaussian", [0]), ("bernoulli", [1])],
+    ...                   random_state=0).fit(X)
+    >>> np.round(np.sort(mm.b1_probs_.ravel()), 1)
+    array([0.1, 0.9])
+    """
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        blocks=(),
+        tol=1e-3,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        fixed=(),
+        chunk_size=None,
+        acceleration=None,
+    ):
+        self.n_components = n_components
+        self.blocks = blocks
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.fixed = fixed
+        self.chunk_size = chunk_size
+        self.acceleration = acceleration
+
+    # ------------------------------------------------------------- blocks
+    def _block_specs(self) -> list:
+        """``[(family name, columns as given, options)]`` with the shape checked."""
+        blocks = self.blocks
+        if isinstance(blocks, (str, bytes)) or not hasattr(blocks, "__iter__"):
+            raise ValueError(f"blocks must be a list of (family, columns) pairs, got {blocks!r}")
+        specs = []
+        for b, spec in enumerate(blocks):
+            if not isinstance(spec, (tuple, list)) or len(spec) not in (2, 3):
+                raise ValueError(
+                    f"blocks[{b}] must be (family, columns) or (family, columns, options), got {spec!r}"
+                )
+            name, cols = spec[0], spec[1]
+            options = dict(spec[2]) if len(spec) == 3 and spec[2] is not None else {}
+            registry.get(name)  # ValueError naming the families
+            if isinstance(cols, (str, numbers.Integral)):
+                cols = [cols]
+            cols = list(cols)
+            if not cols:
+                raise ValueError(f"blocks[{b}] ({name}) has no columns")
+            specs.append((name, cols, options))
+        if not specs:
+            raise ValueError("blocks is empty: give at least one (family, columns) pair")
+        return specs
+
+    def _block_estimators(self) -> list:
+        """A configured estimator of every block's family (for its set-up and checks)."""
+        out = []
+        for b, (name, _, options) in enumerate(self._block_specs()):
+            cls = registry.estimator_class(name)
+            try:
+                est = cls(n_components=self.n_components, **options)
+            except TypeError as exc:
+                raise ValueError(f"blocks[{b}] ({name}): bad option ({exc})") from None
+            try:
+                est._check_parameters()
+            except ValueError as exc:
+                raise ValueError(f"blocks[{b}] ({name}): {exc}") from None
+            out.append(est)
+        return out
+
+    def _resolve_columns(self, n_features: int) -> list:
+        """Integer column indices of every block; every column in exactly one block."""
+        names = getattr(self, "feature_names_in_", None)
+        owner = {}
+        resolved = []
+        for b, (name, cols, _) in enumerate(self._block_specs()):
+            idx = []
+            for c in cols:
+                if isinstance(c, str):
+                    if names is None:
+                        raise ValueError(
+                            f"blocks[{b}] ({name}) names column {c!r}, but X has no column names; "
+                            "pass a DataFrame or give column indices"
+                        )
+                    hit = np.flatnonzero(np.asarray(names) == c)
+                    if hit.size == 0:
+                        raise ValueError(f"blocks[{b}] ({name}): X has no column named {c!r}")
+                    j = int(hit[0])
+                elif isinstance(c, numbers.Integral) and not isinstance(c, bool):
+                    j = int(c)
+                    if not 0 <= j < n_features:
+                        raise ValueError(
+                            f"blocks[{b}] ({name}): column index {j} is out of range for X with "
+                            f"{n_features} columns"
+                        )
+                else:
+                    raise ValueError(f"blocks[{b}] ({name}): column {c!r} is not an index or a name")
+                label = repr(c) if names is None or isinstance(c, str) else repr(str(names[j]))
+                if j in idx:
+                    raise ValueError(f"blocks[{b}] ({name}) names column {label} twice")
+                if j in owner:
+                    raise ValueError(
+                        f"column {label} is in two blocks (blocks[{owner[j]}] and blocks[{b}]); "
+                        "put every column in exactly one block"
+                    )
+                owner[j] = b
+                idx.append(j)
+            resolved.append(np.asarray(idx, dtype=np.int64))
+        left = [j for j in range(n_features) if j not in owner]
+        if left:
+            shown = ", ".join(repr(str(names[j])) if names is not None else str(j) for j in left[:5])
+            raise ValueError(
+                f"column(s) {shown} of X are in no block; add them to a block or drop them from X"
+            )
+        return resolved
+
+    # ---------------------------------------------------------- estimator hooks
+    @property
+    def _param_attrs(self) -> dict:
+        out = {}
+        for b, est in enumerate(self._block_estimators()):
+            for key in est._param_attrs:
+                out[block_prefix(b) + key] = f"{block_prefix(b)}{key}_"
+        return out
+
+    def _check_parameters(self):
+        names = []
+        for b, (name, _, _) in enumerate(self._block_specs()):
+            names += [block_prefix(b) + p for p in registry.get(name).param_names]
+        self._block_estimators()
+        self._check_common_params(tuple(names))
+
+    def _blocks_of(self, X):
+        cols = self._resolve_columns(X.shape[1])
+        return list(zip(self._block_estimators(), cols, strict=True))
+
+    def _check_support(self, X):
+        for b, (est, cols) in enumerate(self._blocks_of(X)):
+            try:
+                est._check_support(X[:, cols])
+            except ValueError as exc:
+                raise ValueError(f"{self._block_label(b, cols)}: {exc}") from None
+
+    def _block_label(self, b, cols) -> str:
+        names = getattr(self, "feature_names_in_", None)
+        shown = [str(names[j]) if names is not None else str(j) for j in cols]
+        return (f"blocks[{b}] ({self._block_specs()[b][0]}, X columns {', '.join(shown)}; "
+                "a column number below counts within the block)")
+
+    def _aux(self, X, kwargs, fitting):
+        if kwargs:
+            raise TypeError(
+                f"MixedMixture got unexpected keyword argument(s) {', '.join(sorted(kwargs))}; "
+                "give per-block settings (such as n_trials) in the block's options"
+            )
+        aux = {}
+        for b, (est, cols) in enumerate(self._blocks_of(X)):
+            try:
+                aux.update(prefixed(est._aux(X[:, cols], {}, fitting), b))
+            except ValueError as exc:
+                raise ValueError(f"{self._block_label(b, cols)}: {exc}") from None
+        return aux
+
+    def _make_family(self, data: Data, backend: NumpyBackend) -> MixedFamily:
+        blocks = []
+        for b, (est, cols) in enumerate(self._blocks_of(data.X)):
+            sub = Data(data.X[:, cols], data.sample_weight, block_view(data.aux, b))
+            blocks.append((est._make_family(sub, backend), cols))
+        return MixedFamily(tuple(blocks), int(data.n_features))
+
+    def _fitted_family(self) -> MixedFamily:
+        check_is_fitted(self)
+        params = self._fitted_params()
+        blocks = []
+        for b, (est, cols) in enumerate(self._blocks_of_fitted()):
+            est._store_params(block_view(params, b, extra=("weights",)))
+            blocks.append((est._fitted_family(), cols))
+        return MixedFamily(tuple(blocks), int(self.n_features_in_))
+
+    def _blocks_of_fitted(self):
+        d = getattr(self, "n_features_in_", None)
+        if d is None:
+            raise ValueError("the fitted model lacks n_features_in_")
+        cols = self._resolve_columns(int(d))
+        return list(zip(self._block_estimators(), cols, strict=True))
+
+    def _initial_resp(self, data: Data, backend: NumpyBackend, rng):
+        scaled = data
+        if self.init_params != "random" and not is_dask_array(data.X):
+            X = np.asarray(data.X, dtype=np.float64)
+            w = data.sample_weight
+            mean = (w @ X) / w.sum()
+            sd = np.sqrt((w @ (X - mean) ** 2) / w.sum())
+            scaled = Data((X - mean) / np.where(sd > 0, sd, 1.0), w, data.aux)
+        resp = initial_resp(self.init_params, scaled, self.n_components, rng, backend)
+        K = resp.shape[1]
+        return (1.0 - _INIT_SOFTENING) * resp + _INIT_SOFTENING / K
+
+    def _set_derived(self):
+        n_blocks = len(self._block_specs())
+        params = self._fitted_params()
+        self._block_params = [block_view(params, b) for b in range(n_blocks)]
+
+    @property
+    def block_params_(self) -> list:
+        """Parameters of every block, without the ``"b{b}_"`` prefix (list of dict)."""
+        check_is_fitted(self)
+        return [dict(p) for p in self._block_params]
+
+    def _sample_aux(self, n_samples, kwargs):
+        if kwargs:
+            raise TypeError(f"sample got unexpected keyword argument(s) {', '.join(sorted(kwargs))}")
+        aux = {}
+        for b, est in enumerate(self._block_estimators()):
+            aux.update(prefixed(est._sample_aux(n_samples, {}), b))
+        return aux
+
+
+__all__ = ["MixedMixture"]
