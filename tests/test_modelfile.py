@@ -15,7 +15,7 @@ from sklearn.exceptions import NotFittedError
 import emkit
 from emkit import _modelfile
 from emkit.datasets import load_faithful
-from emkit.io import ModelFileError
+from emkit.exceptions import ModelFileError
 from emkit.mixture import BaseMixture
 
 PREAMBLE = struct.Struct("<6sIQQ")

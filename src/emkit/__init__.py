@@ -34,3 +34,19 @@ __all__ = [
     "save",
     "select_model",
 ]
+
+
+def __getattr__(name):
+    """Estimators of registered families that have no written class (see emkit.registry)."""
+    from . import mixture
+
+    try:
+        return getattr(mixture, name)
+    except AttributeError:
+        raise AttributeError(f"module 'emkit' has no attribute {name!r}") from None
+
+
+def __dir__():
+    from .registry import estimators
+
+    return sorted(set(globals()) | set(estimators()))

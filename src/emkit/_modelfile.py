@@ -28,7 +28,7 @@ import struct
 import numpy as np
 
 from ._atomic import atomic_write
-from .io import ModelFileError
+from .exceptions import ModelFileError
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "load", "save"]
 

@@ -224,7 +224,9 @@ class Problem:
         probe._check_parameters()
         Xv = probe._validate_X(X, reset=True)
         w = check_sample_weight(sample_weight, Xv.shape[0])
-        probe._aux(Xv, dict(fit_params), fitting=True)
+        aux = probe._aux(Xv, dict(fit_params), fitting=True)
+        # values (finite, in the support) checked once, chunk by chunk
+        probe._configured_family().check_data(Data(Xv, w, aux), probe._backend_for(Xv))
         return cls_(cls, variant_param, base, X, Xv, w, sample_weight is not None, fit_params,
                     probe._backend_for(Xv), expected)
 
@@ -302,9 +304,9 @@ def _search_and_fit(problem: Problem, source, k, ct, how, current, must: bool) -
     resp = source.predict_proba(S.Xv, **S.fit_params)
     data = S.data_of(source)
     if how == "split":
-        starts = split_starts(source._family, data, S.backend, resp)
+        starts = split_starts(source._fitted_family(), data, S.backend, resp)
     else:
-        starts = merge_starts(source._family, data, S.backend, resp, MERGE_PAIRS)
+        starts = merge_starts(source._fitted_family(), data, S.backend, resp, MERGE_PAIRS)
     scored = []
     for params in starts:
         model = S.warm(params, k, ct)

@@ -14,9 +14,14 @@ class DegenerateComponentWarning(UserWarning):
     """
 
 
+class ModelFileError(ValueError):
+    """A model file cannot be loaded: truncated, tampered with, not emkit's, or too new."""
+
+
 __all__ = [
     "ConvergenceWarning",
     "DegenerateComponentWarning",
+    "ModelFileError",
     "NotFittedError",
     "SingularCovarianceError",
 ]

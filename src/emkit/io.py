@@ -18,10 +18,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .exceptions import ModelFileError  # noqa: F401  (lived here before; kept importable)
+
 __all__ = [
     "DataError",
     "DroppedRowsWarning",
-    "ModelFileError",
     "SUPPORTED_EXTENSIONS",
     "read_table",
 ]
@@ -38,10 +39,6 @@ class DataError(ValueError):
 
     The message is a single line saying what is wrong and where.
     """
-
-
-class ModelFileError(ValueError):
-    """A model file cannot be loaded: truncated, tampered with, not emkit's, or too new."""
 
 
 class DroppedRowsWarning(UserWarning):

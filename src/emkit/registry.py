@@ -77,7 +77,7 @@ def estimator_class(name: str) -> type:
 def _estimator_for(family: type) -> type:
     from . import mixture
 
-    cls = vars(mixture).get(family.estimator_name)
+    cls = vars(mixture).get(family.estimator_name)  # a written estimator, if any
     if cls is None:
         from .mixture._factory import make_estimator
 

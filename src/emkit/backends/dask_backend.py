@@ -54,19 +54,19 @@ def persist_rows(X, persist: bool = True):
     return X.persist() if persist else X
 
 
-def _block_data(block, weights, aux) -> Data:
+def _block_data(block, weights, aux, start: int = 0) -> Data:
     X = np.asarray(block)
     w = np.ones(X.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
-    return Data(X, w, {k: np.asarray(v) for k, v in aux.items()})
+    return Data(X, w, {k: np.asarray(v) for k, v in aux.items()}, start)
 
 
-def _reduce_block(fn, chunk_size, n_components, block, weights, aux):
-    data = _block_data(block, weights, aux)
+def _reduce_block(fn, chunk_size, n_components, block, weights, aux, start=0):
+    data = _block_data(block, weights, aux, start)
     return NumpyBackend(chunk_size).map_reduce(fn, data, n_components)
 
 
-def _concat_block(fn, chunk_size, n_components, block, weights, aux):
-    data = _block_data(block, weights, aux)
+def _concat_block(fn, chunk_size, n_components, block, weights, aux, start=0):
+    data = _block_data(block, weights, aux, start)
     return NumpyBackend(chunk_size).map_concat(fn, data, n_components)
 
 
@@ -157,6 +157,12 @@ class DaskBackend:
         return [(x, ws[i], {k: b[i] for k, b in aux.items()}) for i, x in enumerate(xs)]
 
     @staticmethod
+    def _starts(data: Data) -> list:
+        """Index of the first row of every row block."""
+        rows = persist_rows(data.X, persist=False).chunks[0]
+        return [int(s) for s in np.cumsum((0,) + tuple(rows))[:-1]]
+
+    @staticmethod
     def _broadcast(obj):
         """``obj`` under a key of its own: serialised once, fetched once per worker."""
         import dask
@@ -170,7 +176,8 @@ class DaskBackend:
 
         f = self._broadcast(fn)
         run = dask.delayed(_reduce_block, pure=False)
-        parts = [run(f, self.chunk_size, n_components, x, w, aux) for x, w, aux in self._blocks(data)]
+        parts = [run(f, self.chunk_size, n_components, x, w, aux, start)
+                 for (x, w, aux), start in zip(self._blocks(data), self._starts(data), strict=True)]
         (total,) = dask.compute(tree_sum(parts, self.split_every))
         return total
 
@@ -181,7 +188,8 @@ class DaskBackend:
         f = self._broadcast(fn)
         run = dask.delayed(_concat_block, pure=False)
         parts = dask.compute(
-            *[run(f, self.chunk_size, n_components, x, w, aux) for x, w, aux in self._blocks(data)]
+            *[run(f, self.chunk_size, n_components, x, w, aux, start)
+              for (x, w, aux), start in zip(self._blocks(data), self._starts(data), strict=True)]
         )
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
@@ -232,7 +240,7 @@ class DaskBackend:
                 if msg:
                     raise ValueError(msg)
             side = {k: (v[:, 0] if nd == 1 else v) for k, nd, v in zip(keys, ndims, a, strict=True)}
-            return _concat_block(f, chunk_size, n_components, x, None, side)
+            return _concat_block(f, chunk_size, n_components, x, None, side, start)
 
         f = self._broadcast(fn)
         if n_columns is None:
@@ -252,6 +260,6 @@ class DaskBackend:
         import dask
 
         inner = NumpyBackend(self.chunk_size)
-        for x, w, aux in self._blocks(data):
+        for (x, w, aux), start in zip(self._blocks(data), self._starts(data), strict=True):
             x, w, aux = dask.compute(x, w, aux)
-            yield from inner.chunks(_block_data(x, w, aux), n_components)
+            yield from inner.chunks(_block_data(x, w, aux, start), n_components)

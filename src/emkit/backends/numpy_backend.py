@@ -25,11 +25,15 @@ class Data:
     aux : dict of ndarray
         Arrays whose first axis has length ``n_samples`` (for example the
         number of binomial trials of every row); sliced together with ``X``.
+    start : int, default=0
+        Index of the first row in the whole data (a chunk's offset), for
+        messages that name a row.
     """
 
     X: np.ndarray
     sample_weight: np.ndarray
     aux: Mapping[str, np.ndarray] = field(default_factory=dict)
+    start: int = 0
 
     @property
     def n_samples(self) -> int:
@@ -45,6 +49,7 @@ class Data:
             self.X[start:stop],
             self.sample_weight[start:stop],
             {k: v[start:stop] for k, v in self.aux.items()},
+            self.start + start,
         )
 
 

@@ -123,9 +123,16 @@ def expectation(family: Family, params: Mapping, data: Data, backend: NumpyBacke
     return stats, loglik / float(data.sample_weight.sum())
 
 
+def hold_fixed(family: Family, new: dict, params: Mapping, fixed: frozenset) -> dict:
+    """Put the held parameters (``fixed``, and what moves with them) back to their values."""
+    for key in family.held_keys(fixed):
+        new[key] = np.array(params[key], dtype=np.float64)
+    return new
+
+
 def maximization(family: Family, stats: Stats, params: Mapping, fixed: frozenset) -> dict:
-    """Family M-step plus the mixing weights (unless fixed)."""
-    new = family.m_step(stats, params, fixed)
+    """Family M-step plus the mixing weights; held parameters keep their values."""
+    new = hold_fixed(family, dict(family.m_step(stats, params, fixed)), params, fixed)
     if "weights" in fixed:
         new["weights"] = np.array(params["weights"], dtype=np.float64)
     else:

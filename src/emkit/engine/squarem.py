@@ -44,7 +44,7 @@ import numpy as np
 
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
-from .em import EMResult, expectation, maximization
+from .em import EMResult, expectation, hold_fixed, maximization
 
 logger = logging.getLogger("emkit")
 
@@ -97,7 +97,7 @@ def _unpack(family: Family, vec: np.ndarray, layout, ref: Mapping, fixed: frozen
         theta[key] = vec[start:start + size].reshape(shape)
         start += size
     log_w = theta.pop(_WEIGHTS_KEY, None)
-    new = dict(family.from_unconstrained(theta, ref, fixed))
+    new = hold_fixed(family, dict(family.from_unconstrained(theta, ref, fixed)), ref, fixed)
     if log_w is None:
         new["weights"] = np.array(ref["weights"], dtype=np.float64)
     else:

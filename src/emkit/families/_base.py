@@ -21,10 +21,15 @@ plots.  See ``docs/architecture.md``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
+from .._validation import check_finite
 from ._describe import Column, Description
+
+#: rows per block when precomputing parameter-free log terms
+_BASE_MEASURE_BLOCK = 65536
 
 
 class Family:
@@ -64,6 +69,20 @@ class Family:
     value_label: str = "value"
     #: discrete values are ordered (pmf points joined by lines) or not (categories)
     ordered: bool = True
+
+    # ------------------------------------------------------ estimator entry
+    #: constructor parameters of the estimator that configure the family
+    #: (the family's dataclass fields of the same names)
+    settings_params: tuple[str, ...] = ()
+    #: estimator constructor parameters holding initial values (``"means_init"``)
+    init_names: tuple[str, ...] = ()
+    #: dtypes the family fits in (the first is the default)
+    dtypes: tuple = (np.float64,)
+    #: share of uniform mass mixed into hard initial responsibilities (so that
+    #: a discrete family never starts at a probability of exactly 0 or 1)
+    init_softening: float = 0.0
+    #: the estimator's docstring for estimators made from the family
+    estimator_doc: str = ""
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params: Mapping, aux: Mapping) -> np.ndarray:
@@ -175,6 +194,166 @@ class Family:
     def degenerate_components(self, params: Mapping) -> list[int]:
         """Components that sit on a spurious (unbounded-likelihood) maximum."""
         return []
+
+    # ------------------------------------------------------------ set-up
+    def check_settings(self) -> None:
+        """Raise ValueError for an invalid configuration (called before fitting)."""
+
+    def side_aux(self, n_samples: int, n_features: int, kwargs: Mapping, where: str) -> dict:
+        """Validated per-row side data from the keywords of fit, predict or sample.
+
+        Parameters
+        ----------
+        n_samples, n_features : int
+        kwargs : dict
+            The keywords given (only :attr:`side_data` is accepted).
+        where : str
+            The calling method, for messages.
+
+        Returns
+        -------
+        aux : dict of ndarray
+            Arrays with ``n_samples`` rows.
+        """
+        if kwargs:
+            raise TypeError(f"{where} got unexpected keyword argument(s) "
+                            f"{', '.join(sorted(kwargs))}")
+        return {}
+
+    def check_support(self, X, aux: Mapping, start: int = 0) -> None:
+        """Raise ValueError naming the first value of a chunk outside the support.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_chunk, n_features)
+            Finite values.
+        aux : dict of ndarray
+            The chunk's side data.
+        start : int
+            Index of the chunk's first row in the whole data (for messages).
+        """
+
+    def scan(self, chunk) -> tuple:
+        """Data-dependent set-up of one chunk: a tuple of arrays that add over chunks."""
+        return ()
+
+    def configure(self, totals: tuple, data, init: Mapping) -> Family:
+        """The family configured from the summed :meth:`scan` tuples.
+
+        ``init`` holds initial values that may widen the set-up (for example
+        the categories of ``probs_init``).
+        """
+        return self
+
+    def prepare(self, data, backend, init: Mapping | None = None):
+        """Check the data and do all data-dependent set-up in one pass.
+
+        Every chunk is checked (:meth:`check_support`) and scanned
+        (:meth:`scan`) in the same pass over the data; the sums configure the
+        family (:meth:`configure`) and :meth:`prepare_aux` adds per-row side
+        data that does not change during EM.
+
+        Parameters
+        ----------
+        data : Data
+            Rows, weights and side data.
+        backend : NumpyBackend or DaskBackend
+        init : dict, optional
+            Initial values that may shape the set-up.
+
+        Returns
+        -------
+        family : Family
+            Configured for this data.
+        data : Data
+            With the extra side data.
+        """
+        totals = self._check_chunks(data, backend, scan=True)
+        family = self.configure(totals, data, init or {})
+        return family, family.prepare_aux(data)
+
+    def check_data(self, data, backend) -> None:
+        """Check every chunk of ``data`` (finite values, support), as :meth:`prepare` does."""
+        self._check_chunks(data, backend, scan=False)
+
+    def _check_chunks(self, data, backend, scan: bool) -> tuple:
+        """One pass: the first problem of any chunk raises; else the summed scans."""
+        def one_chunk(chunk):
+            out = np.empty(1, dtype=object)
+            try:
+                check_finite(chunk.X, row_offset=chunk.start)
+                self.check_support(chunk.X, chunk.aux, chunk.start)
+            except ValueError as exc:
+                out[0] = (str(exc), ())
+                return out
+            out[0] = ("", self.scan(chunk) if scan else ())
+            return out
+
+        results = backend.map_concat(one_chunk, data)
+        problems = [m for m, _ in results if m]
+        if problems:
+            raise ValueError(problems[0])
+        totals = None
+        for _, part in results:
+            totals = part if totals is None else tuple(a + b for a, b in zip(totals, part, strict=True))
+        return totals or ()
+
+    def log_base_measure(self, X, aux: Mapping):
+        """Parameter-free part of the log density of every row, shape (n_samples,), or None.
+
+        Families with such a term (binomial coefficients, ``log x!``) return
+        it; :meth:`prepare_aux` computes it once per fit so EM iterations do
+        not, and :meth:`log_prob` uses ``aux["log_base_measure"]`` when given.
+        """
+        return None
+
+    def prepare_aux(self, data):
+        """``data`` with ``aux["log_base_measure"]`` precomputed, for in-memory data.
+
+        Computed in row blocks (no full-size temporary); left to
+        :meth:`log_prob` for data that is not a NumPy array (evaluated chunk
+        by chunk anyway).
+        """
+        if not isinstance(data.X, np.ndarray) or self.log_base_measure(data.X[:1], {
+                k: v[:1] for k, v in data.aux.items()}) is None:
+            return data
+        step = _BASE_MEASURE_BLOCK
+        parts = [self.log_base_measure(data.X[s:s + step], {k: v[s:s + step] for k, v in data.aux.items()})
+                 for s in range(0, data.n_samples, step)]
+        return replace(data, aux={**data.aux, "log_base_measure": np.concatenate(parts)})
+
+    def check_init(self, values: Mapping, n_components: int, n_features: int) -> dict:
+        """Validated initial parameters from the estimator's ``*_init`` values.
+
+        Parameters
+        ----------
+        values : dict
+            The non-None values of :attr:`init_names`.
+        n_components, n_features : int
+
+        Returns
+        -------
+        params : dict
+            Family parameters (a subset of :attr:`param_names` and what they imply).
+        """
+        return {}
+
+    def held_keys(self, fixed: frozenset) -> list:
+        """Parameter keys the engine keeps at their values when ``fixed`` is held.
+
+        The engine applies ``fixed`` itself after every M-step and SQUAREM
+        extrapolation; a family lists here the keys that move with a held
+        parameter (Gaussian: ``precisions_cholesky`` with ``covariances``).
+        """
+        return [k for k in self.param_names if k in fixed]
+
+    def for_params(self, params: Mapping) -> Family:
+        """The family that scores with fitted ``params`` (the set-up they imply)."""
+        return self
+
+    def derived(self, params: Mapping) -> dict:
+        """Extra fitted attributes of the estimator (name with trailing ``_`` -> value)."""
+        return {}
 
     # ------------------------------------------------------------ description
     def settings(self) -> dict:

@@ -1,4 +1,4 @@
-"""Batched Cholesky factors, inverses and log-determinants over components."""
+"""Batched Cholesky factors over components and the moment kernels of the Gaussian E-step."""
 
 from __future__ import annotations
 
@@ -54,3 +54,90 @@ def _first_not_pd(cov: np.ndarray) -> int:
         except np.linalg.LinAlgError:
             return k
     return 0
+
+
+def _whitened_moments(resp, F, Yt, P, m) -> dict:
+    """Full-covariance statistics from whitened residuals, about the centre.
+
+    Used for float32 chunks: the second moments are taken about each
+    component's current mean, where they are small, with float32 products
+    (``Y_k' diag(r_k) Y_k`` for all ``k`` in one batched product), and only
+    then moved to the common centre in float64.  Taken directly about the
+    centre in float32, the moments of a component far from it would lose
+    digits to cancellation in the M-step.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_samples, n_components)
+        Weighted responsibilities.
+    F : ndarray of shape (n_features + 1, n_samples)
+        Centred rows (transposed) and a row of ones.
+    Yt : ndarray of shape (n_components * n_features, n_samples)
+        ``(x - mean_k) P_k`` for every component, transposed.
+    P : ndarray of shape (n_components, n_features, n_features)
+    m : ndarray of shape (n_components, n_features)
+        Means minus the centre.
+
+    Returns
+    -------
+    dict
+        ``sx`` (K, d) and ``sxx`` (K, d, d) about the centre, float64.
+    """
+    n = Yt.shape[1]
+    K, d = m.shape
+    rt = resp.T.astype(Yt.dtype)  # (K, n)
+    np.copyto(rt, 0.0, where=rt < np.finfo(Yt.dtype).tiny)
+    Y3 = Yt.reshape(K, d, n)
+    RY = Y3 * rt[:, None, :]
+    # K products (d, n) x (n, d) in one batched call
+    G = np.asarray(np.matmul(RY, Y3.transpose(0, 2, 1)), dtype=np.float64)
+    s1y = RY.sum(axis=2, dtype=np.float64)  # (K, d): sum_i r_ik y_ik
+    Pinv = np.linalg.inv(P)  # y = u P, so u = y P^-1
+    U = np.swapaxes(Pinv, 1, 2) @ G @ Pinv
+    s1 = np.einsum("kd,kde->ke", s1y, Pinv)  # sum_i r_ik (x_i - mean_k)
+    nk = resp.sum(axis=0)
+    sxx = (U + s1[:, :, None] * m[:, None, :] + m[:, :, None] * s1[:, None, :]
+           + nk[:, None, None] * m[:, :, None] * m[:, None, :])
+    return {"sx": s1 + nk[:, None] * m, "sxx": sxx}
+
+
+def _expansion_is_safe(Xt: np.ndarray, P: np.ndarray, m: np.ndarray) -> bool:
+    """Whether ``x'Lx - 2 x'Lm + m'Lm`` loses less than ~1e-8 to cancellation.
+
+    The expanded quadratic form rounds each term to ``eps * lambda_max(L) *
+    R**2`` (``R`` bounding ``|x - c|`` and ``|m|``), which grows without
+    bound for a component collapsing onto a point; the whitened form
+    ``|x P - m P|**2`` does not.  ``lambda_max`` is bounded by
+    ``trace(L) = ||P||_F**2``.
+
+    Parameters
+    ----------
+    Xt : ndarray of shape (n_features, n_samples)
+        Centred rows, transposed.
+    P : ndarray of shape (n_components, n_features, n_features)
+    m : ndarray of shape (n_components, n_features)
+        Centred means.
+    """
+    if Xt.shape[1] == 0:
+        return True
+    reach = np.maximum(Xt.max(axis=1), -Xt.min(axis=1)).astype(np.float64)
+    r2 = max(float(reach @ reach), float((m * m).sum(axis=1).max()))
+    lam = float((P * P).sum(axis=(1, 2)).max())
+    d = Xt.shape[0]
+    return 8.0 * (d + 1) * np.finfo(np.float64).eps * lam * r2 < 1e-8
+
+
+def _outer_rows(Xt: np.ndarray, out: np.ndarray) -> None:
+    """Products ``x_a * x_b`` for ``a <= b`` of transposed rows, into ``out``.
+
+    Parameters
+    ----------
+    Xt : ndarray of shape (n_features, n_samples)
+    out : ndarray of shape (n_features * (n_features + 1) // 2, n_samples)
+        Filled in row-major upper-triangle order (as ``np.triu_indices``).
+    """
+    d = Xt.shape[0]
+    start = 0
+    for a in range(d):  # over features (not components), each a contiguous product
+        np.multiply(Xt[a], Xt[a:], out=out[start:start + d - a])
+        start += d - a

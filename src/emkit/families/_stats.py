@@ -67,10 +67,6 @@ class Stats(Mapping):
     def __reduce__(self):
         return (_rebuild_stats, (self._arrays,))
 
-    def zeros_like(self) -> Stats:
-        """Return statistics of the same fields and shapes, all zero."""
-        return Stats(**{k: np.zeros_like(v) for k, v in self._arrays.items()})
-
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}{tuple(v.shape)}" for k, v in self._arrays.items())
         return f"Stats({fields})"

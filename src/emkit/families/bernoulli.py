@@ -7,7 +7,7 @@ one, ``resp.T @ X``; the M-step is ``p_k = sum_i r_ik x_i / sum_i r_ik``
 (McLachlan & Peel, *Finite Mixture Models*, Wiley 2000, section 5.6).
 
 Probabilities of exactly 0 or 1 are valid parameters; their logarithms are
-floored at :data:`emkit.families._discrete.LOG_FLOOR` so every score stays
+floored at :data:`emkit.families._numerics.LOG_FLOOR` so every score stays
 finite (see that module for the exact rule).
 """
 
@@ -17,25 +17,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._base import Family
-from ._discrete import check_unit_interval, expit, floored_log, floored_log1m, logit, ratio_or_pooled
+from ._numerics import first_bad_cell, floored_log, floored_log1m
+from ._probs import ProbabilityFamily
 
 
 @dataclass(frozen=True, eq=False)
-class BernoulliFamily(Family):
+class BernoulliFamily(ProbabilityFamily):
     """Products of independent Bernoulli distributions.
 
     Notes
     -----
     Parameters: ``probs`` of shape (n_components, n_features), the
-    probability of a 1 in every feature of every component.
+    probability of a 1 in every feature of every component.  M-step, initial
+    values and SQUAREM coordinates are those of
+    :class:`~emkit.families._probs.ProbabilityFamily` with one trial.
     """
 
     name = "bernoulli"
-    param_names = ("probs",)
     estimator_name = "BernoulliMixture"
-    data_kind = "discrete"
-    param_labels = {"probs": "p"}
     value_label = "value (0 or 1)"
     ordered = False
 
@@ -64,20 +63,18 @@ class BernoulliFamily(Family):
         """``sx``: weighted count of ones, shape (n_components, n_features)."""
         return {"sx": resp.T @ np.asarray(X, dtype=np.float64)}
 
-    def check_params(self, params):
-        check_unit_interval(np.asarray(params["probs"]), "probs")
-
-    # ------------------------------------------------------------------ M-step
-    def m_step(self, stats, params, fixed):
-        if "probs" in fixed:
-            return {"probs": np.array(params["probs"], dtype=np.float64)}
-        p = ratio_or_pooled(stats["sx"], stats["nk"][:, None])
-        return {"probs": np.clip(p, 0.0, 1.0)}
+    def check_support(self, X, aux, start=0):
+        cell = first_bad_cell((X != 0) & (X != 1))
+        if cell is not None:
+            r, c = cell
+            v = X[r, c]
+            r += start
+            raise ValueError(
+                f"BernoulliMixture needs X in {{0, 1}}; X[{r}, {c}] = {v:g} "
+                f"(row {r}, column {c}); binarise the data or use BinomialMixture for counts"
+            )
 
     # ------------------------------------------------------------ bookkeeping
-    def n_parameters(self, params, fixed=frozenset()):
-        return 0 if "probs" in fixed else int(np.asarray(params["probs"]).size)
-
     def sample(self, params, labels, rng, aux):
         """Draw rows; returns an int64 array of shape (len(labels), n_features)."""
         p = np.asarray(params["probs"])[labels]
@@ -91,16 +88,6 @@ class BernoulliFamily(Family):
 
     def marginal_range(self, params, feature, x, aux):
         return 0, 1
-
-    # ------------------------------------------------------ acceleration hooks
-    def to_unconstrained(self, params, fixed):
-        """Logits of the probabilities (clipped to ``[1e-12, 1 - 1e-12]``)."""
-        return {} if "probs" in fixed else {"probs_logit": logit(params["probs"])}
-
-    def from_unconstrained(self, theta, params, fixed):
-        if "probs" in fixed:
-            return {"probs": np.array(params["probs"], dtype=np.float64)}
-        return {"probs": expit(theta["probs_logit"])}
 
 
 __all__ = ["BernoulliFamily"]

@@ -11,21 +11,23 @@ examples of Do & Batzoglou, "What is the expectation maximization
 algorithm?", Nature Biotechnology 26(8):897-899, 2008).
 
 Probabilities of exactly 0 or 1 are valid parameters; their logarithms are
-floored at :data:`emkit.families._discrete.LOG_FLOOR` so every score stays
+floored at :data:`emkit.families._numerics.LOG_FLOOR` so every score stays
 finite (see that module for the exact rule).
 """
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import gammaln, xlogy
 
-from ._base import Family
-from ._describe import Description
-from ._discrete import check_unit_interval, expit, floored_log, floored_log1m, logit, ratio_or_pooled
+from .._validation import check_int_param
 
+from ._describe import Description
+from ._numerics import check_counts, first_bad_cell, floored_log, floored_log1m
+from ._probs import ProbabilityFamily
 
 def _trials(X: np.ndarray, aux) -> np.ndarray:
     try:
@@ -41,8 +43,14 @@ def log_binomial_coefficient(n: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class BinomialFamily(Family):
+class BinomialFamily(ProbabilityFamily):
     """Products of independent binomial distributions with known trials.
+
+    Parameters
+    ----------
+    n_trials : int or None
+        Trials of every cell when it is the same everywhere; ``None`` means
+        they come per row with the data (the ``n_trials`` keyword).
 
     Notes
     -----
@@ -51,20 +59,69 @@ class BinomialFamily(Family):
     holds the trials, shape (n_samples, n_features) or (n_samples, 1).
     """
 
-    #: number of trials of every cell when it is the same everywhere (shown only)
     n_trials: int | None = None
 
     name = "binomial"
-    param_names = ("probs",)
     estimator_name = "BinomialMixture"
-    data_kind = "discrete"
+    settings_params = ("n_trials",)
     cli_params = {"trials": "n_trials"}
     side_data = "n_trials"
     side_data_text = "the number of trials"
-    param_labels = {"probs": "p"}
     value_label = "successes"
 
-    # ------------------------------------------------------------------ E-step
+    # ------------------------------------------------------------------ set-up
+    def check_settings(self):
+        if self.n_trials is not None:
+            check_int_param(self.n_trials, "n_trials", 0)
+
+    def side_aux(self, n_samples, n_features, kwargs, where):
+        """``{"n_trials": N}`` with N of shape (n_samples, n_features) or (n_samples, 1)."""
+        kwargs = dict(kwargs)
+        n_trials = kwargs.pop("n_trials", None)
+        super().side_aux(n_samples, n_features, kwargs, self.estimator_name)
+        if n_trials is None:
+            n_trials = self.n_trials
+        if n_trials is None:
+            raise ValueError(
+                f"BinomialMixture needs the number of trials: pass n_trials=<int> to the "
+                f"constructor, or n_trials=<int or array of shape ({n_samples},) or "
+                f"({n_samples}, {n_features})> to {where}"
+            )
+        if isinstance(n_trials, numbers.Number) and not isinstance(n_trials, bool):
+            check_int_param(n_trials, "n_trials", 0)
+            return {"n_trials": np.full((n_samples, 1), float(n_trials))}
+        try:
+            N = np.asarray(n_trials, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"n_trials must be numeric: {exc}") from None
+        if N.ndim == 1 and N.shape[0] == n_samples:
+            N = N[:, None]
+        elif not (N.ndim == 2 and N.shape[0] == n_samples and N.shape[1] in (1, n_features)):
+            raise ValueError(
+                f"n_trials has shape {N.shape}, but X has shape ({n_samples}, {n_features}): "
+                f"pass an int, an array of shape ({n_samples},) with the trials of every row, "
+                f"or ({n_samples}, {n_features}) with the trials of every cell"
+            )
+        cell = first_bad_cell(~np.isfinite(N) | (N < 0) | (N != np.floor(N)))
+        if cell is not None:
+            r, c = cell
+            raise ValueError(
+                f"n_trials must hold non-negative integers; n_trials[{r}, {c}] = {N[r, c]:g} "
+                f"(row {r}, column {c})"
+            )
+        return {"n_trials": N}
+
+    def check_support(self, X, aux, start=0):
+        check_counts(X, "success counts", row_offset=start)
+        N = _trials(X, aux)
+        cell = first_bad_cell(X > N)
+        if cell is not None:
+            r, c = cell
+            raise ValueError(
+                f"successes exceed trials: X[{r + start}, {c}] = {X[r, c]:g} but n_trials is "
+                f"{N[r, c]:g} (row {r + start}, column {c})"
+            )
+
     def log_prob(self, X, params, aux):
         """Log-probability of every row under every component.
 
@@ -94,9 +151,6 @@ class BinomialFamily(Family):
     def log_base_measure(self, X, aux) -> np.ndarray:
         """Parameter-free part of the log-probability, ``sum_j log C(n_ij, x_ij)``.
 
-        It does not change between EM iterations, so estimators compute it
-        once per call and pass it in ``aux["log_base_measure"]``.
-
         Returns
         -------
         log_h : ndarray of shape (n_samples,)
@@ -110,20 +164,7 @@ class BinomialFamily(Family):
         N = _trials(X, aux)
         return {"sx": resp.T @ X, "sn": resp.T @ N}
 
-    def check_params(self, params):
-        check_unit_interval(np.asarray(params["probs"]), "probs")
-
-    # ------------------------------------------------------------------ M-step
-    def m_step(self, stats, params, fixed):
-        if "probs" in fixed:
-            return {"probs": np.array(params["probs"], dtype=np.float64)}
-        p = ratio_or_pooled(stats["sx"], stats["sn"])
-        return {"probs": np.clip(p, 0.0, 1.0)}
-
     # ------------------------------------------------------------ bookkeeping
-    def n_parameters(self, params, fixed=frozenset()):
-        return 0 if "probs" in fixed else int(np.asarray(params["probs"]).size)
-
     def sample(self, params, labels, rng, aux):
         """Draw success counts; int64 array of shape (len(labels), n_features)."""
         p = np.asarray(params["probs"])[labels]
@@ -155,16 +196,6 @@ class BinomialFamily(Family):
     def marginal_range(self, params, feature, x, aux):
         N = np.asarray(aux["n_trials"])
         return 0, int(max(np.max(N[:, min(feature, N.shape[1] - 1)]), np.max(x)))
-
-    # ------------------------------------------------------ acceleration hooks
-    def to_unconstrained(self, params, fixed):
-        """Logits of the probabilities (clipped to ``[1e-12, 1 - 1e-12]``)."""
-        return {} if "probs" in fixed else {"probs_logit": logit(params["probs"])}
-
-    def from_unconstrained(self, theta, params, fixed):
-        if "probs" in fixed:
-            return {"probs": np.array(params["probs"], dtype=np.float64)}
-        return {"probs": expit(theta["probs_logit"])}
 
 
 __all__ = ["BinomialFamily", "log_binomial_coefficient"]

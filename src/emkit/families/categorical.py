@@ -11,7 +11,7 @@ Goodman, "Exploratory latent structure analysis using both identifiable and
 unidentifiable models", Biometrika 61(2):215-231, 1974).
 
 A category probability of exactly 0 is a valid parameter; its logarithm is
-floored at :data:`emkit.families._discrete.LOG_FLOOR` so every score stays
+floored at :data:`emkit.families._numerics.LOG_FLOOR` so every score stays
 finite (see that module for the exact rule).
 """
 
@@ -23,7 +23,28 @@ import numpy as np
 
 from ._base import Family
 from ._describe import Column, Description
-from ._discrete import CLIP, check_unit_interval, floored_log, ratio_or_pooled
+from .._validation import check_int_param
+from ._numerics import (
+    CLIP,
+    check_counts,
+    check_init_array,
+    check_unit_interval,
+    first_bad_cell,
+    floored_log,
+    ratio_or_pooled,
+)
+
+
+class _Max:
+    """A number whose ``+`` is the maximum (so chunk scans reduce to the largest code)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def __add__(self, other):
+        return _Max(max(self.value, other.value))
 
 
 def one_hot(X: np.ndarray, n_categories: int) -> np.ndarray:
@@ -55,8 +76,11 @@ class CategoricalFamily(Family):
 
     Parameters
     ----------
-    n_categories : int
-        Number of categories ``C`` shared by all features.
+    n_categories : int or None
+        Number of categories ``C`` shared by all features; ``None`` until
+        :meth:`prepare` takes the largest code seen plus one.
+    fitted : bool
+        Whether ``n_categories`` comes from fitted parameters (for messages).
 
     Notes
     -----
@@ -64,15 +88,79 @@ class CategoricalFamily(Family):
     every ``probs[k, j]`` sums to 1.
     """
 
-    n_categories: int = 2
+    n_categories: int | None = None
+    fitted: bool = False
 
     name = "categorical"
     param_names = ("probs",)
     estimator_name = "CategoricalMixture"
+    settings_params = ("n_categories",)
+    init_names = ("probs_init",)
     data_kind = "discrete"
     cli_params = {"categories": "n_categories"}
     value_label = "category"
     ordered = False
+    init_softening = 0.1
+
+    # ------------------------------------------------------------------ set-up
+    def check_settings(self):
+        if self.n_categories is not None:
+            check_int_param(self.n_categories, "n_categories", 1)
+
+    def check_support(self, X, aux, start=0):
+        check_counts(X, "category codes (0 .. n_categories - 1)", row_offset=start)
+        C = self.n_categories
+        if C is None:
+            return
+        cell = first_bad_cell(X >= C)
+        if cell is not None:
+            r, c = cell
+            source = "the fitted n_categories_" if self.fitted else "n_categories"
+            raise ValueError(
+                f"category code X[{r + start}, {c}] = {X[r, c]:g} (row {r + start}, column {c}) "
+                f"is not below {source} = {C}; codes must lie in 0 .. {C - 1}"
+            )
+
+    def scan(self, chunk):
+        """The largest code of the chunk (its ``+`` over chunks is the maximum)."""
+        return (_Max(float(np.max(chunk.X)) if chunk.X.size else 0.0),)
+
+    def configure(self, totals, data, init):
+        """``n_categories``: as set, else the largest code + 1, widened by initial values."""
+        previous = init.get("probs")
+        if self.n_categories is not None:
+            C = int(self.n_categories)
+        else:
+            C = int(totals[0].value) + 1
+            for p in (init.get("probs_init"), previous):
+                if p is not None and np.ndim(p) == 3:
+                    C = max(C, np.shape(p)[2])
+        if previous is not None and np.shape(previous)[2] != C:
+            raise ValueError(
+                f"warm_start: the fitted model has {np.shape(previous)[2]} categories but "
+                f"n_categories={C} now; refit with warm_start=False"
+            )
+        return CategoricalFamily(C)
+
+    def check_init(self, values, n_components, n_features):
+        if "probs_init" not in values:
+            return {}
+        shape = (n_components, n_features, self.n_categories)
+        p = check_init_array(values["probs_init"], shape, "probs_init", 0.0, 1.0,
+                             "hold probabilities in [0, 1]")
+        sums = p.sum(axis=2)
+        bad = np.abs(sums - 1.0) > 1e-6
+        if bad.any():
+            k, j = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), sums.shape)
+            raise ValueError(f"probs_init[{k}, {j}] must sum to 1 over the categories, but sums "
+                             f"to {sums[k, j]:.10g}")
+        return {"probs": p / sums[:, :, None]}
+
+    def for_params(self, params):
+        return CategoricalFamily(int(np.shape(params["probs"])[2]), fitted=True)
+
+    def derived(self, params):
+        return {"n_categories_": int(np.shape(params["probs"])[2])}
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params, aux):
@@ -121,8 +209,6 @@ class CategoricalFamily(Family):
 
     # ------------------------------------------------------------------ M-step
     def m_step(self, stats, params, fixed):
-        if "probs" in fixed:
-            return {"probs": np.array(params["probs"], dtype=np.float64)}
         counts = stats["counts"]
         probs = ratio_or_pooled(counts, counts.sum(axis=2, keepdims=True))
         total = probs.sum(axis=2, keepdims=True)
@@ -169,14 +255,10 @@ class CategoricalFamily(Family):
     # ------------------------------------------------------ acceleration hooks
     def to_unconstrained(self, params, fixed):
         """Centred log-ratios over the category axis (probabilities clipped at 1e-12)."""
-        if "probs" in fixed:
-            return {}
         lp = np.log(np.maximum(np.asarray(params["probs"], dtype=np.float64), CLIP))
         return {"probs_logratio": lp - lp.mean(axis=2, keepdims=True)}
 
     def from_unconstrained(self, theta, params, fixed):
-        if "probs" in fixed:
-            return {"probs": np.array(params["probs"], dtype=np.float64)}
         t = np.asarray(theta["probs_logratio"], dtype=np.float64)
         e = np.exp(t - t.max(axis=2, keepdims=True))
         return {"probs": e / e.sum(axis=2, keepdims=True)}

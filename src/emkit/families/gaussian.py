@@ -19,11 +19,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validation import check_choice, check_float_param
 from ._base import Family
 from ._describe import Column, Description
-from ._linalg import SingularCovarianceError, precision_cholesky_full, singular_message
+from ._covariance import (
+    COVARIANCE_TYPES,
+    check_covariances,
+    full_matrices,
+    precisions_from_cholesky,
+    precisions_to_params,
+)
+from ._linalg import (
+    SingularCovarianceError,
+    _expansion_is_safe,
+    _outer_rows,
+    _whitened_moments,
+    precision_cholesky_full,
+    singular_message,
+)
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _LOG_2PI = np.log(2.0 * np.pi)
 _EPS10 = 10 * np.finfo(np.float64).eps
 
@@ -59,6 +73,72 @@ class GaussianFamily(Family):
     variant_param = "covariance_type"
     variants = COVARIANCE_TYPES
     cli_params = {"covariance": "covariance_type"}
+    settings_params = ("covariance_type", "reg_covar")
+    init_names = ("means_init", "precisions_init")
+    dtypes = (np.float64, np.float32)
+
+    # ------------------------------------------------------------------ set-up
+    def check_settings(self):
+        from ._gaussian_structured import ALL_COVARIANCE_TYPES
+
+        check_choice(self.covariance_type, "covariance_type", ALL_COVARIANCE_TYPES)
+        check_float_param(self.reg_covar, "reg_covar", 0.0)
+
+    def _for_model(self, centre, n_features: int) -> GaussianFamily:
+        """This family, or the mclust model's, centred at ``centre``."""
+        from ._gaussian_structured import gaussian_family
+
+        return gaussian_family(self.covariance_type, float(self.reg_covar), centre, n_features)
+
+    def scan(self, chunk):
+        """Weighted sum of the rows and of the weights (for the centre)."""
+        w = chunk.sample_weight
+        return (w @ np.asarray(chunk.X, dtype=np.float64), w.sum())
+
+    def configure(self, totals, data, init):
+        """The family centred at the weighted mean of the data."""
+        total, wsum = totals
+        return self._for_model(total / wsum, data.n_features)
+
+    def check_init(self, values, n_components, n_features):
+        K, out = n_components, {}
+        if "means_init" in values:
+            means = np.asarray(values["means_init"], dtype=np.float64)
+            if means.shape != (K, n_features):
+                raise ValueError(
+                    f"means_init has shape {means.shape}, but n_components={K} with "
+                    f"{n_features} features needs shape ({K}, {n_features})"
+                )
+            if not np.all(np.isfinite(means)):
+                raise ValueError("means_init contains NaN or inf")
+            out["means"] = means
+        if "precisions_init" in values:
+            from ._gaussian_structured import storage_type
+
+            ct = storage_type(self.covariance_type)
+            prec = check_covariances(values["precisions_init"], ct, K, n_features)
+            out["covariances"], out["precisions_cholesky"] = precisions_to_params(
+                prec, ct, self.reg_covar)
+        return out
+
+    def for_params(self, params):
+        """Centred at the fitted mixture's mean, as scores do not depend on the centre."""
+        means = np.asarray(params["means"])
+        return self._for_model(np.asarray(params["weights"]) @ means, means.shape[1])
+
+    def derived(self, params):
+        """``precisions_`` and mclust's ``volume_``, ``shape_``, ``orientation_``."""
+        from ._mclust_models import SKLEARN_ALIASES, decompose
+
+        model = getattr(self, "model", SKLEARN_ALIASES.get(self.covariance_type))
+        volume, shape, orientation = decompose(model, self.covariance_matrices(params))
+        return {"precisions_": precisions_from_cholesky(params["precisions_cholesky"],
+                                                        self.covariance_type),
+                "volume_": volume, "shape_": shape, "orientation_": orientation}
+
+    def held_keys(self, fixed):
+        keys = super().held_keys(fixed)
+        return keys + ["precisions_cholesky"] if "covariances" in fixed else keys
 
     # ----------------------------------------------------------------- helpers
     def _centre(self, d: int) -> np.ndarray:
@@ -314,16 +394,8 @@ class GaussianFamily(Family):
 
     def covariance_matrices(self, params) -> np.ndarray:
         """Full (n_components, n_features, n_features) covariance matrices."""
-        cov = params["covariances"]
-        K, d = params["means"].shape
-        ct = self.covariance_type
-        if ct == "full":
-            return np.asarray(cov)
-        if ct == "tied":
-            return np.broadcast_to(cov, (K, d, d)).copy()
-        if ct == "diag":
-            return cov[:, :, None] * np.eye(d)[None]
-        return cov[:, None, None] * np.eye(d)[None]
+        K, d = np.shape(params["means"])
+        return full_matrices(params["covariances"], self.covariance_type, K, d)
 
     # ------------------------------------------------------------ description
     def settings(self):
@@ -378,30 +450,22 @@ class GaussianFamily(Family):
 
     # ------------------------------------------------------ acceleration hooks
     def to_unconstrained(self, params, fixed):
-        out = {}
-        if "means" not in fixed:
-            out["means"] = np.asarray(params["means"], dtype=np.float64)
-        if "covariances" not in fixed:
-            ct = self.covariance_type
-            cov = np.asarray(params["covariances"], dtype=np.float64)
-            if ct in ("full", "tied"):
-                L = np.linalg.cholesky(cov)
-                d = L.shape[-1]
-                diag = np.log(np.diagonal(L, axis1=-2, axis2=-1))
-                il = np.tril_indices(d, -1)
-                out["cov_log_diag"] = diag
-                out["cov_offdiag"] = L[..., il[0], il[1]]
-            else:
-                out["cov_log"] = np.log(cov)
+        """Means, and log-Cholesky (full, tied) or log (diag, spherical) covariances."""
+        out = {"means": np.asarray(params["means"], dtype=np.float64)}
+        ct = self.covariance_type
+        cov = np.asarray(params["covariances"], dtype=np.float64)
+        if ct in ("full", "tied"):
+            L = np.linalg.cholesky(cov)
+            d = L.shape[-1]
+            il = np.tril_indices(d, -1)
+            out["cov_log_diag"] = np.log(np.diagonal(L, axis1=-2, axis2=-1))
+            out["cov_offdiag"] = L[..., il[0], il[1]]
+        else:
+            out["cov_log"] = np.log(cov)
         return out
 
     def from_unconstrained(self, theta, params, fixed):
-        out = {}
-        out["means"] = theta["means"] if "means" not in fixed else params["means"]
-        if "covariances" in fixed:
-            out["covariances"] = params["covariances"]
-            out["precisions_cholesky"] = params["precisions_cholesky"]
-            return out
+        out = {"means": theta["means"]}
         ct = self.covariance_type
         if ct in ("full", "tied"):
             diag = theta["cov_log_diag"]
@@ -425,142 +489,4 @@ class GaussianFamily(Family):
         return out
 
 
-def _whitened_moments(resp, F, Yt, P, m) -> dict:
-    """Full-covariance statistics from whitened residuals, about the centre.
-
-    Used for float32 chunks: the second moments are taken about each
-    component's current mean, where they are small, with float32 products
-    (``Y_k' diag(r_k) Y_k`` for all ``k`` in one batched product), and only
-    then moved to the common centre in float64.  Taken directly about the
-    centre in float32, the moments of a component far from it would lose
-    digits to cancellation in the M-step.
-
-    Parameters
-    ----------
-    resp : ndarray of shape (n_samples, n_components)
-        Weighted responsibilities.
-    F : ndarray of shape (n_features + 1, n_samples)
-        Centred rows (transposed) and a row of ones.
-    Yt : ndarray of shape (n_components * n_features, n_samples)
-        ``(x - mean_k) P_k`` for every component, transposed.
-    P : ndarray of shape (n_components, n_features, n_features)
-    m : ndarray of shape (n_components, n_features)
-        Means minus the centre.
-
-    Returns
-    -------
-    dict
-        ``sx`` (K, d) and ``sxx`` (K, d, d) about the centre, float64.
-    """
-    n = Yt.shape[1]
-    K, d = m.shape
-    rt = resp.T.astype(Yt.dtype)  # (K, n)
-    np.copyto(rt, 0.0, where=rt < np.finfo(Yt.dtype).tiny)
-    Y3 = Yt.reshape(K, d, n)
-    RY = Y3 * rt[:, None, :]
-    # K products (d, n) x (n, d) in one batched call
-    G = np.asarray(np.matmul(RY, Y3.transpose(0, 2, 1)), dtype=np.float64)
-    s1y = RY.sum(axis=2, dtype=np.float64)  # (K, d): sum_i r_ik y_ik
-    Pinv = np.linalg.inv(P)  # y = u P, so u = y P^-1
-    U = np.swapaxes(Pinv, 1, 2) @ G @ Pinv
-    s1 = np.einsum("kd,kde->ke", s1y, Pinv)  # sum_i r_ik (x_i - mean_k)
-    nk = resp.sum(axis=0)
-    sxx = (U + s1[:, :, None] * m[:, None, :] + m[:, :, None] * s1[:, None, :]
-           + nk[:, None, None] * m[:, :, None] * m[:, None, :])
-    return {"sx": s1 + nk[:, None] * m, "sxx": sxx}
-
-
-def _expansion_is_safe(Xt: np.ndarray, P: np.ndarray, m: np.ndarray) -> bool:
-    """Whether ``x'Lx - 2 x'Lm + m'Lm`` loses less than ~1e-8 to cancellation.
-
-    The expanded quadratic form rounds each term to ``eps * lambda_max(L) *
-    R**2`` (``R`` bounding ``|x - c|`` and ``|m|``), which grows without
-    bound for a component collapsing onto a point; the whitened form
-    ``|x P - m P|**2`` does not.  ``lambda_max`` is bounded by
-    ``trace(L) = ||P||_F**2``.
-
-    Parameters
-    ----------
-    Xt : ndarray of shape (n_features, n_samples)
-        Centred rows, transposed.
-    P : ndarray of shape (n_components, n_features, n_features)
-    m : ndarray of shape (n_components, n_features)
-        Centred means.
-    """
-    if Xt.shape[1] == 0:
-        return True
-    reach = np.maximum(Xt.max(axis=1), -Xt.min(axis=1)).astype(np.float64)
-    r2 = max(float(reach @ reach), float((m * m).sum(axis=1).max()))
-    lam = float((P * P).sum(axis=(1, 2)).max())
-    d = Xt.shape[0]
-    return 8.0 * (d + 1) * np.finfo(np.float64).eps * lam * r2 < 1e-8
-
-
-def _outer_rows(Xt: np.ndarray, out: np.ndarray) -> None:
-    """Products ``x_a * x_b`` for ``a <= b`` of transposed rows, into ``out``.
-
-    Parameters
-    ----------
-    Xt : ndarray of shape (n_features, n_samples)
-    out : ndarray of shape (n_features * (n_features + 1) // 2, n_samples)
-        Filled in row-major upper-triangle order (as ``np.triu_indices``).
-    """
-    d = Xt.shape[0]
-    start = 0
-    for a in range(d):  # over features (not components), each a contiguous product
-        np.multiply(Xt[a], Xt[a:], out=out[start:start + d - a])
-        start += d - a
-
-
-def check_covariances(covariances, covariance_type: str, n_components: int, n_features: int,
-                      name: str = "precisions_init") -> np.ndarray:
-    """Validate user matrices (covariances or precisions) of a covariance type.
-
-    Returns the array as float64; raises ValueError naming the problem.
-    """
-    arr = np.asarray(covariances, dtype=np.float64)
-    shapes = {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components,),
-    }
-    expected = shapes[covariance_type]
-    if arr.shape != expected:
-        raise ValueError(
-            f"{name} has shape {arr.shape}, but covariance_type={covariance_type!r} with "
-            f"n_components={n_components} and {n_features} features needs shape {expected}"
-        )
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
-    if covariance_type in ("full", "tied"):
-        mats = arr if covariance_type == "full" else arr[None]
-        if not np.allclose(mats, np.swapaxes(mats, -1, -2)):
-            k = int(np.flatnonzero(~np.all(np.isclose(mats, np.swapaxes(mats, -1, -2)), axis=(1, 2)))[0])
-            raise ValueError(f"{name}[{k}] is not symmetric" if covariance_type == "full" else f"{name} is not symmetric")
-        eig = np.linalg.eigvalsh(mats).min(axis=1)
-        if np.any(eig <= 0):
-            k = int(np.flatnonzero(eig <= 0)[0])
-            where = f"{name}[{k}]" if covariance_type == "full" else name
-            raise ValueError(f"{where} is not positive definite (smallest eigenvalue {eig[k]:.3g})")
-    elif np.any(arr <= 0):
-        idx = tuple(int(i) for i in np.unravel_index(int(np.flatnonzero(arr.ravel() <= 0)[0]), arr.shape))
-        raise ValueError(f"{name} must be positive; {name}{list(idx)} = {arr[idx]:g}")
-    return arr
-
-
-def precisions_to_params(precisions: np.ndarray, covariance_type: str, reg_covar: float):
-    """Covariances and precision Cholesky factors from user precisions."""
-    if covariance_type in ("full", "tied"):
-        mats = precisions if covariance_type == "full" else precisions[None]
-        d = mats.shape[-1]
-        cov = np.linalg.solve(mats, np.broadcast_to(np.eye(d), mats.shape))
-        cov = 0.5 * (cov + np.swapaxes(cov, -1, -2))
-        prec_chol = precision_cholesky_full(cov, reg_covar)
-        if covariance_type == "tied":
-            return cov[0], prec_chol[0]
-        return cov, prec_chol
-    return 1.0 / precisions, np.sqrt(precisions)
-
-
-__all__ = ["COVARIANCE_TYPES", "GaussianFamily", "SingularCovarianceError", "check_covariances"]
+__all__ = ["COVARIANCE_TYPES", "GaussianFamily", "SingularCovarianceError"]

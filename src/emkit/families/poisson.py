@@ -10,7 +10,7 @@ CSDA 41:577-590, 2003).
 
 A rate of exactly 0 is a valid parameter (a feature that is always 0 in a
 component); its logarithm is floored at
-:data:`emkit.families._discrete.LOG_FLOOR` so a non-zero count gets a very
+:data:`emkit.families._numerics.LOG_FLOOR` so a non-zero count gets a very
 low but finite score, while a zero count scores exactly ``log(1) = 0``.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 from scipy.special import gammaln, xlogy
 
 from ._base import Family
-from ._discrete import CLIP, floored_log, ratio_or_pooled
+from ._numerics import CLIP, check_counts, check_init_array, floored_log, ratio_or_pooled
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,9 +38,21 @@ class PoissonFamily(Family):
     name = "poisson"
     param_names = ("rates",)
     estimator_name = "PoissonMixture"
+    init_names = ("rates_init",)
     data_kind = "discrete"
     param_labels = {"rates": "rate"}
     value_label = "count"
+    init_softening = 0.1
+
+    # ------------------------------------------------------------------ set-up
+    def check_support(self, X, aux, start=0):
+        check_counts(X, "counts", row_offset=start)
+
+    def check_init(self, values, n_components, n_features):
+        if "rates_init" not in values:
+            return {}
+        return {"rates": check_init_array(values["rates_init"], (n_components, n_features),
+                                          "rates_init")}
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params, aux):
@@ -92,8 +104,6 @@ class PoissonFamily(Family):
 
     # ------------------------------------------------------------------ M-step
     def m_step(self, stats, params, fixed):
-        if "rates" in fixed:
-            return {"rates": np.array(params["rates"], dtype=np.float64)}
         rates = ratio_or_pooled(stats["sx"], stats["nk"][:, None])
         return {"rates": np.maximum(rates, 0.0)}
 
@@ -119,13 +129,9 @@ class PoissonFamily(Family):
     # ------------------------------------------------------ acceleration hooks
     def to_unconstrained(self, params, fixed):
         """Logarithms of the rates (clipped below at 1e-12)."""
-        if "rates" in fixed:
-            return {}
         return {"rates_log": np.log(np.maximum(np.asarray(params["rates"], dtype=np.float64), CLIP))}
 
     def from_unconstrained(self, theta, params, fixed):
-        if "rates" in fixed:
-            return {"rates": np.array(params["rates"], dtype=np.float64)}
         return {"rates": np.exp(theta["rates_log"])}
 
 

@@ -26,6 +26,7 @@ from ._online import OnlineMixin
 from ..engine.init import INIT_METHODS, initial_resp
 from ..exceptions import DegenerateComponentWarning
 from ..families._base import Family
+from ._checks import check_dask_array
 
 logger = logging.getLogger("emkit")
 
@@ -35,19 +36,52 @@ ACCELERATIONS = ("squarem",)
 class BaseMixture(OnlineMixin, DaskPredictMixin, DensityMixin, BaseEstimator):
     """Shared surface of every emkit mixture estimator.
 
-    Subclasses declare their family through a few hooks:
+    A subclass is a constructor plus two class attributes:
 
-    - ``_param_attrs``: mapping of family parameter names to fitted attribute
-      names (``{"means": "means_", ...}``);
-    - ``_make_family(data)`` / ``_fitted_family()``: the family used to fit
-      and to predict;
-    - ``_user_init_params(n_features)``: validated user initial values;
-    - optional ``_check_support(X)``, ``_aux(X, kwargs, fitting)``,
-      ``_set_derived()``.
+    - ``_family_type``: the :class:`~emkit.families.Family` it fits; the
+      constructor parameters named in its ``settings_params`` configure it and
+      those in its ``init_names`` hold initial values;
+    - ``_param_attrs``: family parameter name -> fitted attribute name
+      (``{"means": "means_", ...}``).
+
+    Everything family-specific (checks of settings, data and initial values,
+    data-dependent set-up, side data, derived attributes) is the family's.
     """
 
+    _family_type: type[Family] = Family
     _param_attrs: dict = {}
-    _dtypes = (np.float64,)
+
+    def __init_subclass__(cls, **kwargs):
+        """Give a subclass that fits a family and writes no ``__init__`` the generated one."""
+        super().__init_subclass__(**kwargs)
+        if "__init__" not in vars(cls) and cls._family_type is not Family:
+            from ._factory import make_init
+
+            cls.__init__ = make_init(cls._family_type)
+
+    # ----------------------------------------------------------- the family
+    @property
+    def _dtypes(self) -> tuple:
+        return self._family_type.dtypes
+
+    def _configured_family(self) -> Family:
+        """The family configured by the constructor parameters (before any data)."""
+        settings = {p: getattr(self, p) for p in self._family_type.settings_params}
+        return self._family_type(**settings)
+
+    def _fitted_family(self) -> Family:
+        """The family that scores with the fitted parameters."""
+        check_is_fitted(self)
+        return self._configured_family().for_params(self._fitted_params())
+
+    def _init_values(self) -> dict:
+        """The constructor's initial values that were given (``{"means_init": ...}``)."""
+        return {n: getattr(self, n) for n in self._family_type.init_names
+                if getattr(self, n) is not None}
+
+    def _check_parameters(self) -> None:
+        self._configured_family().check_settings()
+        self._check_common_params(self._family_type.param_names)
 
     # ----------------------------------------------------------- validation
     def _check_common_params(self, family_param_names) -> None:
@@ -102,85 +136,44 @@ class BaseMixture(OnlineMixin, DaskPredictMixin, DensityMixin, BaseEstimator):
             raise ValueError(f"weights_init must sum to 1, but sums to {w.sum():.10g}")
         return w / w.sum()
 
-    def _validate_X(self, X, reset: bool, persist: bool = True, lazy: bool = False) -> np.ndarray:
+    def _validate_X(self, X, reset: bool, persist: bool = True, lazy: bool = False):
+        """Shape and dtype of ``X``; its values are checked chunk by chunk later.
+
+        A dask ``X`` being fitted (``reset``) is persisted on the cluster first
+        (unless ``persist`` is False), so every later pass reads the persisted
+        blocks; its values are checked block by block on the workers by
+        :meth:`~emkit.families.Family.prepare` / ``check_data``, or, for the
+        lazy results of ``predict`` and co., inside each block
+        (:meth:`_block_problem`).
+        """
         if is_dask_array(X):
-            return self._validate_dask_X(X, reset, persist, lazy)
-        X = validate_data(
+            return persist_rows(check_dask_array(self, X, reset), persist=reset and persist)
+        return validate_data(
             self, X, reset=reset, dtype=list(self._dtypes), ensure_all_finite=False,
             ensure_min_samples=2 if reset else 1,
         )
-        check_finite(X)
-        self._check_support(X)
-        return X
-
-    def _validate_dask_X(self, X, reset: bool, persist: bool = True, lazy: bool = False):
-        """Checks of ``_validate_X`` for a dask array, run block by block on the workers.
-
-        When fitting (``reset``) ``X`` is persisted on the cluster first
-        (unless ``persist`` is False), so the check and every later pass read
-        the persisted blocks and each source block is computed once per fit.
-        ``lazy`` skips the check here; :meth:`_block_problem` then runs inside
-        each block of the lazy result.
-        """
-        if X.ndim != 2:
-            raise ValueError(
-                f"Expected 2D array, got a {X.ndim}-D dask array; reshape it to (n_samples, n_features)"
-            )
-        n, d = X.shape
-        if not np.isfinite(n):
-            raise ValueError("the dask array has unknown row-block sizes; call X.compute_chunk_sizes() first")
-        if X.dtype.kind not in "biuf":
-            raise ValueError(f"X must be numeric, but the dask array has dtype {X.dtype}")
-        if X.dtype not in self._dtypes:
-            X = X.astype(self._dtypes[0])
-        if reset:
-            if n < 2:
-                raise ValueError(f"Found array with {n} sample(s) while a minimum of 2 is required.")
-            self.n_features_in_ = d
-        elif d != self.n_features_in_:
-            raise ValueError(
-                f"X has {d} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
-
-        X = persist_rows(X, persist=reset and persist)
-        if lazy:
-            return X
-        messages = DaskBackend().map_blocks_offset(
-            lambda block, start: self._block_problem(block.X, start), Data(X, np.ones(n))
-        )
-        bad = [m for m in messages if m]
-        if bad:
-            raise ValueError(bad[0])
-        return X
 
     def _block_problem(self, X, start: int) -> str:
-        """Why the rows ``start:start + len(X)`` of a dask array are unusable, or ''."""
+        """Why the rows ``start:start + len(X)`` of a fitted model's input are unusable, or ''.
+
+        Checks finite values and the family's support without side data
+        (which :meth:`_aux` checks when it is given).
+        """
         try:
             check_finite(X, row_offset=start)
+            self._fitted_family().check_support(X, {}, start)
         except ValueError as exc:
             return str(exc)
-        try:
-            self._check_support(X)
-        except ValueError as exc:
-            stop = start + X.shape[0] - 1
-            return (f"{exc} (rows counted from {start}: the dask row block of rows "
-                    f"{start} to {stop})")
         return ""
+
+    def _aux(self, X, kwargs: dict, fitting: bool) -> dict:
+        """Validated per-row side data for ``X`` from ``kwargs`` (values not checked)."""
+        family = self._configured_family() if fitting else self._fitted_family()
+        return family.side_aux(X.shape[0], X.shape[1], dict(kwargs), "fit" if fitting else "predict/score")
 
     def _backend_for(self, X):
         """Dask arrays run on their own row blocks; anything else in NumPy chunks."""
         return DaskBackend(self.chunk_size) if is_dask_array(X) else NumpyBackend(self.chunk_size)
-
-    def _check_support(self, X) -> None:
-        """Raise ValueError for values outside the family's support."""
-
-    def _aux(self, X, kwargs: dict, fitting: bool) -> dict:
-        if kwargs:
-            raise TypeError(
-                f"{type(self).__name__} got unexpected keyword argument(s) {', '.join(sorted(kwargs))}"
-            )
-        return {}
 
     # -------------------------------------------------------- fitted params
     def _fitted_params(self) -> dict:
@@ -193,33 +186,27 @@ class BaseMixture(OnlineMixin, DaskPredictMixin, DensityMixin, BaseEstimator):
         self.weights_ = np.asarray(params["weights"], dtype=np.float64)
         for key, attr in self._param_attrs.items():
             setattr(self, attr, np.asarray(params[key]))
-        self._set_derived()
-
-    def _set_derived(self) -> None:
-        """Set attributes derived from the parameters (e.g. precisions_)."""
+        for attr, value in self._fitted_family().derived(params).items():
+            setattr(self, attr, value)
 
     def _initial_params(self, family: Family, data: Data, backend: NumpyBackend, rng) -> dict:
-        user = self._user_init_params(data.n_features)
+        """Initial parameters: the user's (checked by the prepared family), the rest from data."""
+        user = family.check_init(self._init_values(), self.n_components, data.n_features)
         weights = self._check_weights_init()
         if weights is not None:
             user["weights"] = weights
         needed = {"weights", *self._param_attrs}
         if needed.issubset(user):
             return user
-        resp = self._initial_resp(data, backend, rng)
+        resp = initial_resp(self.init_params, data, self.n_components, rng, backend)
+        soft = family.init_softening
+        if soft:
+            # hard labels would give a discrete family probabilities of exactly 0 or 1,
+            # which EM can never leave: mix in a little uniform mass
+            resp = (1.0 - soft) * resp + soft / resp.shape[1]
         params = params_from_resp(family, data, resp, backend)
         params.update(user)
         return params
-
-    def _initial_resp(self, data: Data, backend: NumpyBackend, rng) -> np.ndarray:
-        """Initial responsibilities, shape (n_samples, n_components).
-
-        Subclasses may adjust them (for example soften hard labels).
-        """
-        return initial_resp(self.init_params, data, self.n_components, rng, backend)
-
-    def _user_init_params(self, n_features: int) -> dict:
-        return {}
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, sample_weight=None, **kwargs):
@@ -277,13 +264,14 @@ class BaseMixture(OnlineMixin, DaskPredictMixin, DensityMixin, BaseEstimator):
                 f"only {np.count_nonzero(w)} rows have a positive sample_weight, fewer than "
                 f"n_components={K}"
             )
-        aux = self._aux(X, kwargs, fitting=True)
-        data = Data(X, w, aux)
+        base = self._configured_family()
+        aux = base.side_aux(n, X.shape[1], kwargs, "fit")
         backend = DaskBackend(self.chunk_size, persist) if is_dask_array(X) else self._backend_for(X)
-        family = self._make_family(data, backend)
+        warm = self.warm_start and hasattr(self, "converged_")
+        family, data = base.prepare(Data(X, w, aux), backend,
+                                    {**self._init_values(), **(self._fitted_params() if warm else {})})
         fixed = self._fixed_names()
         rng = check_random_state(self.random_state)
-        warm = self.warm_start and hasattr(self, "converged_")
         n_init = 1 if warm else self.n_init
         best = None
         for init in range(n_init):
@@ -307,7 +295,6 @@ class BaseMixture(OnlineMixin, DaskPredictMixin, DensityMixin, BaseEstimator):
             if result.interrupted:
                 break
         self._store_params(best.params)
-        self._family = family
         self._online_state = None  # a later partial_fit starts afresh
         self.converged_ = bool(best.converged)
         self.n_iter_ = int(best.n_iter)
@@ -338,10 +325,14 @@ class BaseMixture(OnlineMixin, DaskPredictMixin, DensityMixin, BaseEstimator):
 
     # ------------------------------------------------------------- predict
     def _predict_data(self, X, kwargs) -> Data:
+        """Checked data for scoring: shape, finite values and support, chunk by chunk."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        aux = self._aux(X, dict(kwargs), fitting=False)
-        return Data(X, np.ones(X.shape[0]), aux)
+        family = self._fitted_family()
+        aux = family.side_aux(X.shape[0], X.shape[1], dict(kwargs), "predict/score")
+        data = Data(X, np.ones(X.shape[0]), aux)
+        family.check_data(data, self._backend_for(X))
+        return data
 
     def component_log_densities(self, X, **kwargs):
         """Each component's own, unweighted log density of every row.
@@ -441,6 +432,27 @@ class BaseMixture(OnlineMixin, DaskPredictMixin, DensityMixin, BaseEstimator):
             n += self.n_components - 1
         return int(n)
 
+    def _fit_summary(self, X, sample_weight=None, **kwargs) -> dict:
+        """Total log-likelihood, BIC and AIC of ``X`` from one pass over it.
+
+        With ``sample_weight`` (frequency weights) the log-likelihood is
+        weighted and ``sum(sample_weight)`` is the sample size.
+
+        Returns
+        -------
+        summary : dict
+            ``"log_likelihood"``, ``"n"``, ``"bic"``, ``"aic"``, ``"n_parameters"``.
+        """
+        s = self.score_samples(X, **kwargs)
+        if sample_weight is None:
+            ll, n = float(s.sum()), float(s.shape[0])
+        else:
+            w = np.asarray(sample_weight, dtype=np.float64)
+            ll, n = float(w @ s), float(w.sum())
+        p = self._n_parameters()
+        return {"log_likelihood": ll, "n": n, "bic": -2.0 * ll + p * np.log(n),
+                "aic": -2.0 * ll + 2.0 * p, "n_parameters": p}
+
     def bic(self, X, **kwargs):
         """Bayesian information criterion on ``X`` (lower is better).
 
@@ -482,11 +494,7 @@ class BaseMixture(OnlineMixin, DaskPredictMixin, DensityMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_)
         y = np.repeat(np.arange(self.n_components), counts)
-        aux = self._sample_aux(n_samples, kwargs)
-        X = self._fitted_family().sample(self._fitted_params(), y, rng, aux)
+        family = self._fitted_family()
+        aux = family.side_aux(n_samples, self.n_features_in_, kwargs, "sample")
+        X = family.sample(self._fitted_params(), y, rng, aux)
         return X, y
-
-    def _sample_aux(self, n_samples: int, kwargs: dict) -> dict:
-        if kwargs:
-            raise TypeError(f"sample got unexpected keyword argument(s) {', '.join(sorted(kwargs))}")
-        return {}

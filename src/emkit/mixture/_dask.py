@@ -29,6 +29,8 @@ class DaskPredictMixin:
         X = self._validate_X(X, reset=False, lazy=True)
         aux = self._aux(X, dict(kwargs), fitting=False)
         family = self._fitted_family()
+        if aux:  # values checked against the side data (binomial trials) in one pass
+            family.check_data(Data(X, np.ones(X.shape[0]), aux), DaskBackend(self.chunk_size))
         params = self._fitted_params()
         with np.errstate(divide="ignore"):
             log_w = np.log(self.weights_)

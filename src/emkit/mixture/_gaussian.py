@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-from sklearn.utils.validation import check_is_fitted
-
-from .._validation import check_choice, check_float_param
-from ..backends.numpy_backend import Data, NumpyBackend
-from ..families._gaussian_structured import (
-    ALL_COVARIANCE_TYPES,
-    gaussian_family,
-    storage_type,
-)
-from ..families.gaussian import (
-    GaussianFamily,
-    check_covariances,
-    precisions_to_params,
-)
-from ..families._mclust_models import SKLEARN_ALIASES as SKLEARN_NAMES
-from ..families._mclust_models import decompose
+from ..families.gaussian import GaussianFamily
 from ._base import BaseMixture
 
 
@@ -126,97 +110,4 @@ class GaussianMixture(BaseMixture):
         "covariances": "covariances_",
         "precisions_cholesky": "precisions_cholesky_",
     }
-    _dtypes = (np.float64, np.float32)
 
-    def __init__(
-        self,
-        n_components=1,
-        *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        weights_init=None,
-        means_init=None,
-        precisions_init=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        fixed=(),
-        chunk_size=None,
-        acceleration=None,
-    ):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.means_init = means_init
-        self.precisions_init = precisions_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.fixed = fixed
-        self.chunk_size = chunk_size
-        self.acceleration = acceleration
-
-    def _check_parameters(self):
-        check_choice(self.covariance_type, "covariance_type", ALL_COVARIANCE_TYPES)
-        check_float_param(self.reg_covar, "reg_covar", 0.0)
-        self._check_common_params(("means", "covariances"))
-
-    def _make_family(self, data: Data, backend: NumpyBackend) -> GaussianFamily:
-        total, wsum = backend.map_reduce(
-            lambda ch: (ch.sample_weight @ np.asarray(ch.X, dtype=np.float64), ch.sample_weight.sum()),
-            data,
-        )
-        return gaussian_family(self.covariance_type, float(self.reg_covar), total / wsum,
-                               data.n_features)
-
-    def _fitted_family(self) -> GaussianFamily:
-        check_is_fitted(self)
-        centre = self.weights_ @ self.means_
-        return gaussian_family(self.covariance_type, float(self.reg_covar), centre,
-                               self.means_.shape[1])
-
-    def _user_init_params(self, n_features: int) -> dict:
-        K = self.n_components
-        out = {}
-        if self.means_init is not None:
-            means = np.asarray(self.means_init, dtype=np.float64)
-            if means.shape != (K, n_features):
-                raise ValueError(
-                    f"means_init has shape {means.shape}, but n_components={K} with "
-                    f"{n_features} features needs shape ({K}, {n_features})"
-                )
-            if not np.all(np.isfinite(means)):
-                raise ValueError("means_init contains NaN or inf")
-            out["means"] = means
-        if self.precisions_init is not None:
-            ct = storage_type(self.covariance_type)
-            prec = check_covariances(self.precisions_init, ct, K, n_features)
-            cov, prec_chol = precisions_to_params(prec, ct, self.reg_covar)
-            out["covariances"] = cov
-            out["precisions_cholesky"] = prec_chol
-        return out
-
-    def _set_derived(self):
-        P = self.precisions_cholesky_
-        ct = storage_type(self.covariance_type)
-        if ct == "full":
-            self.precisions_ = P @ np.swapaxes(P, -1, -2)
-        elif ct == "tied":
-            self.precisions_ = P @ P.T
-        else:
-            self.precisions_ = P**2
-        family = self._fitted_family()
-        model = getattr(family, "model", SKLEARN_NAMES.get(self.covariance_type))
-        self.volume_, self.shape_, self.orientation_ = decompose(
-            model, family.covariance_matrices(self._fitted_params()))

@@ -87,12 +87,13 @@ class OnlineMixin:
                     f"the first batch of partial_fit has {np.count_nonzero(w)} rows of positive "
                     f"weight, fewer than n_components={K}; start with a larger batch"
                 )
-            family = self._make_family(data, backend)
+            family, data = self._configured_family().prepare(data, backend, self._init_values())
             rng = check_random_state(self.random_state)
             params = self._initial_params(family, data, backend, rng)
             t, running = 0, None
         else:
             family, t, running = self._online_state
+            family.check_data(data, backend)
             params = self._fitted_params()
         stats, ll = expectation(family, params, data, backend)
         batch = Stats(**{k: v / w.sum() for k, v in stats.items()})
@@ -104,7 +105,6 @@ class OnlineMixin:
             running = Stats(**{k: running[k] + g * (batch[k] - running[k]) for k in running})
         params = maximization(family, running, params, fixed)
         self._store_params(params)
-        self._family = family
         self._online_state = (family, t, running)
         self.n_batches_ = t + 1
         self.lower_bound_ = float(ll)

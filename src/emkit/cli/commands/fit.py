@@ -98,8 +98,8 @@ def fit(
              "log_likelihood": float(model.lower_bound_) * (
                  n if inputs.weights is None else float(np.sum(inputs.weights)))}
     if inputs.weights is None:
-        stats["bic"] = float(model.bic(inputs.X, **fit_kwargs))
-        stats["aic"] = float(model.aic(inputs.X, **fit_kwargs))
+        summary = model._fit_summary(inputs.X, **fit_kwargs)  # one pass for both criteria
+        stats["bic"], stats["aic"] = summary["bic"], summary["aic"]
     if out is not None:
         _save_model(model, out)
     if plot is not None and not interrupted:

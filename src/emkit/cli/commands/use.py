@@ -79,9 +79,10 @@ def score(
     _check_features(model, inputs, data)
     aux = _aux(model, inputs, trials)
     n = inputs.X.shape[0]
-    mean = float(model.score(inputs.X, **aux))
-    result = {"n_samples": n, "mean_log_likelihood": mean, "log_likelihood": mean * n,
-              "bic": float(model.bic(inputs.X, **aux)), "aic": float(model.aic(inputs.X, **aux))}
+    summary = model._fit_summary(inputs.X, **aux)  # one pass over the data
+    mean = summary["log_likelihood"] / n
+    result = {"n_samples": n, "mean_log_likelihood": mean, "log_likelihood": summary["log_likelihood"],
+              "bic": summary["bic"], "aic": summary["aic"]}
     if as_json:
         _print_json(result)
         return

@@ -102,7 +102,7 @@ def first_bad_cell(bad: np.ndarray):
     return divmod(int(flat[0]), bad.shape[1])
 
 
-def check_counts(X: np.ndarray, what: str, name: str = "X") -> None:
+def check_counts(X: np.ndarray, what: str, name: str = "X", row_offset: int = 0) -> None:
     """Raise ValueError unless every cell of ``X`` is a non-negative integer.
 
     Parameters
@@ -111,6 +111,9 @@ def check_counts(X: np.ndarray, what: str, name: str = "X") -> None:
         Finite values (NaN and inf are checked before).
     what : str
         How the values are described in the message, e.g. "counts".
+    name : str, default="X"
+    row_offset : int, default=0
+        Index of the first row of ``X`` in the whole data (for the message).
     """
     bad = (X < 0) | (X != np.floor(X))
     cell = first_bad_cell(bad)
@@ -118,7 +121,47 @@ def check_counts(X: np.ndarray, what: str, name: str = "X") -> None:
         r, c = cell
         v = X[r, c]
         kind = "negative" if v < 0 else "not an integer"
+        r += row_offset
         raise ValueError(
             f"{name} must hold non-negative integer {what}; {name}[{r}, {c}] = {v:g} is {kind} "
             f"(row {r}, column {c})"
         )
+
+
+def index_text(idx) -> str:
+    """``[i, j, ...]`` of an index tuple (plain ints, whatever their NumPy type)."""
+    return "[" + ", ".join(str(int(i)) for i in idx) + "]"
+
+
+def check_init_array(value, shape: tuple, name: str, low: float = 0.0, high: float = np.inf,
+                     what: str = "be finite and non-negative") -> np.ndarray:
+    """An initial parameter array of ``shape`` with every value in ``[low, high]``.
+
+    Parameters
+    ----------
+    value : array-like
+    shape : tuple of int
+        The shape needed, (n_components, n_features[, n_categories]).
+    name : str
+        The constructor parameter (``"probs_init"``), for messages.
+    low, high : float
+        Allowed range.
+    what : str
+        The range in words, for messages.
+
+    Returns
+    -------
+    array : ndarray of float64
+    """
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric: {exc}") from None
+    if a.shape != shape:
+        axes = "(n_components, n_features" + (", n_categories)" if len(shape) == 3 else ")")
+        raise ValueError(f"{name} has shape {a.shape}, but shape {shape} is needed {axes}")
+    bad = ~np.isfinite(a) | (a < low) | (a > high)
+    if bad.any():
+        idx = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), a.shape)
+        raise ValueError(f"{name} must {what}; {name}{index_text(idx)} = {a[idx]:g}")
+    return a
