@@ -32,7 +32,7 @@ def plain_means(X, resp):
 def test_split_divides_each_component_along_its_principal_axis(faithful, faithful_two):
     model, resp = faithful_two
     data = Data(faithful, np.ones(len(faithful)))
-    starts = _neighbours.split_starts(model._family, data, NumpyBackend(), resp)
+    starts = _neighbours.split_starts(model._fitted_family(), data, NumpyBackend(), resp)
     assert len(starts) == 2
     for j, params in enumerate(starts):
         assert params["means"].shape == (3, 2)
@@ -58,7 +58,7 @@ def test_merge_joins_the_most_overlapping_pair(faithful):
     model = emkit.GaussianMixture(4, random_state=0, tol=1e-10, max_iter=2000).fit(faithful)
     resp = model.predict_proba(faithful)
     data = Data(faithful, np.ones(len(faithful)))
-    starts = _neighbours.merge_starts(model._family, data, NumpyBackend(), resp, n_pairs=2)
+    starts = _neighbours.merge_starts(model._fitted_family(), data, NumpyBackend(), resp, n_pairs=2)
     assert len(starts) == 2
     norms = np.linalg.norm(resp, axis=0)
     overlap = (resp.T @ resp) / np.outer(norms, norms)

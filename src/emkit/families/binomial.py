@@ -112,7 +112,10 @@ class BinomialFamily(ProbabilityFamily):
         return {"n_trials": N}
 
     def check_support(self, X, aux, start=0):
+        """Non-negative integer counts, at most the trials (when ``aux`` holds them)."""
         check_counts(X, "success counts", row_offset=start)
+        if "n_trials" not in aux:
+            return
         N = _trials(X, aux)
         cell = first_bad_cell(X > N)
         if cell is not None:
