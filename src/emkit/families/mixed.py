@@ -17,10 +17,11 @@ family never knows which families its blocks are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..backends.numpy_backend import Data
 from ._base import Family
 from ._describe import Description
 
@@ -44,6 +45,18 @@ def prefixed(mapping, b: int) -> dict:
     """``mapping`` with block ``b``'s prefix on every key."""
     p = block_prefix(b)
     return {p + k: v for k, v in mapping.items()}
+
+
+class _Parts:
+    """A block's scan tuple, added elementwise with another block chunk's."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: tuple):
+        self.parts = parts
+
+    def __add__(self, other):
+        return _Parts(tuple(a + b for a, b in zip(self.parts, other.parts, strict=True)))
 
 
 def _columns(X, cols: np.ndarray):
@@ -71,10 +84,71 @@ class MixedFamily(Family):
 
     blocks: tuple = ()
     n_features: int = 0
+    #: how messages name every block (``"blocks[1] (bernoulli, X columns 1, 2)"``)
+    labels: tuple = ()
 
     name = "mixed"
     estimator_name = "MixedMixture"
     display_name = "mixed"
+    init_softening = 0.1
+
+    # ------------------------------------------------------------------ set-up
+    def _label(self, b: int) -> str:
+        return self.labels[b] if b < len(self.labels) else f"blocks[{b}]"
+
+    def _sub(self, data, b: int):
+        cols = self.blocks[b][1]
+        return Data(_columns(data.X, cols), data.sample_weight, block_view(data.aux, b), data.start)
+
+    def _each(self, b: int, fn):
+        try:
+            return fn()
+        except ValueError as exc:
+            raise ValueError(f"{self._label(b)}: {exc}") from None
+
+    def side_aux(self, n_samples, n_features, kwargs, where):
+        if kwargs:
+            raise TypeError(
+                f"MixedMixture got unexpected keyword argument(s) {', '.join(sorted(kwargs))}; "
+                "give per-block settings (such as n_trials) in the block's options"
+            )
+        aux = {}
+        for b, (fam, cols) in enumerate(self.blocks):
+            aux.update(prefixed(self._each(
+                b, lambda fam=fam, cols=cols: fam.side_aux(n_samples, int(cols.size), {}, where)), b))
+        return aux
+
+    def check_support(self, X, aux, start=0):
+        for b, (fam, cols) in enumerate(self.blocks):
+            self._each(b, lambda fam=fam, cols=cols, b=b: fam.check_support(
+                _columns(X, cols), block_view(aux, b), start))
+
+    def scan(self, chunk):
+        return tuple(_Parts(fam.scan(self._sub(chunk, b))) for b, (fam, _) in enumerate(self.blocks))
+
+    def configure(self, totals, data, init):
+        blocks = tuple(
+            (self._each(b, lambda fam=fam, b=b: fam.configure(totals[b].parts, self._sub(data, b),
+                                                              block_view(init, b))), cols)
+            for b, (fam, cols) in enumerate(self.blocks))
+        return replace(self, blocks=blocks)
+
+    def prepare_aux(self, data):
+        aux = dict(data.aux)
+        for b, (fam, _) in enumerate(self.blocks):
+            aux.update(prefixed(fam.prepare_aux(self._sub(data, b)).aux, b))
+        return replace(data, aux=aux) if isinstance(data, Data) else data
+
+    def for_params(self, params):
+        return replace(self, blocks=tuple((fam.for_params(self._parts(params, b)), cols)
+                                          for b, (fam, cols) in enumerate(self.blocks)))
+
+    def derived(self, params):
+        return {"_block_params": [block_view(params, b) for b in range(len(self.blocks))]}
+
+    def held_keys(self, fixed):
+        return [block_prefix(b) + k for b, (fam, _) in enumerate(self.blocks)
+                for k in fam.held_keys(self._fixed(fixed, b))]
 
     # ----------------------------------------------------------------- helpers
     @property

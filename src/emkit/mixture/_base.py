@@ -198,15 +198,20 @@ class BaseMixture(OnlineMixin, DaskPredictMixin, DensityMixin, BaseEstimator):
         needed = {"weights", *self._param_attrs}
         if needed.issubset(user):
             return user
+        resp = self._initial_resp(family, data, backend, rng)
+        params = params_from_resp(family, data, resp, backend)
+        params.update(user)
+        return params
+
+    def _initial_resp(self, family: Family, data: Data, backend, rng) -> np.ndarray:
+        """Initial responsibilities, shape (n_samples, n_components)."""
         resp = initial_resp(self.init_params, data, self.n_components, rng, backend)
         soft = family.init_softening
         if soft:
             # hard labels would give a discrete family probabilities of exactly 0 or 1,
             # which EM can never leave: mix in a little uniform mass
             resp = (1.0 - soft) * resp + soft / resp.shape[1]
-        params = params_from_resp(family, data, resp, backend)
-        params.update(user)
-        return params
+        return resp
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, sample_weight=None, **kwargs):

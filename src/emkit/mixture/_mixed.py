@@ -11,7 +11,7 @@ from .. import registry
 from ..backends.dask_backend import is_dask_array
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..engine.init import initial_resp
-from ..families.mixed import MixedFamily, block_prefix, block_view, prefixed
+from ..families.mixed import MixedFamily, block_prefix
 from ._base import BaseMixture
 
 #: share of uniform mass mixed into hard initial responsibilities (as the discrete mixtures do)
@@ -222,48 +222,22 @@ class MixedMixture(BaseMixture):
         cols = self._resolve_columns(X.shape[1])
         return list(zip(self._block_estimators(), cols, strict=True))
 
-    def _check_support(self, X):
-        for b, (est, cols) in enumerate(self._blocks_of(X)):
-            try:
-                est._check_support(X[:, cols])
-            except ValueError as exc:
-                raise ValueError(f"{self._block_label(b, cols)}: {exc}") from None
-
     def _block_label(self, b, cols) -> str:
         names = getattr(self, "feature_names_in_", None)
         shown = [str(names[j]) if names is not None else str(j) for j in cols]
         return (f"blocks[{b}] ({self._block_specs()[b][0]}, X columns {', '.join(shown)}; "
                 "a column number below counts within the block)")
 
-    def _aux(self, X, kwargs, fitting):
-        if kwargs:
-            raise TypeError(
-                f"MixedMixture got unexpected keyword argument(s) {', '.join(sorted(kwargs))}; "
-                "give per-block settings (such as n_trials) in the block's options"
-            )
-        aux = {}
-        for b, (est, cols) in enumerate(self._blocks_of(X)):
-            try:
-                aux.update(prefixed(est._aux(X[:, cols], {}, fitting), b))
-            except ValueError as exc:
-                raise ValueError(f"{self._block_label(b, cols)}: {exc}") from None
-        return aux
-
-    def _make_family(self, data: Data, backend: NumpyBackend) -> MixedFamily:
-        blocks = []
-        for b, (est, cols) in enumerate(self._blocks_of(data.X)):
-            sub = Data(data.X[:, cols], data.sample_weight, block_view(data.aux, b))
-            blocks.append((est._make_family(sub, backend), cols))
-        return MixedFamily(tuple(blocks), int(data.n_features))
+    def _configured_family(self) -> MixedFamily:
+        """The blocks' configured families over their columns (needs ``n_features_in_``)."""
+        blocks = self._blocks_of_fitted()
+        return MixedFamily(tuple((est._configured_family(), cols) for est, cols in blocks),
+                           int(self.n_features_in_),
+                           tuple(self._block_label(b, cols) for b, (_, cols) in enumerate(blocks)))
 
     def _fitted_family(self) -> MixedFamily:
         check_is_fitted(self)
-        params = self._fitted_params()
-        blocks = []
-        for b, (est, cols) in enumerate(self._blocks_of_fitted()):
-            est._store_params(block_view(params, b, extra=("weights",)))
-            blocks.append((est._fitted_family(), cols))
-        return MixedFamily(tuple(blocks), int(self.n_features_in_))
+        return self._configured_family().for_params(self._fitted_params())
 
     def _blocks_of_fitted(self):
         d = getattr(self, "n_features_in_", None)
@@ -272,7 +246,7 @@ class MixedMixture(BaseMixture):
         cols = self._resolve_columns(int(d))
         return list(zip(self._block_estimators(), cols, strict=True))
 
-    def _initial_resp(self, data: Data, backend: NumpyBackend, rng):
+    def _initial_resp(self, family, data: Data, backend: NumpyBackend, rng):
         scaled = data
         if self.init_params != "random" and not is_dask_array(data.X):
             X = np.asarray(data.X, dtype=np.float64)
@@ -284,24 +258,11 @@ class MixedMixture(BaseMixture):
         K = resp.shape[1]
         return (1.0 - _INIT_SOFTENING) * resp + _INIT_SOFTENING / K
 
-    def _set_derived(self):
-        n_blocks = len(self._block_specs())
-        params = self._fitted_params()
-        self._block_params = [block_view(params, b) for b in range(n_blocks)]
-
     @property
     def block_params_(self) -> list:
         """Parameters of every block, without the ``"b{b}_"`` prefix (list of dict)."""
         check_is_fitted(self)
         return [dict(p) for p in self._block_params]
-
-    def _sample_aux(self, n_samples, kwargs):
-        if kwargs:
-            raise TypeError(f"sample got unexpected keyword argument(s) {', '.join(sorted(kwargs))}")
-        aux = {}
-        for b, est in enumerate(self._block_estimators()):
-            aux.update(prefixed(est._sample_aux(n_samples, {}), b))
-        return aux
 
 
 __all__ = ["MixedMixture"]
