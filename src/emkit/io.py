@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -85,7 +86,7 @@ def read_table(path, columns=None, *, drop_missing: bool = False) -> tuple[np.nd
     if path == "-" or (isinstance(path, bytes) and path == b"-"):
         src = "<stdin>"
         text = _read_stdin()
-        X, names, rows = _read_csv(io.StringIO(text, newline=""), src, ",", columns)
+        X, names, rows = _read_csv_guarded(io.StringIO(text, newline=""), src, ",", columns)
         X = _handle_missing(X, names, src, rows, drop_missing)
     else:
         fspath = os.fspath(path)
@@ -112,7 +113,7 @@ def read_table(path, columns=None, *, drop_missing: bool = False) -> tuple[np.nd
                 raise DataError(f"{src}: cannot open: {exc.strerror or exc}") from None
             with fh:
                 try:
-                    X, names, rows = _read_csv(fh, src, delimiter, columns)
+                    X, names, rows = _read_csv_guarded(fh, src, delimiter, columns)
                     X = _handle_missing(X, names, src, rows, drop_missing)
                 except UnicodeDecodeError:
                     raise DataError(f"{src}: not a UTF-8 text file") from None
@@ -214,6 +215,18 @@ def _next_nonblank(fh) -> tuple[int, str]:
             return pos, line
 
 
+def _read_csv_guarded(fh, src: str, delimiter: str, columns):
+    """:func:`_read_csv` with every error of the csv module and the parser as DataError."""
+    try:
+        return _read_csv(fh, src, delimiter, columns)
+    except _CSVRecordError as exc:
+        raise DataError(f"{src}: row {exc.line}: {exc}") from None
+    except csv.Error as exc:
+        raise DataError(f"{src}: malformed CSV ({_csv_error(exc, 0)})") from None
+    except (OverflowError, MemoryError) as exc:
+        raise DataError(f"{src}: cannot parse the table ({type(exc).__name__}: {exc})") from None
+
+
 def _read_csv(fh, src: str, delimiter: str, columns):
     """Parse CSV text from a seekable text stream.
 
@@ -223,7 +236,19 @@ def _read_csv(fh, src: str, delimiter: str, columns):
     start, first = _next_nonblank(fh)
     if not first:
         raise DataError(f"{src}: file is empty (no rows)")
+    if first.count('"') % 2:
+        raise DataError(
+            f"{src}: unterminated quote in the first row ({first.strip()[:60]!r}); "
+            "close the quote or remove the stray '\"'"
+        )
     first_cells = next(csv.reader([first], delimiter=delimiter))
+    if delimiter == "," and ";" in re.sub(r'"[^"]*"', "", first):  # a ';' outside quotes
+        raise DataError(
+            f"{src}: the first row is ';'-separated ({first.strip()[:60]!r}), probably with "
+            "decimal commas, but .csv files are read as ','-separated with decimal points; "
+            "convert it, for example with pandas.read_csv(path, sep=';', decimal=',')"
+            ".to_csv('converted.csv', index=False)"
+        )
     header = any(
         not _is_number(c) and c.strip().lower() not in _MISSING_TOKENS for c in first_cells
     )
@@ -262,7 +287,10 @@ def _read_csv(fh, src: str, delimiter: str, columns):
 
     def row_numbers() -> np.ndarray:
         fh.seek(0)
-        return _csv_row_numbers(fh, delimiter, header)
+        try:
+            return _csv_row_numbers(fh, delimiter, header)
+        except _CSVRecordError as exc:
+            raise DataError(f"{src}: row {exc.line}: {exc}") from None
 
     return np.ascontiguousarray(X), kept, row_numbers
 
@@ -271,13 +299,35 @@ def _csv_records(fh, delimiter: str, header: bool):
     """Yield (file row number, cells) for every non-blank data record."""
     reader = csv.reader(fh, delimiter=delimiter)
     seen_header = not header
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _csv_error(exc, reader.line_num) from None
         if not record or all(not c.strip() for c in record) and len(record) <= 1:
             continue
         if not seen_header:
             seen_header = True
             continue
         yield reader.line_num, record
+
+
+class _CSVRecordError(Exception):
+    """A csv module error at a known row, turned into DataError with the file name."""
+
+    def __init__(self, message: str, line: int):
+        super().__init__(message)
+        self.line = line
+
+
+def _csv_error(exc, line: int) -> _CSVRecordError:
+    message = str(exc)
+    if "field larger than field limit" in message:
+        message = (f"a cell longer than the CSV field limit of {csv.field_size_limit():,} characters; "
+                   "check for an unclosed quote or split the cell")
+    return _CSVRecordError(message, line)
 
 
 def _csv_row_numbers(fh, delimiter: str, header: bool) -> np.ndarray:

@@ -47,6 +47,11 @@ class _Max:
         return _Max(max(self.value, other.value))
 
 
+#: most categories a feature may have: codes above it are refused at fit with a clear
+#: error (a stray code of 1e9 would otherwise ask for parameters of that size)
+MAX_CATEGORIES = 100_000
+
+
 def one_hot(X: np.ndarray, n_categories: int) -> np.ndarray:
     """One-hot encoding of integer codes, feature by feature.
 
@@ -58,16 +63,19 @@ def one_hot(X: np.ndarray, n_categories: int) -> np.ndarray:
 
     Returns
     -------
-    H : ndarray of shape (n_samples, n_features * n_categories)
-        ``H[i, j * n_categories + X[i, j]] = 1``, zeros elsewhere.
+    H : scipy.sparse.csr_matrix of shape (n_samples, n_features * n_categories)
+        ``H[i, j * n_categories + X[i, j]] = 1``, zeros elsewhere.  Sparse:
+        ``n_samples * n_features`` stored ones, so memory does not grow with
+        the number of categories.
     """
+    from scipy.sparse import csr_matrix
+
     X = np.asarray(X)
     n, d = X.shape
     C = int(n_categories)
-    H = np.zeros((n, d * C))
-    cols = X.astype(np.int64) + C * np.arange(d)[None, :]
-    H[np.arange(n)[:, None], cols] = 1.0
-    return H
+    cols = (X.astype(np.int64) + C * np.arange(d, dtype=np.int64)[None, :]).ravel()
+    indptr = np.arange(0, n * d + 1, d, dtype=np.int64)
+    return csr_matrix((np.ones(n * d), cols, indptr), shape=(n, d * C))
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +114,12 @@ class CategoricalFamily(Family):
     def check_settings(self):
         if self.n_categories is not None:
             check_int_param(self.n_categories, "n_categories", 1)
+            if self.n_categories > MAX_CATEGORIES:
+                raise ValueError(
+                    f"n_categories={self.n_categories} is above the limit of {MAX_CATEGORIES:,} "
+                    "categories per feature; recode the values to 0 .. C-1 with C the number of "
+                    "distinct values"
+                )
 
     def check_support(self, X, aux, start=0):
         check_counts(X, "category codes (0 .. n_categories - 1)", row_offset=start)
@@ -131,7 +145,15 @@ class CategoricalFamily(Family):
         if self.n_categories is not None:
             C = int(self.n_categories)
         else:
-            C = int(totals[0].value) + 1
+            top = totals[0].value
+            if top >= MAX_CATEGORIES:
+                raise ValueError(
+                    f"the largest category code is {top:g}, so there would be {top + 1:g} "
+                    f"categories, above the limit of {MAX_CATEGORIES:,}; codes must be 0 .. C-1 "
+                    "with C the number of distinct values: recode them, for example with "
+                    "numpy.unique(column, return_inverse=True)"
+                )
+            C = int(top) + 1
             for p in (init.get("probs_init"), previous):
                 if p is not None and np.ndim(p) == 3:
                     C = max(C, np.shape(p)[2])
@@ -187,13 +209,13 @@ class CategoricalFamily(Family):
         probs = np.asarray(params["probs"], dtype=np.float64)
         K = probs.shape[0]
         H = one_hot(X, self.n_categories)
-        return H @ floored_log(probs).reshape(K, -1).T, H
+        return np.asarray(H @ floored_log(probs).reshape(K, -1).T), H
 
     def suff_stats(self, X, resp, aux, cache=None):
         """``counts``: weighted category counts, shape (K, n_features, n_categories)."""
         H = one_hot(X, self.n_categories) if cache is None else cache
         K = resp.shape[1]
-        return {"counts": (resp.T @ H).reshape(K, -1, self.n_categories)}
+        return {"counts": np.asarray((H.T @ resp).T).reshape(K, -1, self.n_categories)}
 
     def param_shapes(self, n_components, n_features):
         return {"probs": (n_components, n_features, int(self.n_categories))}
@@ -264,4 +286,4 @@ class CategoricalFamily(Family):
         return {"probs": e / e.sum(axis=2, keepdims=True)}
 
 
-__all__ = ["CategoricalFamily", "one_hot"]
+__all__ = ["MAX_CATEGORIES", "CategoricalFamily", "one_hot"]

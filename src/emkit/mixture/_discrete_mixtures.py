@@ -191,7 +191,9 @@ class CategoricalMixture(BaseMixture):
     n_components : int, default=1
     n_categories : int or None, default=None
         Number of categories ``C`` shared by all features; ``None`` takes
-        ``X.max() + 1`` at ``fit`` (or the last axis of ``probs_init``).
+        ``X.max() + 1`` at ``fit`` (or the last axis of ``probs_init``).  At most
+        ``emkit.families.categorical.MAX_CATEGORIES`` (100,000): a larger code
+        (or ``n_categories``) is refused with an error that says to recode.
     probs_init : array-like of shape (n_components, n_features, n_categories), default=None
         Initial category probabilities; every ``probs_init[k, j]`` sums to 1.
 {_COMMON_DOC.replace("{p}", "probs")}
