@@ -1,4 +1,4 @@
-"""Choosing the number of components (and covariance type) by BIC or AIC.
+"""Choosing the number of components (and covariance type) by BIC, AIC or ICL.
 
 Every candidate is fitted from the estimator's default start; then, for each
 covariance type, the fits at neighbouring numbers of components are used as
@@ -27,7 +27,7 @@ __all__ = ["CRITERIA", "DEFAULTS", "select_model"]
 
 logger = logging.getLogger("emkit")
 
-CRITERIA = ("bic", "aic")
+CRITERIA = ("bic", "aic", "icl")
 _EXPECTED_WARNINGS = (ConvergenceWarning, DegenerateComponentWarning)
 
 #: The one set of defaults of :func:`select_model`, ``emkit select`` and
@@ -64,19 +64,28 @@ def _check_components(n_components) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def _check_variants(family, values) -> list:
-    """The values of the family's variant parameter to try (Gaussian: covariance types)."""
+def _check_variants(family, values, n_features=None) -> list:
+    """The values of the family's variant parameter to try (Gaussian: covariance types);
+    group names (Gaussian: ``"all"``, ``"sklearn"``) stand for several."""
     if isinstance(values, str):
         values = (values,)
-    chosen = list(dict.fromkeys(values))
     what = family.variant_param.replace("_", " ")
+    chosen = []
+    for v in values:
+        group = family.expand_variants(v, n_features) if isinstance(v, str) else None
+        if group is not None:
+            chosen.extend(group)
+        elif v in family.variants:
+            chosen.append(v)
+        else:
+            groups = "".join(f", {g!r}" for g in family.variant_groups)
+            raise ValueError(
+                f"{what} must be one of {', '.join(repr(c) for c in family.variants)}{groups}, "
+                f"got {v!r}"
+            )
+    chosen = list(dict.fromkeys(chosen))
     if not chosen:
         raise ValueError(f"covariance_types is empty; give at least one {what}")
-    for v in chosen:
-        if v not in family.variants:
-            raise ValueError(
-                f"{what} must be one of {', '.join(repr(c) for c in family.variants)}, got {v!r}"
-            )
     return chosen
 
 
@@ -97,7 +106,7 @@ def select_model(
     fit_params: dict | None = None,
     estimator_params: dict | None = None,
 ):
-    """Fit every candidate mixture and keep the one with the lowest BIC or AIC.
+    """Fit every candidate mixture and keep the one with the lowest BIC, AIC or ICL.
 
     Candidates are all pairs of covariance type and number of components
     (for the Gaussian family) or all numbers of components (for the discrete
@@ -117,8 +126,13 @@ def select_model(
     n_components : int or iterable of int, default=range(1, 10)
     covariance_types : str or iterable of str, default=("full", "tied", "diag", "spherical")
         Values of the family's variant parameter to try (the Gaussian
-        covariance types); ignored for families without one.
-    criterion : {"bic", "aic"}, default="bic"
+        covariance types or mclust model names); ``"all"`` stands for the
+        fourteen mclust models (``"E"`` and ``"V"`` for one feature) and
+        ``"sklearn"`` for full, tied, diag and spherical.  Ignored for
+        families without one.
+    criterion : {"bic", "aic", "icl"}, default="bic"
+        ICL is the BIC plus twice the entropy of the hard classification
+        (mclust's definition; see :meth:`~emkit.GaussianMixture.icl`).
     n_init : int or None, default=None
         Initialisations per candidate; None keeps the estimator's default.
     random_state : int, RandomState instance or None, default=None
@@ -179,12 +193,13 @@ def select_model(
     algorithm for mixture models. Neural Computation 12(9):2109-2128.
     """
     if criterion not in CRITERIA:
-        raise ValueError(f"criterion must be 'bic' or 'aic', got {criterion!r}")
+        raise ValueError(f"criterion must be 'bic', 'aic' or 'icl', got {criterion!r}")
     fam = registry.get(family)
     cls = registry.estimator_class(family)
     ks = _check_components(n_components)
     if fam.variant_param is not None:
-        types = _check_variants(fam, covariance_types)
+        shape = np.shape(X) if hasattr(X, "shape") or isinstance(X, (list, tuple)) else ()
+        types = _check_variants(fam, covariance_types, shape[1] if len(shape) == 2 else None)
     else:
         types = [None]
     fit_params = dict(fit_params or {})
@@ -263,12 +278,12 @@ def _row(problem, cell, ct, k, criterion) -> dict:
 
 def _criterion(model, X, w, criterion: str, fit_params: dict) -> tuple[float, float]:
     """The criterion and total (weighted) log-likelihood of a fitted candidate."""
-    scores = model.score_samples(X, **fit_params)
-    if w is None:
-        n_eff = float(scores.shape[0])
-        loglik = float(scores.sum())
-    else:
-        n_eff = float(w.sum())
-        loglik = float(w @ scores)
-    penalty = np.log(n_eff) if criterion == "bic" else 2.0
-    return -2.0 * loglik + model._n_parameters() * penalty, loglik
+    scores, resp = model._log_norm_and_resp(X, fit_params)
+    w = np.ones(scores.shape[0]) if w is None else w
+    n_eff = float(w.sum())
+    loglik = float(w @ scores)
+    penalty = 2.0 if criterion == "aic" else np.log(n_eff)
+    value = -2.0 * loglik + model._n_parameters() * penalty
+    if criterion == "icl":  # twice the entropy of the hard classification (mclust's ICL)
+        value -= 2.0 * float(w @ np.log(resp.max(axis=1)))
+    return value, loglik

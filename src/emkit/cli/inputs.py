@@ -96,20 +96,32 @@ def _parse_components(value: str) -> list[int]:
 
 
 def _parse_variants(family: type, value: str) -> list[str] | None:
-    """``--covariance`` of select: 'all' or a list of the family's variants (None: it has none)."""
+    """``--covariance`` of select: a comma-separated list of the family's variants and
+    group names ('all', 'sklearn'; expanded by :func:`_expand_variants` once the data's
+    width is known); None where the family has none."""
     if family.variant_param is None or "covariance" not in family.cli_params:
         if value.strip().lower() != "all":
             _check_options(family, covariance=value)
         return None
-    if value.strip().lower() == "all":
-        return list(family.variants)
-    items = _split_list(value, "--covariance")
+    items = [v.lower() if v.lower() in family.variant_groups else v
+             for v in _split_list(value, "--covariance")]
     for item in items:
-        if item not in family.variants:
+        if item not in family.variants and item not in family.variant_groups:
+            groups = ", ".join(repr(g) for g in family.variant_groups)
             raise CliError(f"--covariance: unknown {family.variant_param.replace('_', ' ')} "
-                           f"{item!r}; choose 'all' or a comma-separated list of "
+                           f"{item!r}; choose {groups} or a comma-separated list of "
                            f"{', '.join(family.variants)}")
     return list(dict.fromkeys(items))
+
+
+def _expand_variants(family: type, items: list[str] | None, n_features: int) -> list[str] | None:
+    """Group names of ``--covariance`` replaced by the variants they stand for."""
+    if items is None:
+        return None
+    out: list[str] = []
+    for item in items:
+        out.extend(family.expand_variants(item, n_features) or (item,))
+    return list(dict.fromkeys(out))
 
 
 def _check_out_path(path: Path | None, option: str) -> None:

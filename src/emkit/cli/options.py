@@ -29,6 +29,7 @@ class CriterionName(str, Enum):
 
     bic = "bic"
     aic = "aic"
+    icl = "icl"
 
 
 DataArg = Annotated[str, typer.Argument(metavar="DATA", show_default=False,

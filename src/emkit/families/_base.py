@@ -57,12 +57,20 @@ class Family:
     #: constructor parameter that model selection varies, and its values
     variant_param: str | None = None
     variants: tuple[str, ...] = ()
+    #: names that stand for several variants in model selection (``"all"``, ...)
+    variant_groups: Mapping[str, tuple[str, ...]] = {}
     #: command-line options the family accepts: option name -> constructor parameter
     cli_params: Mapping[str, str] = {}
     #: keyword of per-row side data that fit, predict, score and sample take
     side_data: str | None = None
     #: what the side data is, for messages ("the number of trials")
     side_data_text: str = ""
+
+    @classmethod
+    def expand_variants(cls, name: str, n_features: int | None) -> tuple[str, ...] | None:
+        """The variants a group name stands for on data with ``n_features``
+        columns, or None when ``name`` is not a group."""
+        return cls.variant_groups.get(name)
     #: table labels of the parameters in the default :meth:`describe`
     param_labels: Mapping[str, str] = {}
     #: what a value of a feature is, for plot axes ("count")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._describe import Description
-from ._linalg import precision_cholesky_full
+from ._linalg import SingularCovarianceError, precision_cholesky_full, singular_message
 from ._mclust_models import (
     MODEL_NAMES,
     MODELS_1D,
@@ -106,7 +106,10 @@ class StructuredGaussianFamily(GaussianFamily):
             prev = np.asarray(prev, dtype=np.float64)
             if prev.shape != (K, d, d) or not np.all(np.isfinite(prev)):
                 prev = None
-        cov = structured_covariances(self.model, W, nk, prev)
+        try:
+            cov = structured_covariances(self.model, W, nk, prev)
+        except np.linalg.LinAlgError:  # a component's scatter matrix is singular
+            raise SingularCovarianceError(singular_message("a component", self.reg_covar)) from None
         cov[:, np.arange(d), np.arange(d)] += self.reg_covar
         out["covariances"] = cov
         out["precisions_cholesky"] = precision_cholesky_full(cov, self.reg_covar)

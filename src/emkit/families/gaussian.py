@@ -37,6 +37,7 @@ from ._linalg import (
     precision_cholesky_full,
     singular_message,
 )
+from ._mclust_models import MODEL_NAMES, MODELS_1D
 
 _LOG_2PI = np.log(2.0 * np.pi)
 _EPS10 = 10 * np.finfo(np.float64).eps
@@ -71,7 +72,10 @@ class GaussianFamily(Family):
     estimator_name = "GaussianMixture"
     display_name = "Gaussian"
     variant_param = "covariance_type"
-    variants = COVARIANCE_TYPES
+    # the fourteen mclust models (and E / V in one dimension) run through
+    # _gaussian_structured.StructuredGaussianFamily; "all" selects over them
+    variants = COVARIANCE_TYPES + MODEL_NAMES + MODELS_1D
+    variant_groups = {"all": MODEL_NAMES, "sklearn": COVARIANCE_TYPES}
     cli_params = {"covariance": "covariance_type"}
     settings_params = ("covariance_type", "reg_covar")
     init_names = ("means_init", "precisions_init")
@@ -139,6 +143,12 @@ class GaussianFamily(Family):
     def held_keys(self, fixed):
         keys = super().held_keys(fixed)
         return keys + ["precisions_cholesky"] if "covariances" in fixed else keys
+
+    @classmethod
+    def expand_variants(cls, name, n_features):
+        if name == "all" and n_features == 1:
+            return MODELS_1D
+        return cls.variant_groups.get(name)
 
     # ----------------------------------------------------------------- helpers
     def _centre(self, d: int) -> np.ndarray:

@@ -12,6 +12,7 @@ from ..inputs import (
     _check_out_path,
     _family,
     _parse_components,
+    _expand_variants,
     _parse_variants,
     _read_inputs,
     _require_side_data,
@@ -59,9 +60,10 @@ def select(
     data: DataArg,
     components: Annotated[str, typer.Option("--components", "-k", metavar="RANGE",
                                             help="Numbers of components to try: 1-8, 3 or 1,2,4.")] = _DEFAULT_COMPONENTS,
-    covariance: Annotated[str, typer.Option("--covariance", metavar="default|all|full,tied,...",
-                                            help="Gaussian covariance types to try; 'default' is "
-                                                 "full,tied,diag,spherical.")] = "default",
+    covariance: Annotated[str, typer.Option("--covariance", metavar="default|all|sklearn|EEE,VVE,...",
+                                            help="Gaussian covariance types to try: 'all' is mclust's "
+                                                 "14 models (E,V for one feature), 'sklearn' and "
+                                                 "'default' are full,tied,diag,spherical, or a list.")] = "default",
     criterion: Annotated[CriterionName, typer.Option("--criterion", help="Information criterion (lower is better).")] = CriterionName.bic,
     family: Annotated[FamilyName, typer.Option("--family", help="Component family.")] = FamilyName.gaussian,
     columns: ColumnsOpt = None,
@@ -86,7 +88,7 @@ def select(
     drop_missing: DropOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fit every candidate mixture and choose one by BIC or AIC.
+    """Fit every candidate mixture and choose one by BIC, AIC or ICL.
 
     The defaults are those of emkit.select_model and emkit demo, seeded with 0.
     """
@@ -95,7 +97,7 @@ def select(
     if covariance.strip().lower() == "default":
         covs = _parse_variants(fam, "all")
         if covs is not None:
-            covs = [c for c in DEFAULTS["covariance_types"] if c in covs] or covs
+            covs = [c for c in DEFAULTS["covariance_types"] if c in fam.variants] or covs
     else:
         covs = _parse_variants(fam, covariance)
     _check_options(fam, trials=trials, trials_column=trials_column)
@@ -107,6 +109,7 @@ def select(
     inputs = _read_inputs(data, columns, weights_column=weights_column, trials_column=trials_column,
                           drop_missing=drop_missing)
     fit_params = _side_kwargs(fam, inputs, trials)
+    covs = _expand_variants(fam, covs, inputs.X.shape[1])
     best, table = _run_select(inputs.X, inputs.weights, fit_params, components=ks,
                               covariances=covs, criterion=criterion.value, family=fam.name,
                               n_init=n_init, seed=seed, max_iter=max_iter, tol=tol)
