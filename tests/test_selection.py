@@ -184,7 +184,7 @@ def test_callback_sees_every_candidate(faithful):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"criterion": "hqc"}, "criterion must be 'bic' or 'aic'"),
+        ({"criterion": "hqc"}, "criterion must be 'bic', 'aic' or 'icl'"),
         ({"family": "gamma"}, "family must be one of"),
         ({"covariance_types": ["full", "banded"]}, "covariance type must be one of"),
         ({"n_components": [0, 1]}, "integers >= 1"),
