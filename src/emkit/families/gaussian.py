@@ -458,6 +458,22 @@ class GaussianFamily(Family):
         threshold = max(2.0 * self.reg_covar, 1e-12 * scale)
         return [int(k) for k in np.flatnonzero(eig_min <= threshold)]
 
+    # ---------------------------------------------------- missing cells (MAR)
+    def log_prob_missing(self, X, params, aux):
+        """:meth:`log_prob` of the observed cells of rows with NaN cells, and a cache.
+
+        See :func:`emkit.families._gaussian_missing.conditional_log_prob`.
+        """
+        from ._gaussian_missing import conditional_log_prob
+
+        return conditional_log_prob(self, X, params)
+
+    def suff_stats_missing(self, resp, cache):
+        """Expected statistics given the observed cells (conditional mean and covariance)."""
+        from ._gaussian_missing import conditional_stats
+
+        return conditional_stats(self, resp, cache)
+
     # ------------------------------------------------------ acceleration hooks
     def to_unconstrained(self, params, fixed):
         """Means, and log-Cholesky (full, tied) or log (diag, spherical) covariances."""

@@ -10,6 +10,17 @@ Magidson, "Latent class cluster analysis", in *Applied Latent Class Analysis*,
 Cambridge University Press 2002; Hunt & Jorgensen, "Mixture model clustering
 for mixed data with missing information", CSDA 41:429-440, 2003).
 
+With ``marginalize`` set, a row whose cells of a block are all missing (NaN)
+drops that block's factor: its log density is the product over the blocks it
+has, the exact marginal of the observed cells under missingness at random
+(Little & Rubin, *Statistical Analysis with Missing Data*, 2nd ed., Wiley
+2002, ch. 8 and 11), and the block's statistics leave the row out (each block
+carries its own ``"nk"``).  Missing cells are filled with 0 before a block's
+family sees them, so every family's own code runs unchanged.  A family that
+integrates out single cells itself (it has ``log_prob_missing`` and
+``suff_stats_missing``, as the Gaussian family by conditioning) gets the
+partly missing rows of its block with their NaN cells.
+
 Parameters of block ``b`` are stored under ``"b{b}_{name}"`` (for example
 ``"b0_means"``, ``"b1_probs"``), statistics and per-row side data likewise; the
 family never knows which families its blocks are.
@@ -21,7 +32,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..backends.numpy_backend import Data
+from .._validation import check_finite
 from ._base import Family
 from ._describe import Description
 
@@ -47,23 +58,48 @@ def prefixed(mapping, b: int) -> dict:
     return {p + k: v for k, v in mapping.items()}
 
 
-class _Parts:
-    """A block's scan tuple, added elementwise with another block chunk's."""
-
-    __slots__ = ("parts",)
-
-    def __init__(self, parts: tuple):
-        self.parts = parts
-
-    def __add__(self, other):
-        return _Parts(tuple(a + b for a, b in zip(self.parts, other.parts, strict=True)))
-
-
 def _columns(X, cols: np.ndarray):
     """The block's columns of a chunk: a view when they are contiguous."""
     if cols.size and np.all(np.diff(cols) == 1):
         return X[:, int(cols[0]):int(cols[-1]) + 1]
     return X[:, cols]
+
+
+def fill_missing(Xb, whole_rows_only: bool = False):
+    """A block's cells with missing rows filled by 0, and the observed-row mask.
+
+    Parameters
+    ----------
+    Xb : ndarray of shape (n_samples, n_block_columns)
+    whole_rows_only : bool
+        Fill (and mask) only the rows whose cells are all missing, leaving
+        NaN in partly missing rows (for a family that integrates out cells).
+
+    Returns
+    -------
+    Xb : ndarray of shape (n_samples, n_block_columns)
+        ``Xb`` itself when no cell is missing.
+    observed : ndarray of shape (n_samples,) of bool, or None
+        None when every row is observed.
+    """
+    if Xb.dtype.kind not in "fc":
+        return Xb, None
+    nan = np.isnan(Xb)
+    missing = nan.all(axis=1) if whole_rows_only else nan.any(axis=1)
+    if not missing.any():
+        return Xb, None
+    Xb = np.array(Xb)
+    Xb[missing] = 0.0
+    return Xb, ~missing
+
+
+class _CellCache:
+    """A block family's cache from ``log_prob_missing`` (for ``suff_stats_missing``)."""
+
+    __slots__ = ("cache",)
+
+    def __init__(self, cache):
+        self.cache = cache
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +112,10 @@ class MixedFamily(Family):
         Every block's configured family and its column indices in ``X``.
     n_features : int
         Number of columns of ``X``; every column lies in exactly one block.
+    marginalize : bool
+        Integrate out blocks whose cells are missing (NaN) in a row.
+    column_names : tuple of str or None
+        Names of the columns of ``X``, for messages.
 
     Notes
     -----
@@ -84,8 +124,8 @@ class MixedFamily(Family):
 
     blocks: tuple = ()
     n_features: int = 0
-    #: how messages name every block (``"blocks[1] (bernoulli, X columns 1, 2)"``)
-    labels: tuple = ()
+    marginalize: bool = False
+    column_names: tuple | None = None
 
     name = "mixed"
     estimator_name = "MixedMixture"
@@ -93,58 +133,143 @@ class MixedFamily(Family):
     init_softening = 0.1
 
     # ------------------------------------------------------------------ set-up
-    def _label(self, b: int) -> str:
-        return self.labels[b] if b < len(self.labels) else f"blocks[{b}]"
+    def column_label(self, j: int) -> str:
+        """How messages name column ``j``."""
+        return repr(str(self.column_names[j])) if self.column_names is not None else str(j)
 
-    def _sub(self, data, b: int):
-        cols = self.blocks[b][1]
-        return Data(_columns(data.X, cols), data.sample_weight, block_view(data.aux, b), data.start)
+    def block_label(self, b: int) -> str:
+        fam, cols = self.blocks[b]
+        shown = ", ".join(self.column_label(int(j)).strip("'") for j in cols)
+        return (f"blocks[{b}] ({fam.name}, X columns {shown}; a column number below counts "
+                "within the block)")
 
-    def _each(self, b: int, fn):
+    def _in_block(self, b: int, call, *args):
+        """``call(*args)``, with block ``b`` named in any ValueError."""
         try:
-            return fn()
+            return call(*args)
         except ValueError as exc:
-            raise ValueError(f"{self._label(b)}: {exc}") from None
+            raise ValueError(f"{self.block_label(b)}: {exc}") from None
+
+    def check_settings(self):
+        for b, (fam, _) in enumerate(self.blocks):
+            try:
+                fam.check_settings()
+            except ValueError as exc:
+                raise ValueError(f"blocks[{b}] ({fam.name}): {exc}") from None
 
     def side_aux(self, n_samples, n_features, kwargs, where):
         if kwargs:
             raise TypeError(
-                f"MixedMixture got unexpected keyword argument(s) {', '.join(sorted(kwargs))}; "
-                "give per-block settings (such as n_trials) in the block's options"
+                f"{where} got unexpected keyword argument(s) {', '.join(sorted(kwargs))}; give "
+                "per-block settings (such as n_trials) in the block's options"
             )
         aux = {}
         for b, (fam, cols) in enumerate(self.blocks):
-            aux.update(prefixed(self._each(
-                b, lambda fam=fam, cols=cols: fam.side_aux(n_samples, int(cols.size), {}, where)), b))
+            aux.update(prefixed(self._in_block(b, fam.side_aux, n_samples, int(cols.size), {}, where), b))
         return aux
+
+    def check_missing(self, X, start: int = 0) -> None:
+        """Raise ValueError for a cell the ``missing`` policy does not allow.
+
+        Without ``marginalize`` any NaN or inf; with it inf, and a block
+        partly missing in a row unless its family integrates out single cells.
+        """
+        if not self.marginalize:
+            check_finite(X, row_offset=start)
+            return
+        inf = np.isinf(X)
+        if inf.any():
+            r, c = divmod(int(np.flatnonzero(inf.ravel())[0]), X.shape[1])
+            raise ValueError(f"X contains inf at row {r + start}, column {self.column_label(c)}; "
+                             "only NaN marks a missing cell")
+        nan = np.isnan(X)
+        for b, (fam, cols) in enumerate(self.blocks):
+            if self._cells(fam):
+                continue
+            block = nan[:, cols]
+            partial = block.any(axis=1) & ~block.all(axis=1)
+            if partial.any():
+                r = int(np.flatnonzero(partial)[0])
+                c = int(cols[int(np.argmax(block[r]))])
+                raise ValueError(
+                    f"row {r + start}, column {self.column_label(c)} is missing while other columns "
+                    f"of blocks[{b}] ({fam.name}) are observed in that row; with "
+                    "missing='marginalize' such a block is missing as a whole: give a column that "
+                    "can be missing on its own a block of its own"
+                )
 
     def check_support(self, X, aux, start=0):
         for b, (fam, cols) in enumerate(self.blocks):
-            self._each(b, lambda fam=fam, cols=cols, b=b: fam.check_support(
-                _columns(X, cols), block_view(aux, b), start))
+            Xb = _columns(X, cols)
+            if self.marginalize:
+                Xb = fill_missing(Xb)[0]
+            self._in_block(b, fam.check_support, Xb, block_view(aux, b), start)
 
-    def scan(self, chunk):
-        return tuple(_Parts(fam.scan(self._sub(chunk, b))) for b, (fam, _) in enumerate(self.blocks))
+    def _check_pass(self, data, backend, count: bool):
+        """One pass of the missing-value and support checks; observed cells per column."""
+        def one_chunk(chunk):
+            out = np.empty(1, dtype=object)
+            try:
+                self.check_missing(chunk.X, chunk.start)
+                self.check_support(chunk.X, chunk.aux, chunk.start)
+            except ValueError as exc:
+                out[0] = (str(exc), None)
+                return out
+            out[0] = ("", (~np.isnan(np.asarray(chunk.X))).sum(axis=0) if count else None)
+            return out
 
-    def configure(self, totals, data, init):
-        blocks = tuple(
-            (self._each(b, lambda fam=fam, b=b: fam.configure(totals[b].parts, self._sub(data, b),
-                                                              block_view(init, b))), cols)
-            for b, (fam, cols) in enumerate(self.blocks))
-        return replace(self, blocks=blocks)
+        results = backend.map_concat(one_chunk, data)
+        problems = [m for m, _ in results if m]
+        if problems:
+            raise ValueError(problems[0])
+        return sum(c for _, c in results) if count else None
 
-    def prepare_aux(self, data):
-        aux = dict(data.aux)
-        for b, (fam, _) in enumerate(self.blocks):
-            aux.update(prefixed(fam.prepare_aux(self._sub(data, b)).aux, b))
-        return replace(data, aux=aux) if isinstance(data, Data) else data
+    def check_data(self, data, backend):
+        self._check_pass(data, backend, count=False)
+
+    def prepare(self, data, backend, init=None):
+        """Check the data, then set every block up on its columns with its family's ``prepare``.
+
+        With ``marginalize`` a block is set up on the rows that observe all of
+        its columns (the others get weight 0 there, and 0 in their cells).
+
+        Returns
+        -------
+        family : MixedFamily
+        data : Data
+            With every block's side data under its prefix.
+        """
+        counts = self._check_pass(data, backend, count=self.marginalize)
+        if self.marginalize:
+            empty = np.flatnonzero(np.asarray(counts) == 0)
+            if empty.size:
+                raise ValueError(f"column {self.column_label(int(empty[0]))} is entirely missing; "
+                                 "drop it from X (and from its block)")
+        blocks, aux = [], {}
+        for b, (fam, cols) in enumerate(self.blocks):
+            Xb, w = data.X[:, cols], data.sample_weight
+            if self.marginalize:
+                Xb, observed = fill_missing(Xb)
+                if observed is not None:
+                    if not np.any(observed & (w > 0)):
+                        raise ValueError(f"{self.block_label(b)}: no row with a positive weight has "
+                                         "all of the block's columns observed")
+                    w = w * observed
+            sub = replace(data, X=Xb, sample_weight=w, aux=block_view(data.aux, b))
+            fam_b, sub = self._in_block(b, fam.prepare, sub, backend, {})
+            blocks.append((fam_b, cols))
+            aux.update(prefixed(sub.aux, b))
+        return replace(self, blocks=tuple(blocks)), replace(data, aux=aux)
 
     def for_params(self, params):
         return replace(self, blocks=tuple((fam.for_params(self._parts(params, b)), cols)
                                           for b, (fam, cols) in enumerate(self.blocks)))
 
     def derived(self, params):
-        return {"_block_params": [block_view(params, b) for b in range(len(self.blocks))]}
+        out = {}
+        for b, (fam, _) in enumerate(self.blocks):
+            out.update(prefixed(fam.derived(self._parts(params, b)), b))
+        return out
 
     def held_keys(self, fixed):
         return [block_prefix(b) + k for b, (fam, _) in enumerate(self.blocks)
@@ -186,20 +311,46 @@ class MixedFamily(Family):
         total = None
         caches = []
         for b, (fam, cols) in enumerate(self.blocks):
-            lp, cache = fam.log_prob_cached(_columns(X, cols), self._parts(params, b),
-                                            block_view(aux, b))
-            caches.append(cache)
+            Xb, observed = self._block_rows(X, cols, fam)
+            if self.marginalize and self._cells(fam) and np.isnan(Xb).any():
+                lp, cache = fam.log_prob_missing(Xb, self._parts(params, b), block_view(aux, b))
+                cache = _CellCache(cache)
+            else:
+                lp, cache = fam.log_prob_cached(Xb, self._parts(params, b), block_view(aux, b))
+            caches.append((cache, Xb, observed))
+            if observed is not None:
+                lp = np.where(observed[:, None], lp, 0.0)
             if total is None:
                 total = np.array(lp, dtype=np.float64)
             else:
                 total += lp
         return total, caches
 
+    @staticmethod
+    def _cells(fam) -> bool:
+        """Whether ``fam`` integrates out single missing cells itself."""
+        return callable(getattr(fam, "log_prob_missing", None))
+
+    def _block_rows(self, X, cols, fam=None):
+        Xb = _columns(X, cols)
+        if not self.marginalize:
+            return Xb, None
+        return fill_missing(Xb, whole_rows_only=fam is not None and self._cells(fam))
+
     def suff_stats(self, X, resp, aux, cache=None):
         out = {}
         for b, (fam, cols) in enumerate(self.blocks):
-            st = fam.suff_stats(_columns(X, cols), resp, block_view(aux, b),
-                                None if cache is None else cache[b])
+            if cache is None:
+                (Xb, observed), fam_cache = self._block_rows(X, cols), None
+            else:
+                fam_cache, Xb, observed = cache[b]
+            r = resp if observed is None else resp * observed[:, None]
+            if isinstance(fam_cache, _CellCache):
+                st = fam.suff_stats_missing(r, fam_cache.cache)
+            else:
+                st = fam.suff_stats(Xb, r, block_view(aux, b), fam_cache)
+            if self.marginalize:
+                st["nk"] = r.sum(axis=0)  # the block's own total: rows that observe it
             out.update(prefixed(st, b))
         return out
 
@@ -207,8 +358,9 @@ class MixedFamily(Family):
     def m_step(self, stats, params, fixed):
         out = {}
         for b, (fam, _) in enumerate(self.blocks):
-            new = fam.m_step(block_view(stats, b, extra=("nk",)), self._parts(params, b),
-                             self._fixed(fixed, b))
+            view = block_view(stats, b)
+            view.setdefault("nk", stats["nk"])
+            new = fam.m_step(view, self._parts(params, b), self._fixed(fixed, b))
             out.update(prefixed(new, b))
         return out
 
@@ -291,4 +443,4 @@ class MixedFamily(Family):
         return out
 
 
-__all__ = ["MixedFamily", "block_prefix", "block_view", "prefixed"]
+__all__ = ["MixedFamily", "block_prefix", "block_view", "fill_missing", "prefixed"]

@@ -8,14 +8,14 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .. import registry
+from .._validation import check_choice
 from ..backends.dask_backend import is_dask_array
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..engine.init import initial_resp
-from ..families.mixed import MixedFamily, block_prefix
+from ..families.mixed import MixedFamily, block_prefix, block_view
 from ._base import BaseMixture
 
-#: share of uniform mass mixed into hard initial responsibilities (as the discrete mixtures do)
-_INIT_SOFTENING = 0.1
+MISSING = ("error", "marginalize")
 
 
 class MixedMixture(BaseMixture):
@@ -57,6 +57,20 @@ class MixedMixture(BaseMixture):
         parameters by their stored name (``"b0_means"``, ``"b1_probs"``).
     chunk_size : int or None, default=None
     acceleration : {None, "squarem"}, default=None
+    missing : {"error", "marginalize"}, default="error"
+        What a missing cell (NaN) means.  ``"error"`` rejects it, naming the
+        cell.  ``"marginalize"`` integrates it out under missingness at
+        random: a row whose cells of a block are all missing drops that
+        block's factor from every component's density (``score_samples`` is
+        the log density of the observed blocks, ``predict`` works on
+        incomplete rows) and the block's M-step leaves the row out.  A
+        Gaussian block (any covariance type) also integrates out single
+        cells, with the conditional mean and covariance of the missing cells
+        given the observed ones (Ghahramani & Jordan 1994).  Other blocks
+        must be missing as a whole in a row: give a column that can be
+        missing on its own a block of its own (for a product family such as
+        Bernoulli, Poisson or categorical, one block per column is the same
+        model).
 
     Attributes
     ----------
@@ -82,6 +96,8 @@ class MixedMixture(BaseMixture):
     array([0.1, 0.9])
     """
 
+    _family_type = MixedFamily
+
     def __init__(
         self,
         n_components=1,
@@ -99,6 +115,7 @@ class MixedMixture(BaseMixture):
         fixed=(),
         chunk_size=None,
         acceleration=None,
+        missing="error",
     ):
         self.n_components = n_components
         self.blocks = blocks
@@ -114,6 +131,7 @@ class MixedMixture(BaseMixture):
         self.fixed = fixed
         self.chunk_size = chunk_size
         self.acceleration = acceleration
+        self.missing = missing
 
     # ------------------------------------------------------------- blocks
     def _block_specs(self) -> list:
@@ -139,22 +157,6 @@ class MixedMixture(BaseMixture):
         if not specs:
             raise ValueError("blocks is empty: give at least one (family, columns) pair")
         return specs
-
-    def _block_estimators(self) -> list:
-        """A configured estimator of every block's family (for its set-up and checks)."""
-        out = []
-        for b, (name, _, options) in enumerate(self._block_specs()):
-            cls = registry.estimator_class(name)
-            try:
-                est = cls(n_components=self.n_components, **options)
-            except TypeError as exc:
-                raise ValueError(f"blocks[{b}] ({name}): bad option ({exc})") from None
-            try:
-                est._check_parameters()
-            except ValueError as exc:
-                raise ValueError(f"blocks[{b}] ({name}): {exc}") from None
-            out.append(est)
-        return out
 
     def _resolve_columns(self, n_features: int) -> list:
         """Integer column indices of every block; every column in exactly one block."""
@@ -206,63 +208,71 @@ class MixedMixture(BaseMixture):
     @property
     def _param_attrs(self) -> dict:
         out = {}
-        for b, est in enumerate(self._block_estimators()):
-            for key in est._param_attrs:
+        for b, (name, _, _) in enumerate(self._block_specs()):
+            for key in registry.estimator_class(name)._param_attrs:
                 out[block_prefix(b) + key] = f"{block_prefix(b)}{key}_"
         return out
 
+    def _block_families(self) -> list:
+        """Every block's family, configured by the block's options (before any data)."""
+        out = []
+        for b, (name, _, options) in enumerate(self._block_specs()):
+            family = registry.get(name)
+            unknown = sorted(set(options) - set(family.settings_params))
+            if unknown:
+                raise ValueError(
+                    f"blocks[{b}] ({name}): bad option(s) {', '.join(map(repr, unknown))}; the "
+                    f"{name} family takes {', '.join(map(repr, family.settings_params)) or 'none'}"
+                )
+            out.append(family(**options))
+        return out
+
     def _check_parameters(self):
-        names = []
-        for b, (name, _, _) in enumerate(self._block_specs()):
-            names += [block_prefix(b) + p for p in registry.get(name).param_names]
-        self._block_estimators()
+        families = self._block_families()
+        names = [block_prefix(b) + p for b, fam in enumerate(families) for p in fam.param_names]
+        MixedFamily(tuple((fam, np.zeros(0, dtype=np.int64)) for fam in families)).check_settings()
+        check_choice(self.missing, "missing", MISSING)
         self._check_common_params(tuple(names))
 
-    def _blocks_of(self, X):
-        cols = self._resolve_columns(X.shape[1])
-        return list(zip(self._block_estimators(), cols, strict=True))
-
-    def _block_label(self, b, cols) -> str:
-        names = getattr(self, "feature_names_in_", None)
-        shown = [str(names[j]) if names is not None else str(j) for j in cols]
-        return (f"blocks[{b}] ({self._block_specs()[b][0]}, X columns {', '.join(shown)}; "
-                "a column number below counts within the block)")
-
     def _configured_family(self) -> MixedFamily:
-        """The blocks' configured families over their columns (needs ``n_features_in_``)."""
-        blocks = self._blocks_of_fitted()
-        return MixedFamily(tuple((est._configured_family(), cols) for est, cols in blocks),
-                           int(self.n_features_in_),
-                           tuple(self._block_label(b, cols) for b, (_, cols) in enumerate(blocks)))
-
-    def _fitted_family(self) -> MixedFamily:
-        check_is_fitted(self)
-        return self._configured_family().for_params(self._fitted_params())
-
-    def _blocks_of_fitted(self):
         d = getattr(self, "n_features_in_", None)
         if d is None:
-            raise ValueError("the fitted model lacks n_features_in_")
+            raise ValueError("MixedMixture needs X (or a fitted model) to lay out its blocks")
         cols = self._resolve_columns(int(d))
-        return list(zip(self._block_estimators(), cols, strict=True))
+        names = getattr(self, "feature_names_in_", None)
+        return MixedFamily(tuple(zip(self._block_families(), cols, strict=True)), int(d),
+                           self.missing == "marginalize",
+                           None if names is None else tuple(str(n) for n in names))
+
+    def _validate_X(self, X, reset, persist=True, lazy=False):
+        if self.missing == "marginalize" and is_dask_array(X):
+            raise ValueError("missing='marginalize' does not take dask arrays yet; compute the "
+                             "array or use missing='error'")
+        return super()._validate_X(X, reset, persist=persist, lazy=lazy)
 
     def _initial_resp(self, family, data: Data, backend: NumpyBackend, rng):
+        """Initial responsibilities from the columns standardised (missing cells at the mean)."""
         scaled = data
         if self.init_params != "random" and not is_dask_array(data.X):
             X = np.asarray(data.X, dtype=np.float64)
             w = data.sample_weight
-            mean = (w @ X) / w.sum()
-            sd = np.sqrt((w @ (X - mean) ** 2) / w.sum())
-            scaled = Data((X - mean) / np.where(sd > 0, sd, 1.0), w, data.aux)
+            seen = ~np.isnan(X)
+            X0 = np.where(seen, X, 0.0)
+            count = np.maximum(w @ seen, np.finfo(float).tiny)
+            mean = (w @ X0) / count
+            sd = np.sqrt((w @ np.where(seen, X0 - mean, 0.0) ** 2) / count)
+            Z = np.where(seen, (X0 - mean) / np.where(sd > 0, sd, 1.0), 0.0)
+            scaled = Data(Z, w)
         resp = initial_resp(self.init_params, scaled, self.n_components, rng, backend)
-        K = resp.shape[1]
-        return (1.0 - _INIT_SOFTENING) * resp + _INIT_SOFTENING / K
+        soft = family.init_softening
+        return (1.0 - soft) * resp + soft / resp.shape[1]
 
     @property
     def block_params_(self) -> list:
         """Parameters of every block, without the ``"b{b}_"`` prefix (list of dict)."""
         check_is_fitted(self)
-        return [dict(p) for p in self._block_params]
+        params = self._fitted_params()
+        return [block_view(params, b) for b in range(len(self._block_specs()))]
 
 
 __all__ = ["MixedMixture"]

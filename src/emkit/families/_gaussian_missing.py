@@ -1,0 +1,125 @@
+"""Gaussian components with missing cells integrated out by conditioning.
+
+Under missingness at random the observed cells ``x_o`` of a row have the
+marginal density ``N(x_o; mu_o, S_oo)`` under a component, and the E-step of
+the complete-data statistics uses the conditional distribution of the missing
+cells given the observed ones,
+
+    E[x_m | x_o] = mu_m + S_mo S_oo^-1 (x_o - mu_o),
+    Cov[x_m | x_o] = S_mm - S_mo S_oo^-1 S_om,
+
+so the first moments take the conditional mean in place of the missing cells
+and the second moments add the conditional covariance (Ghahramani & Jordan,
+"Supervised learning from incomplete data via an EM approach", NIPS 6, 1994;
+Little & Rubin, *Statistical Analysis with Missing Data*, 2nd ed., Wiley 2002,
+ch. 11).  The statistics have the layout of the family's own (``sx`` and
+``sxx`` about the family's centre), so its own M-step applies unchanged.
+
+Rows are grouped by their pattern of missing cells within a chunk: each
+pattern costs a few batched (over components) Cholesky solves, so the common
+case of a handful of patterns stays a few matrix products.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_LOG_2PI = np.log(2.0 * np.pi)
+
+
+def conditional_log_prob(family, X, params):
+    """Log density of every row's observed cells under every component.
+
+    Parameters
+    ----------
+    family : GaussianFamily
+    X : ndarray of shape (n_samples, n_features)
+        NaN marks a missing cell.
+    params : dict
+        ``means`` (n_components, n_features) and the family's covariances.
+
+    Returns
+    -------
+    log_prob : ndarray of shape (n_samples, n_components)
+        0 for a row with no observed cell.
+    cache : tuple
+        What :func:`conditional_stats` needs: the completed rows, centred,
+        of shape (n_components, n_samples, n_features), the pattern of every
+        row and the conditional covariance of every pattern.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    means = np.asarray(params["means"], dtype=np.float64)
+    covs = np.asarray(family.covariance_matrices(params), dtype=np.float64)
+    K, d = means.shape
+    n = X.shape[0]
+    centre = family._centre(d)
+    missing = np.isnan(X)
+    patterns, inverse = np.unique(missing, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    lp = np.zeros((n, K))
+    Y = np.empty((K, n, d))  # completed rows minus the centre
+    cond = []
+    for p, pattern in enumerate(patterns):
+        rows = np.flatnonzero(inverse == p)
+        o, m = ~pattern, pattern
+        full_cond = np.zeros((K, d, d))
+        if not o.any():  # nothing observed: the prior moments
+            Y[:, rows, :] = (means - centre)[:, None, :]
+            full_cond[:] = covs
+            cond.append(full_cond)
+            continue
+        S_oo = covs[:, o][:, :, o]
+        L = np.linalg.cholesky(S_oo)                                 # (K, do, do)
+        diff = X[rows][:, o][None, :, :] - means[:, None, o]         # (K, r, do)
+        z = np.linalg.solve(L, np.swapaxes(diff, 1, 2))              # (K, do, r)
+        log_det = np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
+        lp[rows] = (-0.5 * np.einsum("kir,kir->rk", z, z)
+                    - log_det[None, :] - 0.5 * o.sum() * _LOG_2PI)
+        Y[:, rows[:, None], np.flatnonzero(o)[None, :]] = X[rows][:, o][None] - centre[o]
+        if m.any():
+            S_mo = covs[:, m][:, :, o]                               # (K, dm, do)
+            # A = S_oo^-1 S_om through the Cholesky factor
+            A = np.linalg.solve(np.swapaxes(L, 1, 2), np.linalg.solve(L, np.swapaxes(S_mo, 1, 2)))
+            x_m = means[:, None, m] + diff @ A                       # (K, r, dm)
+            Y[:, rows[:, None], np.flatnonzero(m)[None, :]] = x_m - centre[m]
+            C = covs[:, m][:, :, m] - S_mo @ A
+            mi = np.flatnonzero(m)
+            full_cond[:, mi[:, None], mi[None, :]] = 0.5 * (C + np.swapaxes(C, 1, 2))
+        cond.append(full_cond)
+    return lp, (Y, inverse, np.stack(cond))
+
+
+def conditional_stats(family, resp, cache) -> dict:
+    """Expected sufficient statistics given the observed cells.
+
+    Parameters
+    ----------
+    family : GaussianFamily
+    resp : ndarray of shape (n_samples, n_components)
+        Responsibilities times the sample weights.
+    cache : tuple
+        From :func:`conditional_log_prob` of the same rows and parameters.
+
+    Returns
+    -------
+    stats : dict
+        ``sx`` (n_components, n_features) and ``sxx`` in the family's layout
+        ((K, d, d) full, (d, d) tied, (K, d) diag and spherical).
+    """
+    Y, inverse, cond = cache
+    R = np.asarray(resp, dtype=np.float64)
+    sx = np.einsum("nk,knd->kd", R, Y)
+    sxx = np.swapaxes(Y * R.T[:, :, None], 1, 2) @ Y                 # (K, d, d)
+    # plus the conditional covariance of every pattern, weighted by its rows' responsibilities
+    per_pattern = np.zeros((cond.shape[0], R.shape[1]))
+    np.add.at(per_pattern, inverse, R)
+    sxx += np.einsum("pk,pkab->kab", per_pattern, cond)
+    ct = family.covariance_type
+    if ct == "tied":
+        return {"sx": sx, "sxx": sxx.sum(axis=0)}
+    if ct in ("diag", "spherical"):
+        return {"sx": sx, "sxx": np.diagonal(sxx, axis1=1, axis2=2).copy()}
+    return {"sx": sx, "sxx": sxx}
+
+
+__all__ = ["conditional_log_prob", "conditional_stats"]
