@@ -226,3 +226,16 @@ def test_named_column_twice_and_in_two_blocks_with_a_dataframe():
         MixedMixture(2, blocks=[("gaussian", ["a", "b", "c"]), ("poisson", ["c", "d"])]).fit(df)
     with pytest.raises(ValueError, match="no column named 'e'"):
         MixedMixture(2, blocks=[("gaussian", ["a", "b"]), ("poisson", ["c", "d", "e"])]).fit(df)
+
+
+def test_describe_places_every_block_at_its_columns():
+    X, _ = _mixed_data(400)
+    m = MixedMixture(3, blocks=BLOCKS, random_state=0).fit(X)
+    desc = m._fitted_family().describe(m._fitted_params())
+    cols = {c.label: c.values for c in desc.columns}
+    assert cols["mean"].shape == (3, 4)
+    np.testing.assert_array_equal(cols["mean"][:, :2].astype(float), m.b0_means_)
+    assert all(v is None for v in cols["mean"][:, 2:].ravel())
+    np.testing.assert_array_equal(cols["rate"][:, 3].astype(float), m.b2_rates_[:, 0])
+    np.testing.assert_array_equal(cols["P(=1)"][:, 2].astype(float), m.b1_probs_[:, 0, 1])
+    assert [b["family"] for b in desc.fields["blocks"]] == ["gaussian", "categorical", "poisson"]

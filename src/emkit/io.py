@@ -63,10 +63,11 @@ def read_table(path, columns=None, *, drop_missing: bool = False) -> tuple[np.nd
         Columns to keep, in this order: names, integer indices (negative
         ones count from the end), or strings of digits read as indices when
         they are not column names.  ``None`` keeps every column.
-    drop_missing : bool, default=False
+    drop_missing : bool or "keep", default=False
         Drop rows with missing (empty, ``NA``), NaN or infinite cells in the
         kept columns, with a :class:`DroppedRowsWarning` saying how many.
-        Without it such cells raise :class:`DataError`.
+        Without it such cells raise :class:`DataError`; ``"keep"`` keeps
+        missing cells as NaN (infinite ones still raise).
 
     Returns
     -------
@@ -461,8 +462,11 @@ def _read_parquet(path: str, src: str, columns):
 
 
 # ------------------------------------------------------------------ missing
-def _handle_missing(X: np.ndarray, names: list[str], src: str, rows, drop_missing: bool):
+def _handle_missing(X: np.ndarray, names: list[str], src: str, rows, drop_missing):
     finite = np.isfinite(X)
+    if drop_missing == "keep":  # missing cells stay NaN for the model to integrate out
+        finite = ~np.isinf(X)
+        drop_missing = False
     if finite.all():
         return X
     bad_rows = ~finite.all(axis=1)

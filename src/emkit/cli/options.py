@@ -19,9 +19,17 @@ def _variant_choices(option: str) -> list[str]:
 
 
 #: component families the command line can fit (the registry's names)
-FamilyName = Enum("FamilyName", {n: n for n in registry.families()}, type=str)
+FamilyName = Enum("FamilyName", {**{n: n for n in registry.families()}, "auto": "auto"}, type=str)
 #: values of ``--covariance`` (the variants of the families that take it)
 CovarianceName = Enum("CovarianceName", {v: v for v in _variant_choices("covariance")}, type=str)
+
+
+class MissingName(str, Enum):
+    """What a missing cell means to emkit fit."""
+
+    error = "error"
+    marginalize = "marginalize"
+    drop = "drop"
 
 
 class CriterionName(str, Enum):

@@ -34,7 +34,7 @@ import numpy as np
 
 from .._validation import check_finite
 from ._base import Family
-from ._describe import Description
+from ._describe import Column, Description
 
 
 def block_prefix(b: int) -> str:
@@ -403,14 +403,27 @@ class MixedFamily(Family):
                            for fam, cols in self.blocks]}
 
     def describe(self, params):
-        """Every block's own description, under ``fields["blocks"]``."""
-        blocks = []
+        """Every block's own description under ``fields["blocks"]``.
+
+        The table columns are the blocks' own, each block's values placed at
+        its columns of ``X`` (``None``, shown as "-", elsewhere).
+        """
+        blocks, merged = [], {}
         for b, (fam, cols) in enumerate(self.blocks):
-            d = fam.describe(self._parts(params, b))
-            blocks.append({"family": fam.name, "columns": [int(c) for c in cols], **d.fields})
+            desc = fam.describe(self._parts(params, b))
+            blocks.append({"family": fam.name, "columns": [int(c) for c in cols], **desc.fields})
+            for col in desc.columns:
+                if col.values is None or np.ndim(col.values) != 2:
+                    continue
+                values = np.asarray(col.values)
+                key = (col.label, col.digits)
+                if key not in merged:
+                    merged[key] = np.full((values.shape[0], self.n_features), None, dtype=object)
+                merged[key][:, cols] = values
         summary = tuple(f"{fam.name} on {cols.size} column{'s' if cols.size > 1 else ''}"
                         for fam, cols in self.blocks)
-        return Description(fields={"blocks": blocks}, summary=summary, columns=())
+        columns = tuple(Column(label, arr, digits) for (label, digits), arr in merged.items())
+        return Description(fields={"blocks": blocks}, summary=summary, columns=columns, wide_max=0)
 
     def _block_of(self, feature: int):
         for b, (fam, cols) in enumerate(self.blocks):

@@ -6,7 +6,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ..application import _say, app
+from ..application import CliError, _say, app
 from ..inputs import (
     _check_matplotlib,
     _check_options,
@@ -25,6 +25,7 @@ from ..options import (
     DropOpt,
     FamilyName,
     JsonOpt,
+    MissingName,
     MaxIterOpt,
     NInitOpt,
     SeedOpt,
@@ -35,6 +36,22 @@ from ..options import (
 )
 from ..progress import _fit_one, _report_interrupt
 from ..views import _fmt, _print_json, _print_model, _model_dict
+
+def _auto_model(inputs, components: int, column_family, covariance, missing, **engine):
+    """A MixedMixture with a family per column (inferred, or as --column-family sets them);
+    the table of families goes to standard error before fitting."""
+    from ... import MixedMixture
+    from ..columns import blocks_of, column_families, parse_column_families, print_families
+
+    overrides = parse_column_families(column_family, inputs.names)
+    families = column_families(inputs.X, inputs.names, overrides)
+    print_families(families, np.isnan(inputs.X).sum(axis=0))
+    blocks = blocks_of(families, getattr(covariance, "value", covariance))
+    return MixedMixture(components, blocks=blocks,
+                        missing="marginalize" if missing == MissingName.marginalize else "error",
+                        n_init=engine["n_init"], max_iter=engine["max_iter"], tol=engine["tol"],
+                        random_state=engine["seed"])
+
 
 def _make_estimator(family: type, n_components: int, *, n_init: int, max_iter: int, tol: float,
                     seed: int | None, **options):
@@ -75,21 +92,47 @@ def fit(
     plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG",
                                               help="Draw the plot that fits the data into this PNG.")] = None,
     drop_missing: DropOpt = False,
+    missing: Annotated[MissingName, typer.Option(
+        "--missing", help="Missing cells: error, marginalize (integrate them out; --family auto) "
+        "or drop their rows.")] = MissingName.error,
+    column_family: Annotated[list[str] | None, typer.Option(
+        "--column-family", metavar="name=family",
+        help="With --family auto: the family of a column (repeatable).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fit one mixture to DATA and print its parameters."""
-    fam = _family(family.value)
-    _check_options(fam, trials=trials, trials_column=trials_column)
+    drop = drop_missing or missing == MissingName.drop
+    if family.value == "auto":
+        fam = None
+        if trials is not None or trials_column is not None or categories is not None:
+            raise CliError("--family auto takes no --trials, --trials-column or --categories; "
+                           "set a column's family with --column-family name=family")
+        inputs = _read_inputs(data, columns, weights_column=weights_column, drop_missing=(
+            "keep" if missing == MissingName.marginalize else drop))
+        model = _auto_model(inputs, components, column_family, covariance, missing,
+                            n_init=n_init, max_iter=max_iter, tol=tol, seed=seed)
+    else:
+        if column_family:
+            raise CliError("--column-family applies to --family auto only")
+        if missing == MissingName.marginalize:
+            raise CliError("--missing marginalize needs --family auto (a model with a family per "
+                           "column); use --missing drop to drop incomplete rows")
+        fam = _family(family.value)
+        _check_options(fam, trials=trials, trials_column=trials_column)
     _check_out_path(out, "--out")
     _check_out_path(plot, "--plot")
     if plot is not None:
         _check_matplotlib()
-    model = _make_estimator(fam, components, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed,
-                            covariance=covariance, trials=trials, categories=categories)
-    _require_side_data(fam, trials, trials_column)
-    inputs = _read_inputs(data, columns, weights_column=weights_column, trials_column=trials_column,
-                          drop_missing=drop_missing)
+    if fam is not None:
+        model = _make_estimator(fam, components, n_init=n_init, max_iter=max_iter, tol=tol,
+                                seed=seed, covariance=covariance, trials=trials,
+                                categories=categories)
+        _require_side_data(fam, trials, trials_column)
+        inputs = _read_inputs(data, columns, weights_column=weights_column,
+                              trials_column=trials_column, drop_missing=drop)
     fit_kwargs = {fam.side_data: inputs.side} if inputs.side is not None else {}
+    if plot is not None and fam is None:
+        raise CliError("--plot does not draw --family auto models yet")
     interrupted = _fit_one(model, inputs.X, inputs.weights, fit_kwargs, max_iter, n_init)
     model.feature_names_ = list(inputs.names)
 

@@ -23,6 +23,13 @@ from ..inputs import (
 from ..options import ColumnsOpt, DataArg, DropOpt, JsonOpt, ModelArg, SeedOpt, TrialsColOpt, TrialsOpt
 from ..views import _fmt, _model_dict, _print_json, _print_model
 
+def _missing_cells(model, drop_missing: bool):
+    """How to read missing cells for ``model``: kept (NaN) when it integrates them out."""
+    if not drop_missing and getattr(model, "missing", "error") == "marginalize":
+        return "keep"
+    return drop_missing
+
+
 @app.command()
 def predict(
     model_path: ModelArg,
@@ -39,7 +46,8 @@ def predict(
     _check_out_path(out, "--out")
     model = _load_model(model_path)
     names = getattr(model, "feature_names_", None)
-    inputs = _read_inputs(data, columns, trials_column=trials_column, drop_missing=drop_missing,
+    inputs = _read_inputs(data, columns, trials_column=trials_column,
+                          drop_missing=_missing_cells(model, drop_missing),
                           default_names=list(names) if names is not None else None)
     _check_features(model, inputs, data)
     aux = _aux(model, inputs, trials)
@@ -74,7 +82,8 @@ def score(
     """Log-likelihood of DATA under the model, with BIC and AIC."""
     model = _load_model(model_path)
     names = getattr(model, "feature_names_", None)
-    inputs = _read_inputs(data, columns, trials_column=trials_column, drop_missing=drop_missing,
+    inputs = _read_inputs(data, columns, trials_column=trials_column,
+                          drop_missing=_missing_cells(model, drop_missing),
                           default_names=list(names) if names is not None else None)
     _check_features(model, inputs, data)
     aux = _aux(model, inputs, trials)

@@ -1,0 +1,97 @@
+"""``--family auto``: a component family for every column of a table (mixed-type mixtures)."""
+
+import numpy as np
+from rich.table import Table
+
+from .. import registry
+from .application import CliError, _stderr
+
+#: what --family auto infers, with why (shown in the table printed before fitting)
+_RULES = {
+    "bernoulli": "only 0 and 1",
+    "poisson": "non-negative integers (--column-family {name}=gaussian overrides)",
+    "gaussian": "real numbers",
+}
+
+
+def infer_family(values: np.ndarray) -> str:
+    """The family ``--family auto`` gives a column: bernoulli, poisson or gaussian.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples,)
+        The column; NaN cells (missing) are ignored.
+    """
+    seen = values[~np.isnan(values)]
+    if seen.size and np.all((seen == 0) | (seen == 1)):
+        return "bernoulli"
+    if seen.size and np.all(seen >= 0) and np.all(seen == np.floor(seen)):
+        return "poisson"
+    return "gaussian"
+
+
+def parse_column_families(items, names: list[str]) -> dict:
+    """``--column-family name=family`` options as {column name: family name}."""
+    out = {}
+    for item in items or ():
+        name, sep, family = item.partition("=")
+        name, family = name.strip(), family.strip()
+        if not sep or not name or not family:
+            raise CliError(f"--column-family must look like name=family, got {item!r}")
+        if name not in names:
+            raise CliError(f"--column-family {item}: no column {name!r}; the columns are "
+                           f"{', '.join(names)}")
+        try:
+            registry.get(family)
+        except ValueError as exc:
+            raise CliError(f"--column-family {item}: {exc}") from None
+        out[name] = family
+    return out
+
+
+def column_families(X: np.ndarray, names: list[str], overrides: dict) -> list[tuple[str, str, str]]:
+    """``(column, family, why)`` for every column: inferred, or as --column-family sets it."""
+    rows = []
+    for j, name in enumerate(names):
+        if np.isnan(X[:, j]).all():
+            raise CliError(f"column {name!r} is entirely missing; leave it out with --columns")
+        if name in overrides:
+            rows.append((name, overrides[name], "--column-family"))
+        else:
+            family = infer_family(X[:, j])
+            rows.append((name, family, _RULES[family].format(name=name)))
+    return rows
+
+
+def blocks_of(families: list[tuple[str, str, str]], covariance: str | None) -> list:
+    """MixedMixture blocks for the columns' families.
+
+    A family that integrates out single missing cells itself (the Gaussian,
+    by conditioning) gets one block of all its columns, with ``covariance``
+    (default: the family's own, full) when it takes ``--covariance``; every
+    other column is a block of its own, so each cell can be missing on its own.
+    """
+    grouped: dict = {}
+    blocks = []
+    for j, (_, name, _) in enumerate(families):
+        family = registry.get(name)
+        if callable(getattr(family, "log_prob_missing", None)):
+            grouped.setdefault(name, []).append(j)
+        else:
+            blocks.append((name, [j]))
+    out = []
+    for name, cols in grouped.items():
+        param = registry.get(name).cli_params.get("covariance")
+        out.append((name, cols, {param: covariance} if param and covariance else {}))
+    return out + blocks
+
+
+def print_families(families, n_missing: np.ndarray) -> None:
+    """The per-column family table, on standard error (standard output stays the result)."""
+    table = Table(title="families by column (--family auto)", title_justify="left",
+                  header_style="bold")
+    for head in ("column", "family", "why", "missing cells"):
+        table.add_column(head, justify="right" if head == "missing cells" else "left")
+    for (name, family, why), miss in zip(families, n_missing, strict=True):
+        table.add_row(name, family, why, str(int(miss)))
+    _stderr().print(table)
