@@ -27,6 +27,7 @@ FAMILY_MODULES = (
     "binomial",
     "poisson",
     "categorical",
+    "exponential",
 )
 
 #: estimators built from several registered families (listed for model files, not
