@@ -86,3 +86,50 @@ def precisions_to_params(precisions: np.ndarray, covariance_type: str, reg_covar
             return cov[0], prec_chol[0]
         return cov, prec_chol
     return 1.0 / precisions, np.sqrt(precisions)
+
+
+def check_stored_covariances(ct: str, covariances, precisions_cholesky) -> None:
+    """Raise ValueError unless stored covariances are valid and match their precision factors.
+
+    Parameters
+    ----------
+    ct : {"full", "tied", "diag", "spherical"}
+        Storage layout.
+    covariances, precisions_cholesky : ndarray
+        Shapes of the layout, finite (checked before).
+    """
+    cov = np.asarray(covariances, dtype=np.float64)
+    P = np.asarray(precisions_cholesky, dtype=np.float64)
+    if ct in ("full", "tied"):
+        covs, Ps = (cov, P) if ct == "full" else (cov[None], P[None])
+        if not np.allclose(covs, np.swapaxes(covs, 1, 2), rtol=1e-10, atol=0.0):
+            raise ValueError("covariances are not symmetric")
+        eig = np.linalg.eigvalsh(covs).min(axis=1)
+        if np.any(eig <= 0):
+            raise ValueError(f"covariance {int(np.argmin(eig))} is not positive definite")
+        diag = np.diagonal(Ps, axis1=1, axis2=2)
+        if np.any(diag <= 0):
+            raise ValueError("precisions_cholesky do not match the covariances (diagonal <= 0)")
+        # P P' is the inverse of the covariance: cov P P' = I to rounding
+        prod = covs @ Ps @ np.swapaxes(Ps, 1, 2)
+        err = np.abs(prod - np.eye(cov.shape[-1])).max(axis=(1, 2))
+        cond = np.linalg.cond(covs)
+        if np.any(~(err <= 1e-6 * np.maximum(cond, 1.0))):
+            raise ValueError("precisions_cholesky do not match the covariances")
+    else:
+        if np.any(cov <= 0):
+            raise ValueError("covariances must be positive")
+        if np.any(P <= 0) or not np.allclose(P * P * cov, 1.0, rtol=1e-8, atol=0.0):
+            raise ValueError("precisions_cholesky do not match the covariances")
+
+
+def check_means(means, n_components: int, n_features: int) -> np.ndarray:
+    """User initial means as float64 of shape (n_components, n_features), finite."""
+    K, d = n_components, n_features
+    means = np.asarray(means, dtype=np.float64)
+    if means.shape != (K, d):
+        raise ValueError(f"means_init has shape {means.shape}, but n_components={K} with "
+                         f"{d} features needs shape ({K}, {d})")
+    if not np.all(np.isfinite(means)):
+        raise ValueError("means_init contains NaN or inf")
+    return means

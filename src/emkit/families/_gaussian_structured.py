@@ -80,22 +80,10 @@ class StructuredGaussianFamily(GaussianFamily):
     model: str = "VVV"
 
     def m_step(self, stats, params, fixed):
-        nk = stats["nk"] + _EPS10
-        sx = stats["sx"]
-        K, d = sx.shape
-        c = self._centre(d)
-        mhat = sx / nk[:, None]
-        if "means" in fixed:
-            means = np.array(params["means"], dtype=np.float64)
-            m = means - c
-        else:
-            m = mhat
-            means = c + m
-        out = {"means": means}
+        nk, mhat, m, out = self._means_step(stats, params, fixed)
         if "covariances" in fixed:
-            out["covariances"] = params["covariances"]
-            out["precisions_cholesky"] = params["precisions_cholesky"]
             return out
+        K, d = m.shape
         # scatter about the new means: n_k (S_k/n_k - mhat m' - m mhat' + m m')
         W = (stats["sxx"] - nk[:, None, None] * (mhat[:, :, None] * m[:, None, :]
                                                  + m[:, :, None] * mhat[:, None, :]

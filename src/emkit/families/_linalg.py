@@ -141,3 +141,57 @@ def _outer_rows(Xt: np.ndarray, out: np.ndarray) -> None:
     for a in range(d):  # over features (not components), each a contiguous product
         np.multiply(Xt[a], Xt[a:], out=out[start:start + d - a])
         start += d - a
+
+def uses_quadratic_map(d: int, n_components: int) -> bool:
+    """Whether full covariance uses the quadratic feature map.
+
+    The map ``[x_a x_b (a <= b), x, 1]`` turns the E-step and the M-step
+    into one ``(n, m) x (m, K)`` product each, with no ``(n, K * d)``
+    temporary; it pays while ``m = d (d + 1) / 2 + d + 1`` stays below
+    about ``K * d``.
+    """
+    return d * (d + 1) // 2 + d + 1 <= max(2 * n_components * d, 16)
+
+
+def feature_rows(X: np.ndarray, centre: np.ndarray, covariance_type: str, n_components: int):
+    """Transposed feature matrix of one chunk, centred, in the chunk's dtype.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    centre : ndarray of shape (n_features,)
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    n_components : int
+
+    Returns
+    -------
+    F : ndarray of shape (m, n_samples)
+        Rows: for full covariance with the quadratic map, the products
+        ``x_a x_b`` (``a <= b``, row-major upper triangle), then ``x``,
+        then ones; for diag / spherical ``x**2``, ``x``, ones; otherwise
+        ``x`` and ones.  ``x`` is the row minus the centre.
+    lin : int
+        Index of the first row of ``x``.
+    """
+    dt = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    n, d = X.shape
+    ct = covariance_type
+    if ct == "full" and uses_quadratic_map(d, n_components):
+        # the quadratic map's products are the big cancellation-prone sums: they
+        # run in float64 for float32 chunks too (built straight from the float32
+        # rows: a chunk-sized temporary, never a float64 copy of X)
+        dt = np.float64
+        lin = d * (d + 1) // 2
+    elif ct in ("diag", "spherical"):
+        lin = d
+    else:
+        lin = 0
+    F = np.empty((lin + d + 1, n), dtype=dt)
+    Xt = F[lin:lin + d]
+    np.subtract(X.T, centre.astype(dt)[:, None], out=Xt)
+    F[-1] = 1.0
+    if ct in ("diag", "spherical"):
+        np.multiply(Xt, Xt, out=F[:d])
+    elif lin:
+        _outer_rows(Xt, F[:lin])
+    return F, lin

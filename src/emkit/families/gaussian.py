@@ -25,14 +25,16 @@ from ._describe import Column, Description
 from ._covariance import (
     COVARIANCE_TYPES,
     check_covariances,
+    check_means,
+    check_stored_covariances,
     full_matrices,
     precisions_from_cholesky,
     precisions_to_params,
 )
 from ._linalg import (
     SingularCovarianceError,
+    feature_rows,
     _expansion_is_safe,
-    _outer_rows,
     _whitened_moments,
     precision_cholesky_full,
     singular_message,
@@ -107,15 +109,7 @@ class GaussianFamily(Family):
     def check_init(self, values, n_components, n_features):
         K, out = n_components, {}
         if "means_init" in values:
-            means = np.asarray(values["means_init"], dtype=np.float64)
-            if means.shape != (K, n_features):
-                raise ValueError(
-                    f"means_init has shape {means.shape}, but n_components={K} with "
-                    f"{n_features} features needs shape ({K}, {n_features})"
-                )
-            if not np.all(np.isfinite(means)):
-                raise ValueError("means_init contains NaN or inf")
-            out["means"] = means
+            out["means"] = check_means(values["means_init"], K, n_features)
         if "precisions_init" in values:
             from ._gaussian_structured import storage_type
 
@@ -161,53 +155,11 @@ class GaussianFamily(Family):
             c32 = c.astype(np.float32).astype(np.float64)
         return np.where(np.isfinite(c32), c32, c)
 
-    def _quadratic(self, d: int, n_components: int) -> bool:
-        """Whether full covariance uses the quadratic feature map.
-
-        The map ``[x_a x_b (a <= b), x, 1]`` turns the E-step and the M-step
-        into one ``(n, m) x (m, K)`` product each, with no ``(n, K * d)``
-        temporary; it pays while ``m = d (d + 1) / 2 + d + 1`` stays below
-        about ``K * d``.
-        """
-        return d * (d + 1) // 2 + d + 1 <= max(2 * n_components * d, 16)
-
     def _features(self, X, params_or_k) -> tuple[np.ndarray, int]:
-        """Transposed feature matrix of one chunk, centred, in the chunk's dtype.
-
-        Returns
-        -------
-        F : ndarray of shape (m, n_samples)
-            Rows: for full covariance with the quadratic map, the products
-            ``x_a x_b`` (``a <= b``, row-major upper triangle), then ``x``,
-            then ones; for diag / spherical ``x**2``, ``x``, ones; otherwise
-            ``x`` and ones.  ``x`` is the row minus the centre.
-        lin : int
-            Index of the first row of ``x``.
-        """
-        X = np.asarray(X)
-        dt = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        n, d = X.shape
+        """Transposed, centred feature matrix of one chunk (see :func:`feature_rows`)."""
         K = params_or_k if isinstance(params_or_k, int) else params_or_k["weights"].shape[0]
-        ct = self.covariance_type
-        if ct == "full" and self._quadratic(d, K):
-            # the quadratic map's products are the big cancellation-prone sums: they
-            # run in float64 for float32 chunks too (built straight from the float32
-            # rows: a chunk-sized temporary, never a float64 copy of X)
-            dt = np.float64
-            lin = d * (d + 1) // 2
-        elif ct in ("diag", "spherical"):
-            lin = d
-        else:
-            lin = 0
-        F = np.empty((lin + d + 1, n), dtype=dt)
-        Xt = F[lin:lin + d]
-        np.subtract(X.T, self._centre(d).astype(dt)[:, None], out=Xt)
-        F[-1] = 1.0
-        if ct in ("diag", "spherical"):
-            np.multiply(Xt, Xt, out=F[:d])
-        elif lin:
-            _outer_rows(Xt, F[:lin])
-        return F, lin
+        X = np.asarray(X)
+        return feature_rows(X, self._centre(X.shape[1]), self.covariance_type, K)
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params, aux):
@@ -306,24 +258,24 @@ class GaussianFamily(Family):
         return {"sx": sx, "sxx": sxx}
 
     # ------------------------------------------------------------------ M-step
-    def m_step(self, stats, params, fixed):
-        nk_raw = stats["nk"]
-        nk = nk_raw + _EPS10
-        sx = stats["sx"]
-        K, d = sx.shape
-        c = self._centre(d)
-        mhat = sx / nk[:, None]  # empirical centred means
-        if "means" in fixed:
-            means = np.array(params["means"], dtype=np.float64)
-            m = means - c
-        else:
-            m = mhat
-            means = c + m
+    def _means_step(self, stats, params, fixed):
+        """``nk``, empirical and new centred means (K, d), and ``{"means"}`` (+ held covariances)."""
+        nk = stats["nk"] + _EPS10
+        c = self._centre(stats["sx"].shape[1])
+        mhat = stats["sx"] / nk[:, None]  # empirical centred means
+        means = np.array(params["means"], dtype=np.float64) if "means" in fixed else c + mhat
         out = {"means": means}
         if "covariances" in fixed:
             out["covariances"] = params["covariances"]
             out["precisions_cholesky"] = params["precisions_cholesky"]
+        return nk, mhat, means - c, out
+
+    def m_step(self, stats, params, fixed):
+        nk, mhat, m, out = self._means_step(stats, params, fixed)
+        if "covariances" in fixed:
             return out
+        sx = stats["sx"]
+        K, d = sx.shape
         sxx = stats["sxx"]
         ct = self.covariance_type
         reg = self.reg_covar
@@ -364,30 +316,8 @@ class GaussianFamily(Family):
 
     def check_params(self, params):
         """Covariances positive definite and the precision factors their inverse roots."""
-        ct = self.covariance_type
-        cov = np.asarray(params["covariances"], dtype=np.float64)
-        P = np.asarray(params["precisions_cholesky"], dtype=np.float64)
-        if ct in ("full", "tied"):
-            covs, Ps = (cov, P) if ct == "full" else (cov[None], P[None])
-            if not np.allclose(covs, np.swapaxes(covs, 1, 2), rtol=1e-10, atol=0.0):
-                raise ValueError("covariances are not symmetric")
-            eig = np.linalg.eigvalsh(covs).min(axis=1)
-            if np.any(eig <= 0):
-                raise ValueError(f"covariance {int(np.argmin(eig))} is not positive definite")
-            diag = np.diagonal(Ps, axis1=1, axis2=2)
-            if np.any(diag <= 0):
-                raise ValueError("precisions_cholesky do not match the covariances (diagonal <= 0)")
-            # P P' is the inverse of the covariance: cov P P' = I to rounding
-            prod = covs @ Ps @ np.swapaxes(Ps, 1, 2)
-            err = np.abs(prod - np.eye(cov.shape[-1])).max(axis=(1, 2))
-            cond = np.linalg.cond(covs)
-            if np.any(~(err <= 1e-6 * np.maximum(cond, 1.0))):
-                raise ValueError("precisions_cholesky do not match the covariances")
-        else:
-            if np.any(cov <= 0):
-                raise ValueError("covariances must be positive")
-            if np.any(P <= 0) or not np.allclose(P * P * cov, 1.0, rtol=1e-8, atol=0.0):
-                raise ValueError("precisions_cholesky do not match the covariances")
+        check_stored_covariances(self.covariance_type, params["covariances"],
+                                 params["precisions_cholesky"])
 
     # ------------------------------------------------------------ bookkeeping
     def n_parameters(self, params, fixed=frozenset()):

@@ -76,6 +76,13 @@ def _fitted(model, kind: str, what: str, other: str):
     return family, model._fitted_params()
 
 
+def _one_feature(model, X, feature, kind: str, what: str, other: str):
+    """Fitted family and parameters, ``X`` as a 2-D array and the checked column index."""
+    family, params = _fitted(model, kind, what, other)
+    X = _check_X(X)
+    return family, params, X, _check_feature(feature, X.shape[1])
+
+
 def _display(family) -> str:
     return family.display_name or family.name
 

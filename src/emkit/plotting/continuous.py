@@ -17,6 +17,7 @@ from ._common import (
     _display,
     _fitted,
     _new_axes,
+    _one_feature,
 )
 
 # ----------------------------------------------------------------- 1-D density
@@ -46,9 +47,8 @@ def plot_density_1d(model, X, ax=None, *, feature=0, feature_names=None, bins="a
     -------
     ax : matplotlib.axes.Axes
     """
-    family, params = _fitted(model, "continuous", "plot_density_1d", "plot_pmf")
-    X = _check_X(X)
-    j = _check_feature(feature, X.shape[1])
+    family, params, X, j = _one_feature(model, X, feature, "continuous", "plot_density_1d",
+                                        "plot_pmf")
     _matplotlib()
     ax = _new_axes(ax)
     x = X[:, j]

@@ -7,15 +7,13 @@ import numpy as np
 from ._common import (
     _DATA_COLOUR,
     _MIXTURE_COLOUR,
-    _check_feature,
-    _check_X,
     _colour,
     _feature_label,
     _integer_xaxis,
     _matplotlib,
     _display,
-    _fitted,
     _new_axes,
+    _one_feature,
 )
 
 # ------------------------------------------------------------------------- pmf
@@ -55,9 +53,8 @@ def plot_pmf(model, X, feature=0, ax=None, *, feature_names=None, **fit_params):
     -------
     ax : matplotlib.axes.Axes
     """
-    family, params = _fitted(model, "discrete", "plot_pmf", "plot_density_1d")
-    X = _check_X(X)
-    j = _check_feature(feature, X.shape[1])
+    family, params, X, j = _one_feature(model, X, feature, "discrete", "plot_pmf",
+                                        "plot_density_1d")
     x = X[:, j]
     aux = _side_data(model, X, fit_params)
     top = int(family.marginal_range(params, j, x, aux)[1])

@@ -30,6 +30,16 @@ def _missing_cells(model, drop_missing: bool):
     return drop_missing
 
 
+def _emit(text: str, out: Path | None) -> bool:
+    """Write ``text`` to standard output, or atomically to ``out``; True when a file was written."""
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return False
+    atomic_write(out, lambda fh: fh.write(text.encode("utf-8")))
+    return True
+
+
 @app.command()
 def predict(
     model_path: ModelArg,
@@ -58,14 +68,10 @@ def predict(
         result = model.predict(inputs.X, **aux)
         lines = [str(int(v)) for v in result]
     text = "\n".join(lines) + ("\n" if lines else "")
-    if out is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    if out.suffix.lower() == ".npy":
+    if out is not None and out.suffix.lower() == ".npy":
         atomic_write(out, lambda fh: np.save(fh, result, allow_pickle=False))
-    else:
-        atomic_write(out, lambda fh: fh.write(text.encode("utf-8")))
+    elif not _emit(text, out):
+        return
     _say(f"wrote {len(lines)} {'rows of probabilities' if proba else 'labels'} to {out}")
 
 
@@ -138,12 +144,7 @@ def sample(
         if labels:
             cells.append(str(int(k)))
         rows.append(",".join(cells))
-    text = "\n".join(rows) + "\n"
-    if out is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        atomic_write(out, lambda fh: fh.write(text.encode("utf-8")))
+    if _emit("\n".join(rows) + "\n", out):
         _say(f"wrote {n} rows to {out}")
 
 
