@@ -183,9 +183,14 @@ def feature_rows(X: np.ndarray, centre: np.ndarray, covariance_type: str, n_comp
         dt = np.float64
         lin = d * (d + 1) // 2
     elif ct in ("diag", "spherical"):
+        # squares and their sums in float64: float32 about one global centre lost
+        # digits for components far from it (issue 10, item 4)
+        dt = np.float64
         lin = d
     else:
         lin = 0
+        if ct != "full":  # tied: the whitening and the scatter in float64 too
+            dt = np.float64
     F = np.empty((lin + d + 1, n), dtype=dt)
     Xt = F[lin:lin + d]
     np.subtract(X.T, centre.astype(dt)[:, None], out=Xt)

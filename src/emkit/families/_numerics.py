@@ -102,6 +102,11 @@ def first_bad_cell(bad: np.ndarray):
     return divmod(int(flat[0]), bad.shape[1])
 
 
+#: largest count accepted (2**53): above it float64 values are not exact integers, and
+#: the log-probabilities of counts near 1e308 would overflow to NaN
+MAX_COUNT = float(2**53)
+
+
 def check_counts(X: np.ndarray, what: str, name: str = "X", row_offset: int = 0) -> None:
     """Raise ValueError unless every cell of ``X`` is a non-negative integer.
 
@@ -115,12 +120,13 @@ def check_counts(X: np.ndarray, what: str, name: str = "X", row_offset: int = 0)
     row_offset : int, default=0
         Index of the first row of ``X`` in the whole data (for the message).
     """
-    bad = (X < 0) | (X != np.floor(X))
+    bad = (X < 0) | (X != np.floor(X)) | (X > MAX_COUNT)
     cell = first_bad_cell(bad)
     if cell is not None:
         r, c = cell
         v = X[r, c]
-        kind = "negative" if v < 0 else "not an integer"
+        kind = ("negative" if v < 0 else "not an integer" if v != np.floor(v)
+                else f"above 2**53 = {MAX_COUNT:.0f}, past which float64 holds no exact integers")
         r += row_offset
         raise ValueError(
             f"{name} must hold non-negative integer {what}; {name}[{r}, {c}] = {v:g} is {kind} "

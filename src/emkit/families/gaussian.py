@@ -43,6 +43,8 @@ from ._mclust_models import MODEL_NAMES, MODELS_1D
 
 _LOG_2PI = np.log(2.0 * np.pi)
 _EPS10 = 10 * np.finfo(np.float64).eps
+#: largest magnitude a fit accepts: squares and products of such values stay finite
+_MAX_MAGNITUDE = 1e150
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,9 +99,22 @@ class GaussianFamily(Family):
         return gaussian_family(self.covariance_type, float(self.reg_covar), centre, n_features)
 
     def scan(self, chunk):
-        """Weighted sum of the rows and of the weights (for the centre)."""
+        """Weighted sum of the rows and of the weights (for the centre).
+
+        Raises ValueError for values beyond ``1e150`` in magnitude: their
+        squares overflow float64, which would turn the fit into NaN.
+        """
+        X = np.asarray(chunk.X, dtype=np.float64)
+        big = np.abs(X) > _MAX_MAGNITUDE
+        if big.any():
+            r, c = divmod(int(np.flatnonzero(big.ravel())[0]), X.shape[1])
+            raise ValueError(
+                f"X[{r + chunk.start}, {c}] = {X[r, c]:g} (row {r + chunk.start}, column {c}) is "
+                f"beyond {_MAX_MAGNITUDE:g} in magnitude; squared it overflows float64, so "
+                "divide X by a constant (for example a power of ten) before fitting"
+            )
         w = chunk.sample_weight
-        return (w @ np.asarray(chunk.X, dtype=np.float64), w.sum())
+        return (w @ X, w.sum())
 
     def configure(self, totals, data, init):
         """The family centred at the weighted mean of the data."""
@@ -166,6 +181,20 @@ class GaussianFamily(Family):
         return self.log_prob_cached(X, params, aux)[0]
 
     def log_prob_cached(self, X, params, aux):
+        """Log densities of a chunk; rows too far to score finitely get ``-inf``.
+
+        A row whose squared distance overflows float64 (say ``1e200`` under a
+        model of unit scale) has a log density below every float: it is
+        ``-inf`` (as scikit-learn gives), never NaN from ``inf - inf``.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            lp, cache = self._log_prob_cached(X, params, aux)
+        bad = ~np.isfinite(lp)
+        if bad.any():
+            lp[bad] = -np.inf
+        return lp, cache
+
+    def _log_prob_cached(self, X, params, aux):
         F, lin = self._features(X, params)
         dt = F.dtype
         d = F.shape[0] - lin - 1

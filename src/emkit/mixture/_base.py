@@ -265,6 +265,9 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
                 "fit fewer components or supply more rows"
             )
         w = check_sample_weight(sample_weight, n)
+        # only ratios of weights matter: scaled to a largest weight of 1, weights of 1e-20
+        # or 1e20 fit like ones (the M-step's guard against empty components is absolute)
+        w = w / w.max()
         if np.count_nonzero(w) < K:
             raise ValueError(
                 f"only {np.count_nonzero(w)} rows have a positive sample_weight, fewer than "
