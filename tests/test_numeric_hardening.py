@@ -88,5 +88,5 @@ def test_row_permutation_changes_nothing(ct):
     with pytest.warns(emkit.ConvergenceWarning):
         b = emkit.GaussianMixture(2, covariance_type=ct, **start).fit(X[perm])
     for attr in ("weights_", "means_", "covariances_"):
-        np.testing.assert_allclose(getattr(b, attr), getattr(a, attr), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(getattr(b, attr), getattr(a, attr), rtol=1e-7, atol=1e-9)
     np.testing.assert_array_equal(b.predict(X), a.predict(X))
