@@ -40,6 +40,17 @@ def _emit(text: str, out: Path | None) -> bool:
     return True
 
 
+def _model_and_inputs(model_path, data, columns, trials, trials_column, drop_missing):
+    """The saved model, DATA's columns it was fitted on, and the side-data keywords."""
+    model = _load_model(model_path)
+    names = getattr(model, "feature_names_", None)
+    inputs = _read_inputs(data, columns, trials_column=trials_column,
+                          drop_missing=_missing_cells(model, drop_missing),
+                          default_names=list(names) if names is not None else None)
+    _check_features(model, inputs, data)
+    return model, inputs, _aux(model, inputs, trials)
+
+
 @app.command()
 def predict(
     model_path: ModelArg,
@@ -54,13 +65,8 @@ def predict(
 ) -> None:
     """Most likely component (or --proba: probabilities) of every row of DATA."""
     _check_out_path(out, "--out")
-    model = _load_model(model_path)
-    names = getattr(model, "feature_names_", None)
-    inputs = _read_inputs(data, columns, trials_column=trials_column,
-                          drop_missing=_missing_cells(model, drop_missing),
-                          default_names=list(names) if names is not None else None)
-    _check_features(model, inputs, data)
-    aux = _aux(model, inputs, trials)
+    model, inputs, aux = _model_and_inputs(model_path, data, columns, trials, trials_column,
+                                           drop_missing)
     if proba:
         result = model.predict_proba(inputs.X, **aux)
         lines = [",".join(f"{p:.6g}" for p in row) for row in result]
@@ -86,13 +92,8 @@ def score(
     as_json: JsonOpt = False,
 ) -> None:
     """Log-likelihood of DATA under the model, with BIC and AIC."""
-    model = _load_model(model_path)
-    names = getattr(model, "feature_names_", None)
-    inputs = _read_inputs(data, columns, trials_column=trials_column,
-                          drop_missing=_missing_cells(model, drop_missing),
-                          default_names=list(names) if names is not None else None)
-    _check_features(model, inputs, data)
-    aux = _aux(model, inputs, trials)
+    model, inputs, aux = _model_and_inputs(model_path, data, columns, trials, trials_column,
+                                           drop_missing)
     n = inputs.X.shape[0]
     summary = model._fit_summary(inputs.X, **aux)  # one pass over the data
     mean = summary["log_likelihood"] / n
