@@ -90,3 +90,48 @@ def test_row_permutation_changes_nothing(ct):
     for attr in ("weights_", "means_", "covariances_"):
         np.testing.assert_allclose(getattr(b, attr), getattr(a, attr), rtol=1e-7, atol=1e-9)
     np.testing.assert_array_equal(b.predict(X), a.predict(X))
+
+
+# ------------------------------------------------ predict memory (item 10) and bic/aic (item 11)
+def test_predict_and_score_samples_work_chunk_by_chunk():
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    K, n = 16, 200_000
+    X = rng.normal(0, 3, (n, 2))
+    gm = emkit.GaussianMixture(K, covariance_type="diag", max_iter=2, tol=0.0, random_state=0,
+                               chunk_size=10_000)
+    with pytest.warns(emkit.ConvergenceWarning):
+        gm.fit(X[:20_000])
+    ref = gm.component_log_densities(X[:5000]) + np.log(gm.weights_)
+    tracemalloc.start()
+    try:
+        labels = gm.predict(X)
+        peak_predict = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        s = gm.score_samples(X)
+        peak_score = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    dense = n * K * 8  # one (n, K) float64 array: 25.6 MB
+    assert peak_predict < dense / 2 and peak_score < dense / 2
+    np.testing.assert_array_equal(labels[:5000], ref.argmax(axis=1))
+    from scipy.special import logsumexp
+
+    np.testing.assert_allclose(s[:5000], logsumexp(ref, axis=1), rtol=1e-12)
+
+
+def test_impossible_rows_get_finite_posteriors():
+    gm = emkit.GaussianMixture(2, random_state=0).fit(blobs())
+    p = gm.predict_proba([[1e200, 0.0], [0.0, 0.0]])
+    assert not np.isnan(p).any()
+    np.testing.assert_allclose(p[0], gm.weights_)
+
+
+def test_bic_aic_take_the_row_count_from_the_scores(monkeypatch):
+    X = blobs()
+    gm = emkit.GaussianMixture(2, random_state=0).fit(X)
+    ll = gm.score_samples(X).sum()
+    p = gm._n_parameters()
+    assert gm.bic(X.tolist()) == pytest.approx(-2 * ll + p * np.log(X.shape[0]), rel=1e-12)
+    assert gm.aic(X) == pytest.approx(-2 * ll + 2 * p, rel=1e-12)

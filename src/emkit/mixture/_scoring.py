@@ -63,6 +63,33 @@ class ScoringMixin:
 
         return normalize_log(self._estimate_weighted_log_prob(X, kwargs))
 
+    def _per_chunk(self, X, kwargs, fn):
+        """Apply ``fn(log_norm, resp)`` chunk by chunk and concatenate its row-wise results.
+
+        Only one chunk's (n_chunk, n_components) arrays exist at a time, so
+        memory beyond the output is bounded by ``chunk_size``.  A row
+        impossible under every component (log density ``-inf``) gets the
+        mixing weights as its posterior, never NaN.
+        """
+        from ..engine.em import normalize_log
+
+        data = self._predict_data(X, kwargs)
+        family = self._fitted_family()
+        params = self._fitted_params()
+        with np.errstate(divide="ignore"):
+            log_w = np.log(self.weights_)
+
+        def run(ch):
+            lp = np.asarray(family.log_prob(ch.X, params, ch.aux), dtype=np.float64) + log_w
+            with np.errstate(invalid="ignore", divide="ignore"):
+                log_norm, resp = normalize_log(lp)
+            impossible = ~np.isfinite(log_norm)
+            if impossible.any():
+                resp[impossible] = self.weights_
+            return fn(log_norm, resp)
+
+        return self._backend_for(data.X).map_concat(run, data, self.n_components)
+
     def score_samples(self, X, **kwargs):
         """Log density of the mixture at every row.
 
@@ -76,7 +103,7 @@ class ScoringMixin:
         """
         if is_dask_array(X):
             return self._dask_rows(X, kwargs, "score_samples")
-        return self._log_norm_and_resp(X, kwargs)[0]
+        return self._per_chunk(X, kwargs, lambda log_norm, resp: log_norm)
 
     def score(self, X, y=None, sample_weight=None, **kwargs):
         """Mean (weighted) log-likelihood per sample.
@@ -107,7 +134,7 @@ class ScoringMixin:
         """
         if is_dask_array(X):
             return self._dask_rows(X, kwargs, "predict_proba")
-        return self._log_norm_and_resp(X, kwargs)[1]
+        return self._per_chunk(X, kwargs, lambda log_norm, resp: resp)
 
     def predict(self, X, **kwargs):
         """Most likely component of every row.
@@ -118,7 +145,7 @@ class ScoringMixin:
         """
         if is_dask_array(X):
             return self._dask_rows(X, kwargs, "predict")
-        return self._estimate_weighted_log_prob(X, kwargs).argmax(axis=1)
+        return self._per_chunk(X, kwargs, lambda log_norm, resp: resp.argmax(axis=1))
 
     def _n_parameters(self) -> int:
         check_is_fitted(self)
@@ -159,8 +186,10 @@ class ScoringMixin:
         -------
         bic : float
         """
-        n = np.shape(X)[0]
-        return -2 * self.score(X, **kwargs) * n + self._n_parameters() * np.log(n)
+        if is_dask_array(X):
+            n = X.shape[0]
+            return -2 * self.score(X, **kwargs) * n + self._n_parameters() * np.log(n)
+        return self._fit_summary(X, **kwargs)["bic"]  # row count from the scores, no np.asarray(X)
 
     def icl(self, X, **kwargs):
         """Integrated completed likelihood criterion on ``X`` (lower is better).
@@ -191,8 +220,10 @@ class ScoringMixin:
         -------
         aic : float
         """
-        n = np.shape(X)[0]
-        return -2 * self.score(X, **kwargs) * n + 2 * self._n_parameters()
+        if is_dask_array(X):
+            n = X.shape[0]
+            return -2 * self.score(X, **kwargs) * n + 2 * self._n_parameters()
+        return self._fit_summary(X, **kwargs)["aic"]
 
     def sample(self, n_samples=1, **kwargs):
         """Draw rows from the fitted mixture.
