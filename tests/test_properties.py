@@ -68,7 +68,8 @@ def test_responsibilities_sum_to_one_and_match_score(seed, n, d, K, ct):
        ct=COV, chunk=st.integers(1, 64))
 def test_chunked_equals_unchunked(seed, n, d, K, ct, chunk):
     X = _data(seed, n, d, K)
-    kw = dict(covariance_type=ct, random_state=seed, max_iter=30, tol=0.0)
+    # plain EM: SQUAREM's step lengths amplify the rounding of a different summation order
+    kw = dict(covariance_type=ct, random_state=seed, max_iter=30, tol=0.0, acceleration=None)
     a = _quiet_fit(emkit.GaussianMixture(K, **kw), X)
     b = _quiet_fit(emkit.GaussianMixture(K, chunk_size=chunk, **kw), X)
     # near-singular (collapsed) components amplify the rounding of a different summation order

@@ -74,6 +74,8 @@ def test_faithful_table_shape_and_choice(faithful_selection):
     )
     # mclust's answer (reference case 7): tied covariance, three components
     assert (best.covariance_type, best.n_components) == ("tied", 3)
+    assert chosen["value"] == pytest.approx(2314.3, abs=0.05)
+    assert chosen["log_likelihood"] == pytest.approx(-1126.32, abs=0.005)
     assert not best.degenerate_components_
 
 

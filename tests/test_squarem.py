@@ -85,7 +85,7 @@ def test_same_optimum_as_plain_em_random_data(ct):
     fits = []
     for acc in (None, "squarem"):
         gm = emkit.GaussianMixture(3, covariance_type=ct, tol=1e-11, max_iter=20_000,
-                                   init_params="random", random_state=1, acceleration=acc).fit(X)
+                                   init_params="random_from_data", random_state=1, acceleration=acc).fit(X)
         assert gm.converged_
         fits.append(gm)
     plain, fast = fits
@@ -178,11 +178,12 @@ def test_old_faithful_three_components_three_times_fewer_em_steps():
         for seed in (0, 1, 2):
             plain, fast = [
                 emkit.GaussianMixture(3, covariance_type=ct, tol=1e-10, max_iter=100_000,
-                                      random_state=seed, acceleration=acc).fit(X)
+                                      random_state=seed, acceleration=acc, init_params="kmeans").fit(X)
                 for acc in (None, "squarem")
             ]
             assert fast.converged_ and plain.converged_
-            assert fast.lower_bound_ >= plain.lower_bound_ - 1e-12
+            # both stop within about tol of the same limit
+            assert fast.lower_bound_ >= plain.lower_bound_ - 1e-9
             plain_steps += plain.n_iter_
             fast_steps += fast.n_iter_
     assert 3 * fast_steps <= plain_steps

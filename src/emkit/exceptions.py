@@ -18,10 +18,28 @@ class ModelFileError(ValueError):
     """A model file cannot be loaded: truncated, tampered with, not emkit's, or too new."""
 
 
+class LikelihoodDecreaseWarning(RuntimeWarning):
+    """The log-likelihood went down between EM iterates by more than rounding.
+
+    EM never decreases the likelihood, so this points at ill-conditioned data
+    (for example values many orders of magnitude apart) or a faulty family.
+    """
+
+
+class DroppedStartWarning(UserWarning):
+    """One initialisation failed (for example a singular covariance) and was dropped.
+
+    The fit goes on with the other starts; an error is raised only when every
+    start fails.
+    """
+
+
 __all__ = [
     "ConvergenceWarning",
     "DegenerateComponentWarning",
     "ModelFileError",
+    "DroppedStartWarning",
+    "LikelihoodDecreaseWarning",
     "NotFittedError",
     "SingularCovarianceError",
 ]

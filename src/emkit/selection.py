@@ -21,14 +21,14 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import registry
 from ._neighbours import Problem, refine
-from .exceptions import DegenerateComponentWarning
+from .exceptions import DegenerateComponentWarning, DroppedStartWarning
 
 __all__ = ["CRITERIA", "DEFAULTS", "select_model"]
 
 logger = logging.getLogger("emkit")
 
 CRITERIA = ("bic", "aic", "icl")
-_EXPECTED_WARNINGS = (ConvergenceWarning, DegenerateComponentWarning)
+_EXPECTED_WARNINGS = (ConvergenceWarning, DegenerateComponentWarning, DroppedStartWarning)
 
 #: The one set of defaults of :func:`select_model`, ``emkit select`` and
 #: ``emkit demo`` (the command line reads them from here).  ``None`` means the

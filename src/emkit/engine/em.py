@@ -19,6 +19,7 @@ import numpy as np
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
 from ..families._stats import Stats
+from .monitor import DEFAULT_MAX_ITER, DEFAULT_TOL, ConvergenceMonitor
 
 logger = logging.getLogger("emkit")
 
@@ -41,8 +42,12 @@ class EMResult:
     initial_log_likelihood : float
         Mean per-sample log-likelihood of the initial parameters.
     n_iter : int
-        Number of M-steps taken.
+        Data passes after the one that evaluated the start (M-steps for
+        plain EM).
     converged : bool
+    plateau : bool
+        Stopped unconverged on a slow plateau (see
+        :class:`~emkit.engine.monitor.ConvergenceMonitor`).
     interrupted : bool
         True when a ``KeyboardInterrupt`` stopped the run (only caught when
         ``catch_interrupt`` is set); ``params`` are then the last complete
@@ -56,6 +61,8 @@ class EMResult:
     n_iter: int
     converged: bool
     interrupted: bool = False
+    plateau: bool = False
+    degenerate: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -167,22 +174,31 @@ def params_from_resp(
     return maximization(family, stats, params or {}, fixed)
 
 
+def data_eps(data: Data) -> float:
+    """Machine epsilon of the data's dtype (float64 for anything not floating)."""
+    dtype = getattr(data.X, "dtype", np.dtype(np.float64))
+    return float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.floating) else float(np.finfo(np.float64).eps)
+
+
 def run_em(
     family: Family,
     params: Mapping,
     data: Data,
     backend: NumpyBackend,
     *,
-    tol: float = 1e-3,
-    max_iter: int = 100,
+    tol: float = DEFAULT_TOL,
+    max_iter: int = DEFAULT_MAX_ITER,
     fixed: frozenset = frozenset(),
     acceleration: str | None = None,
     callback: Callable[[dict], None] | None = None,
     catch_interrupt: bool = False,
     verbose: int = 0,
     verbose_interval: int = 10,
+    label: str = "EM",
+    rule: str = "aitken",
+    warn_decrease: bool = True,
 ) -> EMResult:
-    """Run EM from ``params`` until the mean log-likelihood gains less than ``tol``.
+    """Run EM from ``params`` until Aitken's estimate of the remaining gain is below ``tol``.
 
     Parameters
     ----------
@@ -192,10 +208,12 @@ def run_em(
     data : Data
     backend : NumpyBackend
     tol : float
-        Convergence threshold on the change of the mean per-sample
-        log-likelihood between iterations.
+        Convergence threshold on Aitken's estimate of how much the mean
+        per-sample log-likelihood can still gain (see
+        :mod:`emkit.engine.monitor`).
     max_iter : int
-        Maximum number of M-steps; 0 evaluates ``params`` only.
+        Maximum number of data passes after the one that evaluates
+        ``params`` (one per M-step for plain EM); 0 evaluates ``params`` only.
     fixed : frozenset of str
         Parameter names held at their initial values.
     acceleration : {None, "squarem"}
@@ -206,6 +224,13 @@ def run_em(
     catch_interrupt : bool
         Turn a ``KeyboardInterrupt`` into a stopped, unconverged result with
         the last complete parameters instead of propagating it.
+    label : str
+        Name of the run in warnings and log messages.
+    rule : {"aitken", "change"}
+        Stopping rule (see :class:`~emkit.engine.monitor.ConvergenceMonitor`).
+    warn_decrease : bool
+        Warn at once when the log-likelihood falls by more than rounding;
+        with False the result's ``extra`` keeps the count and first message.
 
     Returns
     -------
@@ -217,41 +242,49 @@ def run_em(
         return run_squarem(
             family, params, data, backend, tol=tol, max_iter=max_iter, fixed=fixed,
             callback=callback, catch_interrupt=catch_interrupt, verbose=verbose,
-            verbose_interval=verbose_interval,
+            verbose_interval=verbose_interval, label=label, rule=rule, warn_decrease=warn_decrease,
         )
+    monitor = ConvergenceMonitor(tol, max_iter, callback=callback, verbose=verbose,
+                                 verbose_interval=verbose_interval, label=label, rule=rule,
+                                 eps=data_eps(data), slack=family.likelihood_slack(),
+                                 warn_decrease=warn_decrease)
     params = dict(params)
     stats, ll = expectation(family, params, data, backend)
-    initial = ll
-    history: list[float] = []
-    converged = False
+    monitor.start(ll)
     interrupted = False
-    n_iter = 0
     try:
-        for n_iter in range(1, max_iter + 1):
+        while monitor.passes_left > 0:
             new_params = maximization(family, stats, params, fixed)
             new_stats, new_ll = expectation(family, new_params, data, backend)
+            monitor.count_pass()
             params, stats = new_params, new_stats
-            change = new_ll - ll
-            ll = new_ll
-            history.append(ll)
-            if verbose >= 2 and n_iter % verbose_interval == 0:
-                logger.info("iteration %d: mean log-likelihood %.10g (change %.3g)", n_iter, ll, change)
-            if callback is not None:
-                callback({"iteration": n_iter, "log_likelihood": ll, "change": change, "params": params})
-            if abs(change) < tol:
-                converged = True
-                break
+            monitor.record(new_ll, params)
+            seq = monitor.history
+            if len(seq) == 1:
+                if monitor.check_step(monitor.initial, seq[0]):
+                    break
+            else:
+                l0 = seq[-3] if len(seq) >= 3 else monitor.initial
+                if monitor.check(l0, seq[-2], seq[-1]):
+                    break
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
         interrupted = True
-        n_iter = len(history)
+    return monitor_result(monitor, params, interrupted)
+
+
+def monitor_result(monitor: ConvergenceMonitor, params: dict, interrupted: bool, **extra) -> EMResult:
+    """The :class:`EMResult` of a finished run."""
+    monitor.finish()
     return EMResult(
         params=params,
-        lower_bound=ll,
-        history=np.asarray(history, dtype=np.float64),
-        initial_log_likelihood=initial,
-        n_iter=n_iter if not interrupted else len(history),
-        converged=converged,
+        lower_bound=monitor.current,
+        history=np.asarray(monitor.history, dtype=np.float64),
+        initial_log_likelihood=monitor.initial,
+        n_iter=monitor.n_iter,
+        converged=monitor.converged and not interrupted,
         interrupted=interrupted,
+        plateau=monitor.plateau,
+        extra={**monitor.summary(), **extra},
     )

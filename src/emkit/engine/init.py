@@ -1,9 +1,13 @@
-"""Initial responsibilities: k-means, k-means++ seeding, random.
+"""Starts for EM: k-means, k-means++ seeding, random rows, random responsibilities.
 
 Everything here works chunk by chunk on the same backend as EM, honours
 sample weights (a row of weight ``k`` acts like ``k`` copies of the row, and
 weight 0 like no row at all) and never builds more than an
-(n_chunk, n_centres) distance matrix.
+(n_chunk, n_centres) array.  A start is a :class:`Start`: centres (every row
+goes to its nearest centre) or a seed for random responsibilities.  The
+responsibilities of a chunk are made inside that chunk and consumed by the
+family's sufficient statistics at once (:func:`params_from_start`), so no
+(n_samples, n_components) array is ever built while fitting.
 
 References
 ----------
@@ -17,9 +21,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backends.numpy_backend import Data, NumpyBackend
+from dataclasses import dataclass
 
-INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+from ..backends.numpy_backend import Data, NumpyBackend
+from ..families._base import Family
+from ..families._stats import Stats
+
+#: the scikit-learn initialisations
+SKLEARN_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+#: every ``init_params`` value; ``"auto"`` is :func:`emkit.engine.starts.auto_starts`
+INIT_METHODS = ("auto",) + SKLEARN_METHODS
+#: per-row side data holding the row index, for random responsibilities
+ROW_KEY = "_init_row"
 #: Lloyd iterations after k-means++ seeding when initialising a mixture: a
 #: few passes place the centres well enough for EM, which refines them anyway,
 #: and keep initialisation a small part of a fit on large data
@@ -76,9 +89,24 @@ def _canonical_order(data: Data, backend: NumpyBackend, shift: np.ndarray) -> np
     and a row of weight ``k`` is drawn exactly when ``k`` adjacent copies of
     it would be.
     """
-    v = np.random.default_rng(20071122).standard_normal(data.n_features)
+    v = canonical_direction(data.n_features)
     key = backend.map_concat(lambda ch: _rows_as_float(ch, shift) @ v, data)
     return np.argsort(key, kind="stable")
+
+
+def canonical_direction(n_features: int) -> np.ndarray:
+    """A fixed random direction, shape (n_features,), used to order rows and centres."""
+    return np.random.default_rng(20071122).standard_normal(n_features)
+
+
+def canonical_centres(centres: np.ndarray) -> np.ndarray:
+    """Centres sorted along :func:`canonical_direction`.
+
+    Starts whose components come in this order give fits whose components
+    come in the same order whatever start wins (and whatever the dtype), so
+    results do not depend on which of several equivalent runs was kept.
+    """
+    return centres[np.argsort(centres @ canonical_direction(centres.shape[1]), kind="stable")]
 
 
 def _pick_by_weight(mass: np.ndarray, order: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -151,6 +179,13 @@ def lloyd(data: Data, centres: np.ndarray, backend: NumpyBackend, shift: np.ndar
     centres : ndarray of shape (n_clusters, n_features)
     labels : ndarray of shape (n_samples,)
     """
+    centres = _lloyd_centres(data, centres, backend, shift, max_iter, tol)
+    return centres, _nearest(data, backend, shift, centres)
+
+
+def _lloyd_centres(data: Data, centres: np.ndarray, backend: NumpyBackend, shift: np.ndarray,
+                   max_iter: int = 100, tol: float = 1e-4) -> np.ndarray:
+    """Centres after weighted Lloyd iterations (no final assignment pass)."""
     K = centres.shape[0]
 
     def spread(ch):
@@ -176,13 +211,7 @@ def lloyd(data: Data, centres: np.ndarray, backend: NumpyBackend, shift: np.ndar
         centres = new
         if shift_sq <= tol * tol * max(var, 1e-300):
             break
-    return centres, _nearest(data, backend, shift, centres)
-
-
-def _one_hot(labels: np.ndarray, K: int) -> np.ndarray:
-    resp = np.zeros((labels.shape[0], K))
-    resp[np.arange(labels.shape[0]), labels] = 1.0
-    return resp
+    return centres
 
 
 #: above this many rows, k-means++ seeding and Lloyd iterations run on a weighted
@@ -202,12 +231,116 @@ def _weighted_subsample(data: Data, backend: NumpyBackend, shift: np.ndarray,
     order = _canonical_order(data, backend, shift)
     idx = _pick_by_weight(data.sample_weight, order, rng.uniform(size=size))
     rows, counts = np.unique(idx, return_counts=True)
-    return Data(np.asarray(data.X[rows]), counts.astype(np.float64))
+    aux = {k: np.asarray(v)[rows] for k, v in data.aux.items()}
+    return Data(np.asarray(data.X[rows]), counts.astype(np.float64), aux)
 
 
-def initial_resp(method: str, data: Data, n_components: int, rng: np.random.RandomState,
-                 backend: NumpyBackend, sample_size: int = INIT_SAMPLE_SIZE) -> np.ndarray:
-    """Initial responsibilities of every row.
+@dataclass(frozen=True)
+class Start:
+    """A start that yields the responsibilities of any chunk of rows.
+
+    Parameters
+    ----------
+    n_components : int
+    centres : ndarray of shape (n_components, n_features) or None
+        Every row goes (hard) to its nearest centre, in the coordinates of
+        ``X - shift``.
+    shift : ndarray of shape (n_features,) or None
+    seed : int or None
+        Without centres: uniform random responsibilities, a function of the
+        seed and the row index only (not of the chunking).
+    softening : float
+        Share of uniform mass mixed into the responsibilities (discrete
+        families need it: hard labels give probabilities of exactly 0 or 1,
+        which EM can never leave).
+    """
+
+    n_components: int
+    centres: np.ndarray | None = None
+    shift: np.ndarray | None = None
+    seed: int | None = None
+    softening: float = 0.0
+
+    def resp(self, chunk: Data) -> np.ndarray:
+        """Responsibilities of the rows of one chunk, shape (n_chunk, n_components)."""
+        K = self.n_components
+        n = chunk.n_samples
+        if self.centres is not None:
+            C = self.centres
+            labels = _cross(_centred_t(chunk, self.shift), C, (C * C).sum(axis=1)).argmin(axis=0)
+            resp = np.zeros((n, K))
+            resp[np.arange(n), labels] = 1.0
+        else:
+            rows = np.asarray(chunk.aux[ROW_KEY], dtype=np.uint64)
+            resp = _hash_uniform(self.seed, rows[:, None] * np.uint64(K) + np.arange(K, dtype=np.uint64))
+            resp /= resp.sum(axis=1, keepdims=True)
+        if self.softening:
+            resp *= 1.0 - self.softening
+            resp += self.softening / K
+        return resp
+
+
+def _hash_uniform(seed: int, idx: np.ndarray) -> np.ndarray:
+    """Uniform numbers in (0, 1] from a counter (SplitMix64 finaliser of ``seed`` and ``idx``)."""
+    z = idx * np.uint64(0x9E3779B97F4A7C15) + np.uint64(seed % 2**64)
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return ((z >> np.uint64(11)).astype(np.float64) + 1.0) * 2.0**-53
+
+
+def with_row_index(data: Data) -> Data:
+    """``data`` with the row index as side data (random responsibilities need it)."""
+    if ROW_KEY in data.aux:
+        return data
+    return Data(data.X, data.sample_weight, {**data.aux, ROW_KEY: np.arange(data.n_samples)})
+
+
+def centre_of(data: Data, backend: NumpyBackend) -> np.ndarray:
+    """Weighted mean row, shape (n_features,)."""
+    return _centre_of(data, backend)
+
+
+def random_rows(data: Data, K: int, rng: np.random.RandomState, backend: NumpyBackend,
+                shift: np.ndarray) -> np.ndarray:
+    """``K`` rows of distinct values drawn with probability proportional to weight, minus ``shift``.
+
+    After each draw every row equal to the drawn one leaves the pool, so a
+    row of weight ``k`` and ``k`` copies of it are drawn alike.
+    """
+    order = _canonical_order(data, backend, shift)
+    mass = data.sample_weight.copy()
+    idx = np.empty(K, dtype=np.intp)
+    for j in range(K):  # K draws without replacement
+        idx[j] = _pick_by_weight(mass, order, rng.uniform(size=1))[0]
+        row = np.asarray(data.X[idx[j]])
+        same = backend.map_concat(lambda ch, row=row: np.all(np.asarray(ch.X) == row, axis=1), data)
+        mass[same] = 0.0
+        if not mass.sum() > 0:
+            mass = data.sample_weight.copy()
+    return _rows(data, idx, shift)
+
+
+def kmeans_centres(data: Data, K: int, rng: np.random.RandomState, backend: NumpyBackend,
+                   shift: np.ndarray, lloyd_iter: int = LLOYD_MAX_ITER,
+                   sample_size: int = INIT_SAMPLE_SIZE) -> np.ndarray:
+    """k-means++ seeds, then at most ``lloyd_iter`` Lloyd iterations (0: seeds only)."""
+    sub = data
+    if data.n_samples > sample_size:
+        sub = _weighted_subsample(data, backend, shift, rng, sample_size)
+        backend = NumpyBackend(backend.chunk_size)
+    centres = kmeans_plusplus(sub, K, rng, backend, shift)
+    if lloyd_iter:
+        centres = _lloyd_centres(sub, centres, backend, shift, lloyd_iter)
+    return centres
+
+
+def make_start(method: str, data: Data, n_components: int, rng: np.random.RandomState,
+               backend: NumpyBackend, sample_size: int = INIT_SAMPLE_SIZE, softening: float = 0.0,
+               shift: np.ndarray | None = None) -> Start:
+    """The start of one scikit-learn initialisation method.
 
     Parameters
     ----------
@@ -226,34 +359,55 @@ def initial_resp(method: str, data: Data, n_components: int, rng: np.random.Rand
 
     Returns
     -------
-    resp : ndarray of shape (n_samples, n_components)
+    Start
     """
-    n = data.n_samples
     K = n_components
     if method == "random":
-        resp = rng.uniform(size=(n, K))
-        resp /= resp.sum(axis=1, keepdims=True)
-        return resp
-    shift = _centre_of(data, backend)
+        return Start(K, seed=int(rng.randint(0, 2**31 - 1)), softening=softening)
+    if shift is None:
+        shift = _centre_of(data, backend)
     if method == "random_from_data":
-        order = _canonical_order(data, backend, shift)
-        mass = data.sample_weight.copy()
-        idx = np.empty(K, dtype=np.intp)
-        for j in range(K):  # K draws without replacement
-            idx[j] = _pick_by_weight(mass, order, rng.uniform(size=1))[0]
-            mass[idx[j]] = 0.0
-            if not mass.sum() > 0:
-                mass = data.sample_weight.copy()
-        centres = _rows(data, idx, shift)
+        centres = random_rows(data, K, rng, backend, shift)
     else:
-        sub, sub_backend = data, backend
-        if data.n_samples > sample_size:
-            # the subsample is in memory on the client whatever ``data`` is
-            sub = _weighted_subsample(data, backend, shift, rng, sample_size)
-            sub_backend = NumpyBackend(backend.chunk_size)
-        centres = kmeans_plusplus(sub, K, rng, sub_backend, shift)
-        if method == "kmeans":
-            centres, labels = lloyd(sub, centres, sub_backend, shift, max_iter=LLOYD_MAX_ITER)
-            if sub is data:
-                return _one_hot(labels, K)
-    return _one_hot(_nearest(data, backend, shift, centres), K)
+        centres = kmeans_centres(data, K, rng, backend, shift,
+                                 LLOYD_MAX_ITER if method == "kmeans" else 0, sample_size)
+    return Start(K, centres=centres, shift=shift, softening=softening)
+
+
+def params_from_start(family: Family, data: Data, start: Start, backend: NumpyBackend,
+                      params: dict | None = None, fixed: frozenset = frozenset()) -> dict:
+    """Parameters of one M-step from a start's responsibilities, chunk by chunk.
+
+    Each chunk makes its own (n_chunk, n_components) responsibilities and
+    turns them into sufficient statistics at once, so memory stays bounded by
+    the chunk size.
+    """
+    from .em import maximization
+
+    K = start.n_components
+    if start.centres is None:
+        data = with_row_index(data)
+
+    def fn(chunk: Data):
+        r = start.resp(chunk)
+        r *= chunk.sample_weight[:, None]
+        aux = {k: v for k, v in chunk.aux.items() if k != ROW_KEY}
+        st = family.suff_stats(chunk.X, r, aux, None)
+        st["nk"] = r.sum(axis=0)
+        return (Stats(**st),)
+
+    (stats,) = backend.map_reduce(fn, data, K)
+    return maximization(family, stats, params or {}, fixed)
+
+
+def initial_resp(method: str, data: Data, n_components: int, rng: np.random.RandomState,
+                 backend: NumpyBackend, sample_size: int = INIT_SAMPLE_SIZE) -> np.ndarray:
+    """Initial responsibilities of every row, shape (n_samples, n_components).
+
+    For inspection and tests on small data: fitting never builds this array
+    (it uses :func:`make_start` and :func:`params_from_start`).
+    """
+    start = make_start(method, data, n_components, rng, backend, sample_size)
+    if start.centres is None:
+        data = with_row_index(data)
+    return backend.map_concat(start.resp, data, n_components)

@@ -10,7 +10,9 @@ E-step (statistics and log-likelihood) is already known and
 3. extrapolates ``theta' = theta0 + 2 alpha r + alpha**2 v`` and stabilises
    it with one EM step, ``theta'' = F(theta')``;
 4. accepts ``theta''`` if its log-likelihood is finite and not below that of
-   ``theta0``; otherwise falls back to the plain EM iterate ``theta2`` and
+   ``theta0`` and it has no degenerate component that ``theta0`` did not
+   have (a long step must not jump onto a spurious spike of the likelihood
+   that plain EM would not climb); otherwise falls back to the plain EM iterate ``theta2`` and
    shrinks the bound.  The bound grows by a factor ``4`` each time the step
    reaches it and shrinks by ``4`` after a rejected step (the adaptive
    maximum step length of Du & Varadhan, 2020).
@@ -44,7 +46,8 @@ import numpy as np
 
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
-from .em import EMResult, expectation, hold_fixed, maximization
+from .em import EMResult, data_eps, expectation, hold_fixed, maximization, monitor_result
+from .monitor import DEFAULT_MAX_ITER, DEFAULT_TOL, ConvergenceMonitor
 
 logger = logging.getLogger("emkit")
 
@@ -116,13 +119,16 @@ def run_squarem(
     data: Data,
     backend: NumpyBackend,
     *,
-    tol: float = 1e-3,
-    max_iter: int = 100,
+    tol: float = DEFAULT_TOL,
+    max_iter: int = DEFAULT_MAX_ITER,
     fixed: frozenset = frozenset(),
     callback: Callable[[dict], None] | None = None,
     catch_interrupt: bool = False,
     verbose: int = 0,
     verbose_interval: int = 10,
+    label: str = "SQUAREM",
+    rule: str = "aitken",
+    warn_decrease: bool = True,
 ) -> EMResult:
     """EM accelerated by SQUAREM (scheme S3 with an adaptive step bound).
 
@@ -138,11 +144,13 @@ def run_squarem(
     data : Data
     backend : NumpyBackend
     tol : float
-        Convergence threshold on changes of the mean per-sample
-        log-likelihood, the same units and meaning as for plain EM.
+        Convergence threshold, the same rule as plain EM's (Aitken's
+        estimate of the remaining gain of the mean log-likelihood, from
+        consecutive plain EM steps).
     max_iter : int
-        Maximum number of EM-step equivalents (data passes), as for plain EM;
-        0 evaluates ``params`` only.
+        Maximum number of data passes after the one that evaluates
+        ``params``, as for plain EM; never exceeded.  0 evaluates ``params``
+        only.
     fixed : frozenset of str
         Parameter names held at their initial values.
     callback : callable or None
@@ -153,84 +161,86 @@ def run_squarem(
         Turn a ``KeyboardInterrupt`` into a stopped, unconverged result with
         the last accepted parameters.
     verbose, verbose_interval : int
-        With ``verbose >= 2`` log every ``verbose_interval``-th cycle.
+        With ``verbose >= 2`` log every ``verbose_interval``-th accepted iterate.
 
     Returns
     -------
     EMResult
-        ``n_iter`` counts EM-step equivalents: fused E-step passes over the
-        data after the initial one, each followed by (or following) one
-        M-step, so it compares directly with plain EM's ``n_iter``.
-        ``history`` of shape (n_accepted,) holds the mean log-likelihood of
-        every accepted iterate (one per SQUAREM cycle, plus single EM steps
-        near ``max_iter``, plus the final EM step); it never decreases.
+        ``n_iter`` counts data passes after the initial one, so it compares
+        directly with plain EM's ``n_iter``.  ``history`` of shape
+        (n_accepted,) holds the mean log-likelihood of every accepted iterate
+        (one per SQUAREM cycle, plus plain EM steps); it never decreases.
         ``extra`` holds ``n_cycles``, ``n_rejected`` (fallbacks to the EM
-        iterate) and ``n_m_steps``.
+        iterate), ``n_m_steps`` and the monitor's ``n_passes``.
 
     Notes
     -----
-    A cycle costs three data passes when the extrapolation is accepted (the
-    E-steps at ``theta1``, ``theta'`` and ``theta''``), as in the SQUAREM R
-    package, and four when it falls back to ``theta2``.
-    Convergence is declared on two consecutive changes below ``tol``: the
-    last accepted iterate changed the mean log-likelihood by less than
-    ``tol`` and a plain EM step taken from it also gains less than ``tol``
-    (or, in a cycle that fell back to plain EM, two plain EM steps in a row
-    gain less than ``tol``); the last EM step is the returned result.  Testing a plain EM step, and not only the
-    change of an extrapolation (which can land at an equal log-likelihood on
-    a slow plateau or across a ridge), means the run stops only where plain
-    EM itself would stop.
+    Every cycle starts with a plain EM step from the accepted iterate
+    ``theta0``.  When that step gains less than ``tol`` a second plain EM
+    step is evaluated and Aitken's rule decides convergence on the three
+    log-likelihoods, exactly as for plain EM; the run then ends on that EM
+    step.  Otherwise the cycle extrapolates: three data passes when the
+    extrapolation is accepted (the E-steps at ``theta1``, ``theta'`` and
+    ``theta''``, as in the SQUAREM R package), four when it falls back to
+    ``theta2``.  A cycle starts only if its passes fit in ``max_iter``;
+    otherwise plain EM steps use up the remaining passes.
     """
+    monitor = ConvergenceMonitor(tol, max_iter, callback=callback, verbose=verbose,
+                                 verbose_interval=verbose_interval, label=label, rule=rule,
+                                 eps=data_eps(data), slack=family.likelihood_slack(),
+                                 warn_decrease=warn_decrease)
     params = dict(params)
     stats, ll = expectation(family, params, data, backend)
-    initial = ll
-    history: list[float] = []
-    n_pass = 0
+    monitor.start(ll)
     n_m = 0
     n_cycles = 0
     n_rejected = 0
-    converged = False
     interrupted = False
     step_max = STEP_MAX0
-    last_change = np.inf
 
     def accept(p, s, value, alpha, extrapolated):
-        nonlocal params, stats, ll, last_change
-        last_change = value - ll
+        nonlocal params, stats, ll
         params, stats, ll = p, s, value
-        history.append(value)
-        if callback is not None:
-            callback({
-                "iteration": n_pass, "log_likelihood": value, "change": last_change,
-                "params": p, "step_length": alpha, "extrapolated": extrapolated,
-            })
+        monitor.record(value, p, step_length=alpha, extrapolated=extrapolated)
 
     try:
-        while n_pass < max_iter:
+        while monitor.passes_left > 0:
+            ll_start = ll
             # plain EM step from the accepted iterate: also the convergence probe
             p1 = maximization(family, stats, params, fixed)
             n_m += 1
             s1, ll1 = expectation(family, p1, data, backend)
-            n_pass += 1
-            if abs(ll1 - ll) < tol and abs(last_change) < tol:
+            monitor.count_pass()
+            if monitor.check_step(ll_start, ll1):  # a fixed point: nothing moved
                 accept(p1, s1, ll1, 1.0, False)
-                converged = True
                 break
-            if max_iter - n_pass < 2:  # no room for a full cycle: plain EM
-                accept(p1, s1, ll1, 1.0, False)
-                continue
-            ll_start = ll
-            # the second EM image needs no E-step of its own for the extrapolation:
-            # it is evaluated only if the cycle falls back to it (3 passes a cycle)
             p2 = maximization(family, s1, p1, fixed)
             n_m += 1
+            s2 = ll2 = None
+            if ll1 - ll_start < tol and monitor.passes_left > 0:
+                # the second plain EM step decides convergence, as in plain EM
+                s2, ll2 = expectation(family, p2, data, backend)
+                monitor.count_pass()
+                if monitor.check(ll_start, ll1, ll2):
+                    accept(p1, s1, ll1, 1.0, False)
+                    accept(p2, s2, ll2, 1.0, False)
+                    break
+            # passes the rest of the cycle may need: 2 for the extrapolation,
+            # 1 more for the fallback unless theta2 is already evaluated
+            need = 2 + (s2 is None)
+            if monitor.passes_left < need:  # no room for a cycle: plain EM
+                accept(p1, s1, ll1, 1.0, False)
+                if s2 is not None:
+                    accept(p2, s2, ll2, 1.0, False)
+                continue
             n_cycles += 1
             step = _step_length(family, params, p1, p2, fixed, step_max)
             a = 1.0 if step is None else step[0]
             result = None
             if step is not None and abs(a - 1.0) > 0.01:
-                result, used = _extrapolate(family, step, p2, fixed, data, backend, ll)
-                n_pass += used
+                result, used = _extrapolate(family, step, p2, fixed, data, backend, ll_start,
+                                            params)
+                monitor.count_pass(used)
                 n_m += used > 1
                 if result is None:  # safeguard: fall back to the plain EM iterate
                     n_rejected += 1
@@ -240,34 +250,20 @@ def run_squarem(
             if result is not None:
                 accept(*result, a, True)
             else:
-                s2, ll2 = expectation(family, p2, data, backend)
-                n_pass += 1
+                if s2 is None:
+                    s2, ll2 = expectation(family, p2, data, backend)
+                    monitor.count_pass()
                 accept(p2, s2, ll2, a, False)
-                if abs(ll1 - ll_start) < tol and abs(ll2 - ll1) < tol:
-                    # two consecutive plain EM steps below tol: converged
-                    converged = True
+                if monitor.check(ll_start, ll1, ll2):
                     break
             if a == step_max:
                 step_max = min(STEP_FACTOR * step_max, STEP_MAX_CAP)
-            if verbose >= 2 and n_cycles % verbose_interval == 0:
-                logger.info(
-                    "SQUAREM cycle %d (%d EM steps): mean log-likelihood %.10g (change %.3g, "
-                    "step %.3g)", n_cycles, n_pass, ll, last_change, a,
-                )
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
         interrupted = True
-    return EMResult(
-        params=params,
-        lower_bound=ll,
-        history=np.asarray(history, dtype=np.float64),
-        initial_log_likelihood=initial,
-        n_iter=n_pass,
-        converged=converged,
-        interrupted=interrupted,
-        extra={"n_cycles": n_cycles, "n_rejected": n_rejected, "n_m_steps": n_m},
-    )
+    return monitor_result(monitor, params, interrupted, n_cycles=n_cycles, n_rejected=n_rejected,
+                          n_m_steps=n_m)
 
 
 def _step_length(family, p0, p1, p2, fixed, step_max):
@@ -296,7 +292,7 @@ def _step_length(family, p0, p1, p2, fixed, step_max):
     return alpha, r, v, v0, layout
 
 
-def _extrapolate(family, step, ref, fixed, data, backend, ll0):
+def _extrapolate(family, step, ref, fixed, data, backend, ll0, p0):
     """Extrapolated point followed by one stabilising EM step.
 
     Parameters
@@ -307,6 +303,8 @@ def _extrapolate(family, step, ref, fixed, data, backend, ll0):
         Latest EM iterate; supplies the fixed parameters.
     ll0 : float
         Mean log-likelihood of the cycle's starting point.
+    p0 : dict
+        The cycle's starting point.
 
     Returns
     -------
@@ -332,5 +330,10 @@ def _extrapolate(family, step, ref, fixed, data, backend, ll0):
         except (ValueError, FloatingPointError):
             return None, passes
     if not (np.isfinite(ll3) and ll3 >= ll0):
+        return None, passes
+    # a long step can land in the basin of a spurious maximum (a component
+    # collapsed onto repeated values) that plain EM from theta0 would not
+    # reach: such a jump is refused, and plain EM decides
+    if set(family.degenerate_components(p3)) - set(family.degenerate_components(p0)):
         return None, passes
     return (p3, s3, ll3), passes

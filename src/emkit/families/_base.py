@@ -46,6 +46,9 @@ class Family:
     name: str = "family"
     #: names of the family's learnable parameters (those ``fixed`` may name)
     param_names: tuple[str, ...] = ()
+    #: the default start may agglomerate rows hierarchically under a Gaussian
+    #: criterion (model-based hierarchical clustering, see emkit.engine.mbhac)
+    hierarchical_start: bool = False
 
     # ---------------------------------------------------------- registry entry
     #: name of the estimator class that fits this family (exported by emkit)
@@ -198,6 +201,16 @@ class Family:
         finite (the caller checks both); families check their support here
         (probabilities in [0, 1], positive definite covariances, ...).
         """
+
+    def likelihood_slack(self) -> float:
+        """Relative fall of the mean log-likelihood one M-step may cause.
+
+        0 for an exact M-step (EM never decreases the likelihood); a
+        regularised M-step (a covariance floor) is not an exact maximisation
+        and may lower it slightly, so the convergence monitor warns only
+        beyond this slack.
+        """
+        return 0.0
 
     def degenerate_components(self, params: Mapping) -> list[int]:
         """Components that sit on a spurious (unbounded-likelihood) maximum."""

@@ -391,6 +391,9 @@ class MixedFamily(Family):
             except ValueError as exc:
                 raise ValueError(f"block {b} ({fam.name}): {exc}") from None
 
+    def likelihood_slack(self) -> float:
+        return max((fam.likelihood_slack() for fam, _ in self.blocks), default=0.0)
+
     def degenerate_components(self, params):
         found = set()
         for b, (fam, _) in enumerate(self.blocks):

@@ -21,10 +21,11 @@ from .._validation import (
 from ..backends.dask_backend import DaskBackend, is_dask_array, persist_rows
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..engine.em import params_from_resp, run_em
+from ..engine.init import INIT_METHODS, make_start, params_from_start
+from ..engine.starts import START_ERRORS, auto_starts, is_tie
+from ..exceptions import DegenerateComponentWarning, DroppedStartWarning, LikelihoodDecreaseWarning
 from ._dask import DaskPredictMixin
 from ._online import OnlineMixin
-from ..engine.init import INIT_METHODS, initial_resp
-from ..exceptions import DegenerateComponentWarning
 from ..families._base import Family
 from ._checks import check_dask_array
 from ._scoring import ScoringMixin
@@ -32,6 +33,31 @@ from ._scoring import ScoringMixin
 logger = logging.getLogger("emkit")
 
 ACCELERATIONS = ("squarem",)
+
+
+def _better(a, b) -> bool:
+    """Run ``a`` beats the earlier run ``b``: a better rank, and not a tie of log-likelihoods."""
+    if a.degenerate != b.degenerate:
+        return not a.degenerate
+    if not np.isfinite(a.lower_bound):
+        return False
+    if not np.isfinite(b.lower_bound):
+        return True
+    return a.lower_bound > b.lower_bound and not is_tie(a.lower_bound, b.lower_bound)
+
+
+def failures_error(owner: str, failures: list) -> Exception:
+    """The error raised when every start failed: the first failure's type, every reason."""
+    first = failures[0][1]
+    if len(failures) == 1:
+        return first
+    reasons = "; ".join(f"{name}: {exc}" for name, exc in failures)
+    cls = type(first) if isinstance(first, ValueError) else ValueError
+    try:
+        err = cls(f"{owner}: every start failed ({len(failures)}). {reasons}")
+    except TypeError:
+        err = ValueError(f"{owner}: every start failed ({len(failures)}). {reasons}")
+    return err
 
 
 class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, BaseEstimator):
@@ -190,29 +216,56 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
         for attr, value in self._fitted_family().derived(params).items():
             setattr(self, attr, value)
 
-    def _initial_params(self, family: Family, data: Data, backend: NumpyBackend, rng) -> dict:
-        """Initial parameters: the user's (checked by the prepared family), the rest from data."""
+    def _starts(self, family: Family, data: Data, backend: NumpyBackend, rng, fixed: frozenset,
+                init: int):
+        """Starting parameters of one initialisation: a list of ``(name, params)``.
+
+        ``init_params="auto"`` gives the best few short runs of
+        :func:`~emkit.engine.starts.auto_starts`; the scikit-learn methods give
+        one start each.  User-given initial values replace the start's; when
+        they cover every parameter they are the only start.  Starts that fail
+        are returned as ``(name, exception)``.
+        """
         user = family.check_init(self._init_values(), self.n_components, data.n_features)
         weights = self._check_weights_init()
         if weights is not None:
             user["weights"] = weights
         needed = {"weights", *self._param_attrs}
         if needed.issubset(user):
-            return user
-        resp = self._initial_resp(family, data, backend, rng)
-        params = params_from_resp(family, data, resp, backend)
+            return [("given initial parameters", user)]
+        method = self.init_params
+        tag = f"initialisation {init + 1}"
+        legacy = hasattr(self, "_initial_resp")  # a subclass's own (dense) responsibilities
+        if method == "auto" and not user and not legacy:
+            best, failed = auto_starts(family, data, self.n_components, rng, backend, fixed=fixed,
+                                       label=f"{type(self).__name__} {tag}")
+            out = [(f"{tag} ({c.name})", c.params) for c in best]
+            out += [(f"{tag} ({msg.split(':', 1)[0]})", ValueError(msg.split(': ', 1)[-1]))
+                    for msg in failed] if not best else []
+            return out
+        if method == "auto":
+            method = "kmeans"  # partial user values: complete them from one k-means start
+        soft = float(family.init_softening)
+        name = f"{tag} ({method})"
+        try:
+            if legacy:
+                params = params_from_resp(family, data, self._initial_resp(family, data, backend, rng),
+                                          backend)
+            else:
+                start = make_start(method, data, self.n_components, rng, backend, softening=soft)
+                params = params_from_start(family, data, start, backend)
+        except START_ERRORS as exc:
+            return [(name, exc)]
         params.update(user)
-        return params
+        return [(name, params)]
 
-    def _initial_resp(self, family: Family, data: Data, backend, rng) -> np.ndarray:
-        """Initial responsibilities, shape (n_samples, n_components)."""
-        resp = initial_resp(self.init_params, data, self.n_components, rng, backend)
-        soft = family.init_softening
-        if soft:
-            # hard labels would give a discrete family probabilities of exactly 0 or 1,
-            # which EM can never leave: mix in a little uniform mass
-            resp = (1.0 - soft) * resp + soft / resp.shape[1]
-        return resp
+    def _initial_params(self, family: Family, data: Data, backend: NumpyBackend, rng) -> dict:
+        """Parameters of the first start that works (``partial_fit``'s first batch)."""
+        starts = self._starts(family, data, backend, rng, frozenset(), 0)
+        for _, params in starts:
+            if not isinstance(params, Exception):
+                return params
+        raise failures_error(type(self).__name__, starts)
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, sample_weight=None, **kwargs):
@@ -283,26 +336,36 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
         rng = check_random_state(self.random_state)
         n_init = 1 if warm else self.n_init
         best = None
+        failures: list[str] = []
+        n_runs = 0
         for init in range(n_init):
-            params0 = self._fitted_params() if warm else self._initial_params(family, data, backend, rng)
+            starts = ([("warm start", self._fitted_params())] if warm
+                      else self._starts(family, data, backend, rng, fixed, init))
             if self.verbose:
-                logger.info("%s: initialisation %d of %d", type(self).__name__, init + 1, n_init)
-            result = run_em(
-                family, params0, data, backend, tol=self.tol, max_iter=self.max_iter,
-                fixed=fixed, acceleration=self.acceleration, callback=callback,
-                catch_interrupt=catch_interrupt, verbose=self.verbose,
-                verbose_interval=self.verbose_interval,
-            )
-            if self.verbose:
-                logger.info(
-                    "initialisation %d: %s after %d iterations, mean log-likelihood %.10g",
-                    init + 1, "converged" if result.converged else "not converged",
-                    result.n_iter, result.lower_bound,
-                )
-            if best is None or result.lower_bound > best.lower_bound:
-                best = result
-            if result.interrupted:
+                logger.info("%s: initialisation %d of %d (%d run(s))", type(self).__name__, init + 1,
+                            n_init, len(starts))
+            for name, params0 in starts:
+                n_runs += 1
+                result = self._run_start(family, name, params0, data, backend, fixed, callback,
+                                         catch_interrupt, failures)
+                if result is None:
+                    continue
+                result.degenerate = bool(family.degenerate_components(result.params))
+                if best is None or _better(result, best):
+                    best = result
+                if result.interrupted:
+                    break
+            if best is not None and best.interrupted:
                 break
+        if best is None:
+            raise failures_error(type(self).__name__, failures)
+        for name, exc in failures:
+            warnings.warn(
+                f"{type(self).__name__}: {name} was dropped ({exc}); the fit goes on with the "
+                "other starts",
+                DroppedStartWarning,
+                stacklevel=3,
+            )
         self._store_params(best.params)
         self._online_state = None  # a later partial_fit starts afresh
         self.converged_ = bool(best.converged)
@@ -310,18 +373,28 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
         self.lower_bound_ = float(best.lower_bound)
         self.history_ = best.history
         self.interrupted_ = bool(best.interrupted)
+        self.plateau_ = bool(best.plateau)
         if not best.converged:
-            reason = (
-                "was interrupted" if best.interrupted
-                else f"did not converge within max_iter={self.max_iter} iterations"
-            )
+            if best.interrupted:
+                reason = "was interrupted"
+            elif best.plateau:
+                reason = (f"stopped on a slow plateau at max_iter={self.max_iter} data passes: the "
+                          "log-likelihood still rises by less than tol per step but has not reached "
+                          "its limit")
+            else:
+                reason = f"did not converge within max_iter={self.max_iter} data passes"
             warnings.warn(
-                f"{type(self).__name__}: the best of {n_init} initialisation(s) {reason} "
-                f"(tol={self.tol:g}); increase max_iter, loosen tol, or check the data",
+                f"{type(self).__name__}: the best of {n_runs} run(s) {reason} "
+                f"(tol={self.tol:g}); increase max_iter, use acceleration='squarem', loosen tol, "
+                "or check the data",
                 ConvergenceWarning,
                 stacklevel=3,
             )
         self.degenerate_components_ = list(family.degenerate_components(best.params))
+        if best.extra.get("n_decreases") and not self.degenerate_components_:
+            # only the kept run: a run that collapsed has its own warning below
+            warnings.warn(best.extra["first_decrease"], LikelihoodDecreaseWarning, stacklevel=3)
+        self.n_passes_ = int(best.extra.get("n_passes", best.n_iter + 1))
         if self.degenerate_components_:
             warnings.warn(
                 f"{type(self).__name__}: component(s) {self.degenerate_components_} collapsed onto "
@@ -331,3 +404,44 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
                 stacklevel=3,
             )
         return best
+
+    def _run_start(self, family, name, params0, data, backend, fixed, callback, catch_interrupt,
+                   failures):
+        """EM from one start; a failing start is dropped with a warning (None)."""
+        if isinstance(params0, Exception):
+            exc = params0
+        else:
+            if self.verbose:
+                logger.info("%s: %s", type(self).__name__, name)
+            try:
+                result = run_em(
+                    family, params0, data, backend, tol=self.tol, max_iter=self.max_iter,
+                    fixed=fixed, acceleration=self.acceleration, callback=callback,
+                    catch_interrupt=catch_interrupt, verbose=self.verbose,
+                    verbose_interval=self.verbose_interval, label=f"{type(self).__name__} {name}",
+                    warn_decrease=False,
+                )
+                if (self.acceleration is not None and not result.interrupted
+                        and family.degenerate_components(result.params)):
+                    # extrapolation can carry a run onto a spurious spike (a component
+                    # collapsed onto repeated values) that plain EM from the same start
+                    # does not climb: let plain EM decide for this start
+                    plain = run_em(
+                        family, params0, data, backend, tol=self.tol, max_iter=self.max_iter,
+                        fixed=fixed, acceleration=None, catch_interrupt=catch_interrupt,
+                        label=f"{type(self).__name__} {name} (plain EM)", warn_decrease=False,
+                    )
+                    if not family.degenerate_components(plain.params):
+                        result = plain
+            except START_ERRORS as exc_:
+                exc = exc_
+            else:
+                if self.verbose:
+                    logger.info(
+                        "%s: %s after %d data passes, mean log-likelihood %.10g", name,
+                        "converged" if result.converged else "not converged",
+                        result.n_iter, result.lower_bound,
+                    )
+                return result
+        failures.append((name, exc))
+        return None

@@ -15,18 +15,24 @@ from ..families.poisson import PoissonFamily
 from ._base import BaseMixture
 
 
-_COMMON_DOC = """    tol : float, default=1e-3
-        Convergence threshold on the change of the mean per-sample
-        log-likelihood between iterations.
-    max_iter : int, default=100
-        Maximum number of EM steps per initialisation.
+_COMMON_DOC = """    tol : float, default=1e-9
+        Convergence threshold on Aitken's estimate of how much the mean
+        per-sample log-likelihood can still gain (Böhning et al. 1994), so a
+        fit does not stop on a slow plateau; see :mod:`emkit.engine.monitor`.
+    max_iter : int, default=1000
+        Maximum number of data passes (EM iterations) per run.
     n_init : int, default=1
-        Number of initialisations; the best log-likelihood is kept.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
-        How initial responsibilities are drawn (k-means on the rows,
-        k-means++ seeds, random soft responsibilities, random rows as
-        centres).  Hard labels are softened by mixing in 10% uniform mass,
-        so initial probabilities are never exactly 0 or 1 unless the data is.
+        Number of initialisations; the best run is kept (runs without a
+        degenerate component rank first, then by log-likelihood).
+    init_params : {"auto", "kmeans", "k-means++", "random", "random_from_data"}, default="auto"
+        How runs start.  ``"auto"``: short EM runs from several k-means and
+        random-row starts on at most 2,000 rows, the best two continued to
+        convergence (emEM, Biernacki, Celeux & Govaert 2003; see
+        :mod:`emkit.engine.starts`).  The others are scikit-learn's: k-means
+        on the rows, k-means++ seeds, random soft responsibilities, random
+        rows as centres.  Hard labels are softened by mixing in 10% uniform
+        mass, so initial probabilities are never exactly 0 or 1 unless the
+        data is.
     weights_init : array-like of shape (n_components,), default=None
     random_state : int, RandomState instance or None, default=None
     warm_start : bool, default=False
@@ -37,7 +43,9 @@ _COMMON_DOC = """    tol : float, default=1e-3
         Parameters held at their initial values: ``"weights"`` and/or ``"{p}"``.
     chunk_size : int or None, default=None
         Rows processed at once; ``None`` keeps temporaries near 32 MiB.
-    acceleration : {None, "squarem"}, default=None
+    acceleration : {None, "squarem"}, default="squarem"
+        ``"squarem"`` extrapolates EM steps (Varadhan & Roland 2008), with
+        the same stopping rule and never more than ``max_iter`` data passes;
         ``None`` runs plain EM.
 """
 

@@ -16,10 +16,10 @@ import dataclasses
 
 #: constructor parameters of every estimator and their defaults
 ENGINE_PARAMS = (
-    ("tol", 1e-3),
-    ("max_iter", 100),
+    ("tol", 1e-9),
+    ("max_iter", 1000),
     ("n_init", 1),
-    ("init_params", "kmeans"),
+    ("init_params", "auto"),
     ("weights_init", None),
     ("random_state", None),
     ("warm_start", False),
@@ -27,7 +27,7 @@ ENGINE_PARAMS = (
     ("verbose_interval", 10),
     ("fixed", ()),
     ("chunk_size", None),
-    ("acceleration", None),
+    ("acceleration", "squarem"),
 )
 
 

@@ -26,17 +26,24 @@ class GaussianMixture(BaseMixture):
         Celeux & Govaert 1995), or with one feature ``"E"`` / ``"V"``.  full =
         VVV, tied = EEE, diag = VVI and spherical = VII give the same fits;
         the mclust names store covariances as (K, d, d) stacks.
-    tol : float, default=1e-3
-        Convergence threshold on the change of the mean per-sample
-        log-likelihood between iterations.
+    tol : float, default=1e-9
+        Convergence threshold on Aitken's estimate of how much the mean
+        per-sample log-likelihood can still gain (Böhning et al. 1994), so a
+        fit does not stop on a slow plateau; see :mod:`emkit.engine.monitor`.
     reg_covar : float, default=1e-6
         Non-negative constant added to the diagonal of every covariance.
-    max_iter : int, default=100
-        Maximum number of EM iterations per initialisation.
+    max_iter : int, default=1000
+        Maximum number of data passes (EM iterations) per run.
     n_init : int, default=1
-        Number of initialisations; the best log-likelihood is kept.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
-        How initial responsibilities are drawn.
+        Number of initialisations; the best run is kept (runs without a
+        degenerate component rank first, then by log-likelihood).
+    init_params : {"auto", "kmeans", "k-means++", "random", "random_from_data"}, default="auto"
+        How runs start.  ``"auto"``: short EM runs from model-based
+        hierarchical agglomeration (Fraley 1998, mclust's start), k-means and
+        random rows on a subsample of at most 2,000 rows, the best two
+        continued to convergence on all rows (emEM, Biernacki, Celeux &
+        Govaert 2003; see :mod:`emkit.engine.starts`).  The others are
+        scikit-learn's single starts.
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
@@ -55,10 +62,11 @@ class GaussianMixture(BaseMixture):
         ``"means"``, ``"covariances"``.
     chunk_size : int or None, default=None
         Rows processed at once; ``None`` keeps temporaries near 32 MiB.
-    acceleration : {None, "squarem"}, default=None
-        ``None`` runs plain EM; ``"squarem"`` extrapolates EM steps (Varadhan
-        & Roland, 2008), which pays off when EM crawls (flat likelihoods,
-        tight ``tol``, overlapping components).
+    acceleration : {None, "squarem"}, default="squarem"
+        ``"squarem"`` extrapolates EM steps (Varadhan & Roland, 2008) with the
+        same stopping rule and never more than ``max_iter`` data passes; it
+        reaches the optimum in several times fewer passes where EM crawls
+        (benchmarks/README.md).  ``None`` runs plain EM.
 
     Attributes
     ----------
@@ -69,7 +77,15 @@ class GaussianMixture(BaseMixture):
     precisions_ : ndarray
     precisions_cholesky_ : ndarray
     converged_ : bool
+        False when the run stopped at ``max_iter`` or on a plateau (a
+        ConvergenceWarning says which).
+    plateau_ : bool
+        The run stopped unconverged while gaining less than ``tol`` per step.
     n_iter_ : int
+        Data passes of the kept run after the one that evaluated its start.
+    n_passes_ : int
+        Every data pass of the kept run, the one that evaluated its start
+        included.
     lower_bound_ : float
         Mean per-sample log-likelihood of the fitted parameters.
     history_ : ndarray of shape (n_iter_,)

@@ -1,0 +1,222 @@
+"""The default start, ``init_params="auto"``: many cheap starts, short EM runs, the best continued.
+
+EM climbs to the fixed point nearest its start, so where it starts decides
+which maximum it reports.  ``"auto"`` follows the short-run EM strategy
+("emEM") of Biernacki, Celeux & Govaert (2003): it makes many starts of
+different kinds, runs a few EM iterations from each, and hands the best few
+to the caller, who continues them to convergence on all the data.  The
+starts are
+
+- model-based hierarchical agglomeration (Fraley 1998; mclust's default
+  start), deterministic, on scaled-SVD and on raw coordinates, for families
+  that declare ``hierarchical_start`` (see :mod:`emkit.engine.mbhac`);
+- k-means (k-means++ seeding and a few Lloyd iterations; Arthur &
+  Vassilvitskii 2007);
+- random rows as centres.
+
+Budget: the short runs work on a weighted random subsample of at most
+:data:`SHORT_RUN_SIZE` rows (all rows below that), the agglomeration on at
+most :data:`~emkit.engine.mbhac.MBHAC_SAMPLE_SIZE`, so their cost does not
+grow with the data; only the continued runs visit every row.  Starts whose
+M-step fails (for example a singular covariance with ``reg_covar=0``) are
+skipped, and a run with a degenerate component never ranks above one
+without.
+
+References
+----------
+Biernacki, C., Celeux, G. and Govaert, G. (2003). Choosing starting values
+for the EM algorithm for getting the highest likelihood in multivariate
+Gaussian mixture models. Computational Statistics & Data Analysis
+41(3-4):561-575.
+Fraley, C. (1998). Algorithms for model-based Gaussian hierarchical
+clustering. SIAM Journal on Scientific Computing 20(1):270-281.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backends.numpy_backend import Data, NumpyBackend
+from ..families._base import Family
+from ..families._stats import Stats
+from .em import maximization, run_em
+from .init import (
+    INIT_SAMPLE_SIZE,
+    Start,
+    _weighted_subsample,
+    canonical_centres,
+    canonical_direction,
+    centre_of,
+    kmeans_centres,
+    params_from_start,
+    random_rows,
+)
+from .mbhac import mbhac_labels, subsample
+
+logger = logging.getLogger("emkit")
+
+#: rows the short runs work on (a weighted subsample above this size)
+SHORT_RUN_SIZE = 2000
+#: k-means starts and random-row starts
+N_KMEANS = 3
+N_RANDOM_ROWS = 3
+#: EM iterations of each short run, and the tolerance that ends one early
+SHORT_ITER = 10
+SHORT_TOL = 1e-6
+#: short runs handed on to be continued to convergence
+N_CONTINUE = 2
+#: relative difference of mean log-likelihoods below which two runs tie
+TIE_REL = 1e-7
+#: failures a start may raise, dropped rather than ending the fit
+START_ERRORS = (ValueError, FloatingPointError, np.linalg.LinAlgError)
+
+
+@dataclass
+class Candidate:
+    """One start after its short run.
+
+    Attributes
+    ----------
+    name : str
+        What made it (``"mbhac-svd"``, ``"kmeans-2"``, ...).
+    params : dict
+    log_likelihood : float
+        Mean per-sample log-likelihood on the short-run rows.
+    degenerate : bool
+    """
+
+    name: str
+    params: dict
+    log_likelihood: float
+    degenerate: bool
+
+    def rank(self):
+        """Sort key: non-degenerate first, then higher log-likelihood."""
+        ll = self.log_likelihood if np.isfinite(self.log_likelihood) else -np.inf
+        return (not self.degenerate, ll)
+
+
+def _labels_params(family: Family, sub: Data, labels: np.ndarray, K: int, softening: float,
+                   user: dict) -> dict:
+    # number the clusters along the canonical direction, as the centre starts are
+    w = sub.sample_weight
+    X = np.asarray(sub.X, dtype=np.float64)
+    counts = np.bincount(labels, weights=w, minlength=K)
+    means = np.stack([np.bincount(labels, weights=w * col, minlength=K) for col in X.T], axis=1)
+    means /= np.maximum(counts, 1e-300)[:, None]
+    key = means @ canonical_direction(X.shape[1])
+    key[counts <= 0] = np.inf
+    rank = np.empty(K, dtype=np.intp)
+    rank[np.argsort(key, kind="stable")] = np.arange(K)
+    labels = rank[labels]
+    resp = np.zeros((sub.n_samples, K))
+    resp[np.arange(sub.n_samples), labels] = 1.0
+    if softening:
+        resp = (1.0 - softening) * resp + softening / K
+    resp *= sub.sample_weight[:, None]
+    st = family.suff_stats(sub.X, resp, sub.aux, None)
+    st["nk"] = resp.sum(axis=0)
+    # the first M-step estimates everything; user values (fixed ones included) replace it
+    return {**maximization(family, Stats(**st), user, frozenset()), **user}
+
+
+def auto_starts(family: Family, data: Data, n_components: int, rng: np.random.RandomState,
+                backend: NumpyBackend, *, fixed: frozenset = frozenset(), user: dict | None = None,
+                n_continue: int = N_CONTINUE, label: str = "init") -> tuple[list[Candidate], list[str]]:
+    """Short EM runs from many starts; the best few, ranked.
+
+    Parameters
+    ----------
+    family : Family
+        ``family.hierarchical_start`` enables the agglomerative starts and
+        ``family.init_softening`` softens hard labels.
+    data : Data
+    n_components : int
+    rng : RandomState
+    backend : NumpyBackend or DaskBackend
+    fixed : frozenset of str
+    user : dict
+        User-given initial parameters; they replace the start's.
+    n_continue : int
+        How many of the best short runs to return.
+
+    Returns
+    -------
+    best : list of Candidate
+        At most ``n_continue``, best first, with distinct log-likelihoods.
+    failed : list of str
+        ``"name: message"`` of every start that failed.
+    """
+    K = n_components
+    user = dict(user or {})
+    soft = float(getattr(family, "init_softening", 0.0))
+    # the rows the short runs use: all of them, or a weighted subsample in memory
+    shift = centre_of(data, backend)
+    if data.n_samples > SHORT_RUN_SIZE:
+        work = _weighted_subsample(data, backend, shift, rng, SHORT_RUN_SIZE)
+        work_backend = NumpyBackend()
+    else:
+        work, work_backend = data, backend
+    starts: list[tuple[str, object]] = []
+    failed: list[str] = []
+    if getattr(family, "hierarchical_start", False):
+        sub = subsample(data, backend)
+        if sub.n_samples >= K:
+            for kind in ("svd", "raw"):
+                starts.append((f"mbhac-{kind}", ("labels", sub, kind)))
+    for i in range(N_KMEANS):
+        starts.append((f"kmeans-{i + 1}", ("kmeans", None, None)))
+    for i in range(N_RANDOM_ROWS):
+        starts.append((f"random-rows-{i + 1}", ("rows", None, None)))
+    candidates: list[Candidate] = []
+    for name, (kind, sub, how) in starts:
+        try:
+            with np.errstate(all="ignore"):
+                if kind == "labels":
+                    params = _labels_params(family, sub, mbhac_labels(sub, K, how), K, soft, user)
+                else:
+                    if kind == "kmeans":
+                        C = kmeans_centres(work, K, rng, work_backend, shift, sample_size=INIT_SAMPLE_SIZE)
+                    else:
+                        C = random_rows(work, K, rng, work_backend, shift)
+                    start = Start(K, centres=canonical_centres(C), shift=shift, softening=soft)
+                    params = {**params_from_start(family, work, start, work_backend), **user}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a short run that goes wrong is just ranked low
+                res = run_em(family, params, work, work_backend, tol=SHORT_TOL, max_iter=SHORT_ITER,
+                             fixed=fixed, label=f"{label} {name}")
+        except START_ERRORS as exc:
+            failed.append(f"{name}: {exc}")
+            logger.debug("%s: start %s failed: %s", label, name, exc)
+            continue
+        degenerate = bool(family.degenerate_components(res.params))
+        candidates.append(Candidate(name, res.params, float(res.lower_bound), degenerate))
+    return pick_best(candidates, n_continue), failed
+
+
+def is_tie(a: float, b: float) -> bool:
+    """Two mean log-likelihoods equal up to :data:`TIE_REL` (the same solution, reached twice)."""
+    return abs(a - b) <= TIE_REL * (1.0 + max(abs(a), abs(b)))
+
+
+def pick_best(candidates: list[Candidate], n: int) -> list[Candidate]:
+    """The ``n`` best distinct candidates, best first.
+
+    Non-degenerate ones rank first, then by log-likelihood; log-likelihoods
+    that tie (:func:`is_tie`) count as the same solution and the earlier
+    start wins, so rounding (float32 against float64, a different chunking)
+    cannot change which run is kept or the order of its components.
+    """
+    left = list(candidates)
+    best: list[Candidate] = []
+    while left and len(best) < n:
+        top = max(left, key=Candidate.rank)
+        ties = [c for c in left if c.degenerate == top.degenerate
+                and is_tie(c.log_likelihood, top.log_likelihood)]
+        best.append(ties[0])  # the earliest start among the ties
+        left = [c for c in left if c not in ties]
+    return best
