@@ -36,8 +36,9 @@ def count_passes(monkeypatch):
                 phase[0] = "other"
         return run
 
-    monkeypatch.setattr(base, "initial_resp", in_phase("initialisation", base.initial_resp))
-    monkeypatch.setattr(base, "params_from_resp", in_phase("initial M-step", base.params_from_resp))
+    monkeypatch.setattr(base, "make_start", in_phase("initialisation", base.make_start))
+    monkeypatch.setattr(base, "auto_starts", in_phase("initialisation", base.auto_starts))
+    monkeypatch.setattr(base, "params_from_start", in_phase("initial M-step", base.params_from_start))
 
     def stop(*args, **kwargs):
         raise _StopBeforeEM
@@ -61,9 +62,16 @@ def count_passes(monkeypatch):
                  {"n_trials": 8}),
     lambda rng: (emkit.CategoricalMixture(2, random_state=0), rng.integers(0, 4, (400, 3)).astype(float), {}),
 ])
-def test_one_pass_checks_and_sets_up_the_data(count_passes, make):
+@pytest.mark.parametrize("init", ["kmeans", "auto"])
+def test_one_pass_checks_and_sets_up_the_data(count_passes, make, init):
     est, X, kwargs = make(np.random.default_rng(0))
+    est.set_params(init_params=init)
     passes = count_passes(est, X, **kwargs)
+    if init == "auto":
+        # the short runs are the initialisation's own passes; set-up is still one pass
+        assert passes["checks and set-up"] == 1
+        assert set(passes) == {"checks and set-up", "initialisation"}
+        return
     # finite values, support, centre / category count: all in one pass; the base
     # measure is computed in blocks without a backend pass
     assert passes["checks and set-up"] == 1
