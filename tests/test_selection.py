@@ -119,7 +119,8 @@ def test_aic_criterion(faithful):
     for row in table:
         ll = row["log_likelihood"]
         assert row["value"] == pytest.approx(-2 * ll + 2 * row["n_parameters"], rel=1e-12)
-    assert best.aic(faithful) == min(r["value"] for r in table)
+    # the table's value and a recomputation may differ in the last bit
+    assert best.aic(faithful) == pytest.approx(min(r["value"] for r in table), rel=1e-14)
 
 
 def test_degenerate_candidate_never_chosen():
