@@ -171,8 +171,23 @@ def test_select_defaults_match_library(faithful_csv, library_selection):
     assert [(c["covariance_type"], c["n_components"]) for c in info["candidates"]] == [
         (r["covariance_type"], r["n_components"]) for r in table]
     assert len(table) == 36
+    assert all({"start", "monotone"} <= set(c) for c in info["candidates"])
     text = ok(run("select", faithful_csv)).stdout
     assert "seed 0" in text
+
+
+def test_select_table_notes_a_fall_in_k(library_selection):
+    from rich.console import Console
+
+    from emkit.cli.views import _select_table
+
+    rows = [dict(r) for r in library_selection[1][:3]]
+    rows[2]["monotone"] = False
+    console = Console(width=200, record=True)
+    console.print(_select_table(rows))
+    lines = console.export_text().splitlines()
+    marked = [ln for ln in lines if "below one component fewer" in ln]
+    assert len(marked) == 1 and f"{rows[2]['log_likelihood']:.2f}"[:6] in marked[0]
 
 
 def test_select_table_marks_best(faithful_csv):

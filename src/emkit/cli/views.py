@@ -162,6 +162,8 @@ def _select_table(table: list[dict], title: str | None = None) -> Table:
             note = f"failed: {_one_line(r['error'])}"
         elif r.get("degenerate"):
             note = "degenerate (not eligible)"
+        elif r.get("monotone") is False:
+            note = "log-likelihood below one component fewer"
         cells = ["best" if r.get("best") else ""]
         if has_cov:
             cells.append(str(r.get("covariance_type") or "-"))
@@ -175,5 +177,5 @@ def _select_table(table: list[dict], title: str | None = None) -> Table:
 
 def _candidates_json(table: list[dict]) -> list[dict]:
     keys = ("covariance_type", "n_components", "criterion", "value", "log_likelihood",
-            "n_parameters", "converged", "degenerate", "best", "error")
+            "n_parameters", "converged", "degenerate", "best", "start", "monotone", "error")
     return [{k: r.get(k) for k in keys} for r in table]
