@@ -8,6 +8,7 @@ Warnings are printed once each, as one line.
 
 import contextlib
 import os
+import re
 import sys
 import warnings
 from typing import Annotated
@@ -72,8 +73,20 @@ def _say(message: str, style: str | None = None) -> None:
     _stderr().print(message, style=style, markup=False, soft_wrap=True)
 
 
+#: Python arguments named in library messages -> the command-line options that set them
+_OPTION_WORDS = re.compile(r"\b(max_iter|tol|n_init|acceleration)=('?)([^\s',;)]+)\2")
+_OPTION_NAMES = re.compile(r"(?<![-\w.])(max_iter|n_init|tol)\b(?![=_(])")
+
+
+def _cli_words(text: str) -> str:
+    """A library message in the command line's words (``max_iter=10`` -> ``--max-iter 10``)."""
+    text = _OPTION_WORDS.sub(lambda m: f"--{m.group(1).replace('_', '-')} {m.group(3)}", text)
+    text = _OPTION_NAMES.sub(lambda m: f"--{m.group(1).replace('_', '-')}", text)
+    return text.replace("drop_missing=True", "--drop-missing")
+
+
 def _one_line(message) -> str:
-    return " ".join(str(message).split())
+    return _cli_words(" ".join(str(message).split()))
 
 
 class _Session:
@@ -99,12 +112,43 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     _say(f"warning: {text}", style="yellow")
 
 
+# ------------------------------------------------------------------ help text
+def _plain_help(group) -> None:
+    """Help texts shown as written: brackets (``[default: full]``) are not rich markup, and
+    flags get no ``<bool>`` placeholder."""
+    from rich.markup import escape
+
+    for command in [group, *getattr(group, "commands", {}).values()]:
+        if not getattr(command, "_emkit_plain", False):
+            command._emkit_plain = True
+            command.get_help_option = _plain_help_option(command.get_help_option)
+        for param in command.params:
+            if getattr(param, "_emkit_plain", False):
+                continue
+            param._emkit_plain = True
+            if getattr(param, "is_flag", False) and getattr(param, "is_bool_flag", True):
+                param.metavar = ""
+            if getattr(param, "help", None):
+                param.help = escape(param.help)
+
+
+def _plain_help_option(make):
+    def get_help_option(ctx):
+        option = make(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    return get_help_option
+
+
 # --------------------------------------------------------------- click group
 class _EmkitGroup(TyperGroup):
     """Typer group whose errors are one line on stderr with a fixed exit status."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         _session.reset()
+        _plain_help(self)
         with warnings.catch_warnings():
             warnings.simplefilter("always")
             warnings.showwarning = _show_warning

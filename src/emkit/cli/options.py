@@ -60,3 +60,39 @@ TolOpt = Annotated[float, typer.Option("--tol", min=0.0, metavar="T",
                                        help="Stop when the mean log-likelihood per row changes by less.")]
 WeightsColOpt = Annotated[str | None, typer.Option("--weights-column", metavar="w",
                                                    help="Column of non-negative row weights.")]
+
+
+class AccelerationName(str, Enum):
+    """EM acceleration of emkit fit."""
+
+    squarem = "squarem"
+    none = "none"
+
+
+def _engine_default(name: str):
+    from ..mixture._factory import ENGINE_PARAMS
+
+    return dict(ENGINE_PARAMS)[name]
+
+
+#: the estimators' defaults, which emkit fit shares
+FIT_MAX_ITER = _engine_default("max_iter")
+FIT_TOL = _engine_default("tol")
+
+AccelerationOpt = Annotated[AccelerationName | None, typer.Option(
+    "--acceleration", show_default=False,
+    help="SQUAREM extrapolation of EM steps, or none (plain EM).  [default: squarem; "
+         "none with --family auto]")]
+InitOpt = Annotated[Path | None, typer.Option(
+    "--init", metavar="JSON", show_default=False,
+    help='Start from these values: a JSON object such as {"weights": [0.5, 0.5], '
+         '"means": [[0], [1]], "covariances": [[[4]], [[4]]]} (or "probs", "rates").')]
+FixedOpt = Annotated[str | None, typer.Option(
+    "--fixed", metavar="weights,...", show_default=False,
+    help="Parameters held at their starting values (comma-separated), e.g. weights.")]
+TraceOpt = Annotated[bool, typer.Option(
+    "--trace", help="Print every EM iteration: log-likelihood, change and, for small models, "
+                    "the parameters (JSON lines with --json).")]
+PlotHistoryOpt = Annotated[Path | None, typer.Option(
+    "--plot-history", metavar="PNG", show_default=False,
+    help="Draw the log-likelihood of every EM iteration into this PNG.")]

@@ -77,11 +77,24 @@ def _select_progress(total: int):
 
 
 # ---------------------------------------------------------------------- fit
-def _fit_one(model, X, weights, fit_kwargs, max_iter, n_init):
-    """Fit with progress and Ctrl-C handling; return True when interrupted."""
+@contextlib.contextmanager
+def _traced(trace):
+    def callback(info):
+        trace(info)
+        _iteration_hook(info)
+
+    yield callback
+
+
+def _fit_one(model, X, weights, fit_kwargs, max_iter, n_init, trace=None):
+    """Fit with progress and Ctrl-C handling; return True when interrupted.
+
+    ``trace`` (``--trace``), when given, is called after every iteration
+    instead of a progress bar being drawn.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with _fit_progress(max_iter, n_init) as callback:
+        with _fit_progress(max_iter, n_init) if trace is None else _traced(trace) as callback:
             model.fit(X, sample_weight=weights, callback=callback, catch_interrupt=True,
                       **fit_kwargs)
     interrupted = bool(getattr(model, "interrupted_", False))

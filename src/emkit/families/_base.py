@@ -359,6 +359,44 @@ class Family:
         """
         return {}
 
+    #: other names a starting-values file may give a parameter ("probabilities")
+    init_aliases: Mapping[str, str] = {}
+
+    def init_kwargs(self, values: Mapping, n_components: int, n_features: int) -> dict:
+        """Estimator keyword arguments (``*_init``) from starting values by parameter name.
+
+        The command line's ``--init FILE`` reads a JSON object such as
+        ``{"weights": [...], "means": [...]}``; the engine takes
+        ``"weights"`` itself and this maps every other name (a parameter of
+        :attr:`param_names` or an alias of :attr:`init_aliases`) to the
+        constructor parameter that starts it.
+
+        Parameters
+        ----------
+        values : dict
+            Starting values by parameter name, without ``"weights"``.
+        n_components, n_features : int
+
+        Returns
+        -------
+        kwargs : dict
+            ``{"probs_init": ...}`` and the like; ValueError for a name the
+            family cannot start from.
+        """
+        out = {}
+        for name, value in values.items():
+            param = self.init_aliases.get(name, name)
+            if f"{param}_init" not in self.init_names:
+                raise ValueError(f"starting values: the {self.name} family cannot start from "
+                                 f"{name!r}; give {', '.join(self.init_value_names())}")
+            out[f"{param}_init"] = value
+        return out
+
+    def init_value_names(self) -> tuple:
+        """Names :meth:`init_kwargs` accepts, with ``"weights"`` (for messages)."""
+        names = [p for p in self.param_names if f"{p}_init" in self.init_names]
+        return ("weights", *names, *self.init_aliases)
+
     def held_keys(self, fixed: frozenset) -> list:
         """Parameter keys the engine keeps at their values when ``fixed`` is held.
 

@@ -74,6 +74,30 @@ def check_covariances(covariances, covariance_type: str, n_components: int, n_fe
     return arr
 
 
+def precisions_from_covariances(covariances, covariance_type: str, n_components: int,
+                                n_features: int, name: str = "covariances") -> np.ndarray:
+    """Checked user covariances of a storage layout turned into precisions (same layout).
+
+    Parameters
+    ----------
+    covariances : array-like
+        (K, d, d) full, (d, d) tied, (K, d) diag or (K,) spherical.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    n_components, n_features : int
+    name : str
+        What the values are called in messages.
+
+    Returns
+    -------
+    precisions : ndarray of the same shape
+    """
+    cov = check_covariances(covariances, covariance_type, n_components, n_features, name)
+    if covariance_type in ("full", "tied"):
+        prec = np.linalg.inv(cov)
+        return 0.5 * (prec + np.swapaxes(prec, -1, -2))
+    return 1.0 / cov
+
+
 def precisions_to_params(precisions: np.ndarray, covariance_type: str, reg_covar: float):
     """Covariances and precision Cholesky factors from user precisions."""
     if covariance_type in ("full", "tied"):

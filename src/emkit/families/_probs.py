@@ -23,6 +23,7 @@ class ProbabilityFamily(Family):
     data_kind = "discrete"
     param_labels = {"probs": "p"}
     init_softening = 0.1
+    init_aliases = {"probabilities": "probs"}
 
     def _trials_stat(self, stats) -> np.ndarray:
         """Summed (weighted) trials per component and feature: ``sn`` or ``nk``."""

@@ -104,6 +104,7 @@ class CategoricalFamily(Family):
     estimator_name = "CategoricalMixture"
     settings_params = ("n_categories",)
     init_names = ("probs_init",)
+    init_aliases = {"probabilities": "probs"}
     data_kind = "discrete"
     cli_params = {"categories": "n_categories"}
     value_label = "category"

@@ -29,6 +29,7 @@ from ._covariance import (
     check_stored_covariances,
     full_matrices,
     precisions_from_cholesky,
+    precisions_from_covariances,
     precisions_to_params,
 )
 from ._linalg import (
@@ -133,6 +134,22 @@ class GaussianFamily(Family):
             out["covariances"], out["precisions_cholesky"] = precisions_to_params(
                 prec, ct, self.reg_covar)
         return out
+
+    def init_kwargs(self, values, n_components, n_features):
+        """``covariances`` (in the storage layout of the covariance type) start
+        ``precisions_init`` as their inverses; ``means`` start ``means_init``."""
+        values = dict(values)
+        out = {}
+        if "covariances" in values:
+            from ._gaussian_structured import storage_type
+
+            out["precisions_init"] = precisions_from_covariances(
+                values.pop("covariances"), storage_type(self.covariance_type), n_components,
+                n_features)
+        return {**super().init_kwargs(values, n_components, n_features), **out}
+
+    def init_value_names(self):
+        return ("weights", "means", "covariances")
 
     def for_params(self, params):
         """Centred at the fitted mixture's mean, as scores do not depend on the centre."""

@@ -19,7 +19,15 @@ from ..inputs import (
     _side_kwargs,
 )
 from ..options import (
+    FIT_MAX_ITER,
+    FIT_TOL,
+    AccelerationName,
+    AccelerationOpt,
     ColumnsOpt,
+    FixedOpt,
+    InitOpt,
+    PlotHistoryOpt,
+    TraceOpt,
     CovarianceName,
     DataArg,
     DropOpt,
@@ -69,6 +77,27 @@ def _make_estimator(family: type, n_components: int, *, n_init: int, max_iter: i
     return _estimator_class(family.name)(n_components, **kwargs)
 
 
+def _engine_options(model, fam, inputs, acceleration, init, fixed, trace, as_json):
+    """Apply --acceleration, --init and --fixed to ``model``; the --trace callback or None."""
+    from ..starting import parse_fixed, starting_kwargs
+
+    if fam is None and (init is not None or fixed is not None):
+        raise CliError("--init and --fixed apply to a single --family, not --family auto")
+    if acceleration is not None:
+        model.set_params(acceleration=None if acceleration == AccelerationName.none
+                         else acceleration.value)
+    if fixed is not None:
+        model.set_params(fixed=parse_fixed(fixed, model))
+    if init is not None:
+        starting_kwargs(model, init, inputs.X.shape[1])
+    if not trace:
+        return None
+    from ..trace import Trace
+
+    total = inputs.X.shape[0] if inputs.weights is None else float(np.sum(inputs.weights))
+    return Trace(model, total, inputs.names, as_json)
+
+
 @app.command()
 def fit(
     data: DataArg,
@@ -84,8 +113,8 @@ def fit(
                                                    help="Categorical: number of categories (default: largest code + 1).")] = None,
     weights_column: WeightsColOpt = None,
     n_init: NInitOpt = 1,
-    max_iter: MaxIterOpt = 100,
-    tol: TolOpt = 1e-3,
+    max_iter: MaxIterOpt = FIT_MAX_ITER,
+    tol: TolOpt = FIT_TOL,
     seed: SeedOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="MODEL",
                                              help="Save the fitted model to this file.")] = None,
@@ -98,6 +127,11 @@ def fit(
     column_family: Annotated[list[str] | None, typer.Option(
         "--column-family", metavar="name=family",
         help="With --family auto: the family of a column (repeatable).")] = None,
+    acceleration: AccelerationOpt = None,
+    init: InitOpt = None,
+    fixed: FixedOpt = None,
+    trace: TraceOpt = False,
+    plot_history: PlotHistoryOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fit one mixture to DATA and print its parameters."""
@@ -121,7 +155,8 @@ def fit(
         _check_options(fam, trials=trials, trials_column=trials_column)
     _check_out_path(out, "--out")
     _check_out_path(plot, "--plot")
-    if plot is not None:
+    _check_out_path(plot_history, "--plot-history")
+    if plot is not None or plot_history is not None:
         _check_matplotlib()
     if fam is not None:
         model = _make_estimator(fam, components, n_init=n_init, max_iter=max_iter, tol=tol,
@@ -133,7 +168,9 @@ def fit(
     fit_kwargs = {fam.side_data: inputs.side} if inputs.side is not None else {}
     if plot is not None and fam is None:
         raise CliError("--plot does not draw --family auto models yet")
-    interrupted = _fit_one(model, inputs.X, inputs.weights, fit_kwargs, max_iter, n_init)
+    tracer = _engine_options(model, fam, inputs, acceleration, init, fixed, trace, as_json)
+    interrupted = _fit_one(model, inputs.X, inputs.weights, fit_kwargs, max_iter, n_init,
+                           trace=tracer)
     model.feature_names_ = list(inputs.names)
 
     n = inputs.X.shape[0]
@@ -143,6 +180,7 @@ def fit(
     if inputs.weights is None:
         summary = model._fit_summary(inputs.X, **fit_kwargs)  # one pass for both criteria
         stats["bic"], stats["aic"] = summary["bic"], summary["aic"]
+    stats["history"] = np.asarray(model.history_, dtype=np.float64)
     if out is not None:
         _save_model(model, out)
     if plot is not None and not interrupted:
@@ -150,7 +188,16 @@ def fit(
 
         plot_auto(model, inputs.X, plot, feature_names=inputs.names,
                   **_side_kwargs(fam, inputs, trials))
-    if as_json:
+    if plot_history is not None and not interrupted:
+        from ..trace import save_history_plot
+
+        save_history_plot(model, plot_history)
+    if as_json and trace:  # standard output is JSON lines: the trace, then the model
+        from ..views import _jsonable
+        import json
+
+        typer.echo(json.dumps(_jsonable({**_model_dict(model), **stats})))
+    elif as_json:
         _print_json({**_model_dict(model), **stats})
     else:
         line = f"{n} rows; total log-likelihood {_fmt(stats['log_likelihood'], 8)}"
@@ -161,6 +208,8 @@ def fit(
         _say(f"saved the model to {out}")
     if plot is not None and not interrupted:
         _say(f"wrote the plot to {plot}")
+    if plot_history is not None and not interrupted:
+        _say(f"wrote the history plot to {plot_history}")
     if interrupted:
         _report_interrupt(model, out)
         raise typer.Exit(130)
