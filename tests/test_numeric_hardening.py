@@ -3,6 +3,8 @@ that change nothing (issue 10, items 1, 3 and 4, and the invariance tests)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -135,3 +137,68 @@ def test_bic_aic_take_the_row_count_from_the_scores(monkeypatch):
     p = gm._n_parameters()
     assert gm.bic(X.tolist()) == pytest.approx(-2 * ll + p * np.log(X.shape[0]), rel=1e-12)
     assert gm.aic(X) == pytest.approx(-2 * ll + 2 * p, rel=1e-12)
+
+
+# ------------------------------------------------- no NaN responsibilities in the fit itself
+def test_normalize_log_gives_impossible_rows_the_weights():
+    from emkit.engine.em import normalize_log
+
+    log_w = np.log([0.2, 0.8])
+    lp = np.array([[-np.inf, -np.inf], [0.0, np.log(3.0)], [-np.inf, 1.0]]) + log_w
+    log_norm, resp = normalize_log(lp.copy(), log_w)
+    assert not np.isnan(resp).any()
+    np.testing.assert_allclose(resp[0], [0.2, 0.8])
+    np.testing.assert_allclose(resp[1], [0.2, 2.4] / np.float64(2.6))
+    np.testing.assert_allclose(resp[2], [0.0, 1.0])
+    assert log_norm[0] == -np.inf
+    np.testing.assert_allclose(log_norm[1:], [np.log(0.2 + 0.8 * 3.0), 1.0 + np.log(0.8)])
+    # without weights: uniform
+    np.testing.assert_allclose(normalize_log(np.full((1, 4), -np.inf))[1], [[0.25] * 4])
+
+
+@pytest.mark.parametrize("ct,prec", [("diag", [[1e20], [1e20]]), ("spherical", [1e20, 1e20]),
+                                     ("tied", [[1e20]])])
+def test_rows_impossible_at_the_start_never_make_the_fit_nan(ct, prec):
+    # a start of variance 1e-20 puts the row at 1e145 at a squared distance
+    # beyond float64: its log density is -inf under both components, and its
+    # responsibilities were 0/0 = NaN, which made every fitted value NaN
+    # (diag/spherical) with only a ConvergenceWarning
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 1))
+    X[0] = 1e145
+    gm = emkit.GaussianMixture(2, covariance_type=ct, means_init=[[0.0], [1.0]], precisions_init=prec,
+                               max_iter=5, tol=0.0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", emkit.ConvergenceWarning)  # 5 steps of 1e145-scale data
+            gm.fit(X)
+    except emkit.SingularCovarianceError:
+        return  # a clear error is allowed; a NaN result is not
+    for v in (gm.weights_, gm.means_, gm.covariances_, gm.history_, [gm.lower_bound_]):
+        assert np.isfinite(v).all()
+
+
+def test_icl_works_chunk_by_chunk_and_equals_the_dense_formula():
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    K, n = 16, 200_000
+    X = rng.normal(0, 3, (n, 2))
+    gm = emkit.GaussianMixture(K, covariance_type="diag", max_iter=2, tol=0.0, random_state=0,
+                               chunk_size=10_000)
+    with pytest.warns(emkit.ConvergenceWarning):
+        gm.fit(X[:20_000])
+    tracemalloc.start()
+    try:
+        icl = gm.icl(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < n * K * 8 / 2  # half of one dense (n, K) float64 array
+    from scipy.special import logsumexp
+
+    lp = gm.component_log_densities(X) + np.log(gm.weights_)
+    ll = logsumexp(lp, axis=1)
+    tau = np.exp(lp - ll[:, None])
+    dense = -2 * ll.sum() + gm._n_parameters() * np.log(n) - 2 * np.log(tau.max(axis=1)).sum()
+    assert icl == pytest.approx(dense, rel=1e-12)

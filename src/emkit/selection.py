@@ -278,12 +278,13 @@ def _row(problem, cell, ct, k, criterion) -> dict:
 
 def _criterion(model, X, w, criterion: str, fit_params: dict) -> tuple[float, float]:
     """The criterion and total (weighted) log-likelihood of a fitted candidate."""
-    scores, resp = model._log_norm_and_resp(X, fit_params)
+    rows = model._row_scores(X, fit_params)  # chunk by chunk: no (n, K) array
+    scores = rows[:, 0]
     w = np.ones(scores.shape[0]) if w is None else w
     n_eff = float(w.sum())
     loglik = float(w @ scores)
     penalty = 2.0 if criterion == "aic" else np.log(n_eff)
     value = -2.0 * loglik + model._n_parameters() * penalty
     if criterion == "icl":  # twice the entropy of the hard classification (mclust's ICL)
-        value -= 2.0 * float(w @ np.log(resp.max(axis=1)))
+        value -= 2.0 * float(w @ rows[:, 1])
     return value, loglik

@@ -66,22 +66,30 @@ class EMResult:
     extra: dict = field(default_factory=dict)
 
 
-def normalize_log(lp: np.ndarray):
+def normalize_log(lp: np.ndarray, log_weights: np.ndarray | None = None):
     """Row-wise log-sum-exp and responsibilities with a single ``exp``.
 
     Parameters
     ----------
     lp : ndarray of shape (n_samples, n_components)
         Weighted log densities (overwritten).
+    log_weights : ndarray of shape (n_components,) or None
+        Log mixing weights.  A row impossible under every component (all of
+        its ``lp`` are ``-inf``) has no posterior; it gets the mixing weights
+        (uniform when ``None``) as responsibilities, never NaN, and a
+        ``log_norm`` of ``-inf``.
 
     Returns
     -------
     log_norm : ndarray of shape (n_samples,)
     resp : ndarray of shape (n_samples, n_components)
+        Finite, non-negative, rows summing to 1.
     """
     m = lp.max(axis=1)
-    if not np.isfinite(m).all():  # rows impossible under every component
-        m = np.where(np.isfinite(m), m, 0.0)
+    finite = np.isfinite(m)
+    all_finite = bool(finite.all())
+    if not all_finite:  # rows impossible under every component (or NaN rows)
+        m = np.where(finite, m, 0.0)
     lp -= m[:, None]
     np.exp(lp, out=lp)
     s = lp.sum(axis=1)
@@ -89,7 +97,24 @@ def normalize_log(lp: np.ndarray):
         lp *= (1.0 / s)[:, None]
         log_norm = np.log(s)
     log_norm += m
+    if not all_finite or not np.isfinite(s).all():
+        _fill_impossible(log_norm, lp, log_weights)
     return log_norm, lp
+
+
+def _fill_impossible(log_norm: np.ndarray, resp: np.ndarray, log_weights) -> None:
+    """Rows of ``resp`` that are not finite get the (normalised) mixing weights."""
+    bad = ~np.isfinite(resp).all(axis=1) | (resp.sum(axis=1) == 0.0)
+    if not bad.any():
+        return
+    K = resp.shape[1]
+    if log_weights is None:
+        fill = np.full(K, 1.0 / K)
+    else:
+        lw = np.asarray(log_weights, dtype=np.float64)
+        fill = np.exp(lw - lw.max())
+        fill /= fill.sum()
+    resp[bad] = fill  # log_norm of such a row is already log(0) = -inf
 
 
 def e_step_chunk(family: Family, params: Mapping, chunk: Data):
@@ -108,7 +133,7 @@ def e_step_chunk(family: Family, params: Mapping, chunk: Data):
         lp += log_w  # the family's fresh array: no copy
     else:
         lp = lp + log_w
-    log_norm, resp = normalize_log(lp)
+    log_norm, resp = normalize_log(lp, log_w)
     w = chunk.sample_weight
     if w.min() == 1.0 and w.max() == 1.0:  # unweighted rows: skip two n x K passes
         loglik = float(log_norm.sum())

@@ -19,7 +19,8 @@ class DaskPredictMixin:
 
         Parameters
         ----------
-        what : {"component", "score_samples", "predict_proba", "predict"}
+        what : {"component", "score_samples", "predict_proba", "predict", "row_scores"}
+            ``"row_scores"``: log density and log of the largest posterior, (n_samples, 2).
 
         Returns
         -------
@@ -42,11 +43,14 @@ class DaskPredictMixin:
             lp = lp + log_w
             if what == "predict":
                 return lp.argmax(axis=1)
-            log_norm, resp = normalize_log(lp)
+            log_norm, resp = normalize_log(lp, log_w)
+            if what == "row_scores":
+                with np.errstate(divide="ignore"):
+                    return np.column_stack([log_norm, np.log(resp.max(axis=1))])
             return log_norm if what == "score_samples" else resp
 
         K = self.n_components
-        n_columns = K if what in ("component", "predict_proba") else None
+        n_columns = {"component": K, "predict_proba": K, "row_scores": 2}.get(what)
         dtype = np.intp if what == "predict" else np.float64
         data = Data(X, np.ones(0), aux)
         return DaskBackend(self.chunk_size).lazy_rows(rows, data, K, n_columns, dtype,

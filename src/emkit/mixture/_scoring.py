@@ -53,16 +53,6 @@ class ScoringMixin:
             lambda ch: family.log_prob(ch.X, params, ch.aux), data, self.n_components
         )
 
-    def _estimate_weighted_log_prob(self, X, kwargs):
-        lp = self.component_log_densities(X, **kwargs)
-        with np.errstate(divide="ignore"):
-            return lp + np.log(self.weights_)
-
-    def _log_norm_and_resp(self, X, kwargs):
-        from ..engine.em import normalize_log
-
-        return normalize_log(self._estimate_weighted_log_prob(X, kwargs))
-
     def _per_chunk(self, X, kwargs, fn):
         """Apply ``fn(log_norm, resp)`` chunk by chunk and concatenate its row-wise results.
 
@@ -82,13 +72,28 @@ class ScoringMixin:
         def run(ch):
             lp = np.asarray(family.log_prob(ch.X, params, ch.aux), dtype=np.float64) + log_w
             with np.errstate(invalid="ignore", divide="ignore"):
-                log_norm, resp = normalize_log(lp)
-            impossible = ~np.isfinite(log_norm)
-            if impossible.any():
-                resp[impossible] = self.weights_
+                log_norm, resp = normalize_log(lp, log_w)
             return fn(log_norm, resp)
 
         return self._backend_for(data.X).map_concat(run, data, self.n_components)
+
+    def _row_scores(self, X, kwargs):
+        """Log density and log of the largest posterior of every row, chunk by chunk.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, 2)
+            Column 0 is ``score_samples(X)``, column 1 ``log max_k tau_ik``
+            (for ICL); no (n_samples, n_components) array is built.
+        """
+        if is_dask_array(X):
+            return np.asarray(self._dask_rows(X, kwargs, "row_scores").compute())
+
+        def both(log_norm, resp):
+            with np.errstate(divide="ignore"):
+                return np.column_stack([log_norm, np.log(resp.max(axis=1))])
+
+        return self._per_chunk(X, kwargs, both)
 
     def score_samples(self, X, **kwargs):
         """Log density of the mixture at every row.
@@ -208,10 +213,10 @@ class ScoringMixin:
         -------
         icl : float
         """
-        log_norm, resp = self._log_norm_and_resp(X, kwargs)
-        n = log_norm.shape[0]
-        return float(-2.0 * log_norm.sum() + self._n_parameters() * np.log(n)
-                     - 2.0 * np.log(resp.max(axis=1)).sum())
+        rows = self._row_scores(X, kwargs)
+        n = rows.shape[0]
+        return float(-2.0 * rows[:, 0].sum() + self._n_parameters() * np.log(n)
+                     - 2.0 * rows[:, 1].sum())
 
     def aic(self, X, **kwargs):
         """Akaike information criterion on ``X`` (lower is better).
