@@ -476,6 +476,19 @@ class Family:
         """
         raise NotImplementedError(f"the {self.name} family has no marginal range")
 
+    def heatmap(self, params: Mapping):
+        """A component x feature table of one parameter to draw as a heatmap, or None.
+
+        Returns
+        -------
+        label : str
+            What a cell is ("P(x = 1)").
+        values : ndarray of shape (n_components, n_features)
+        limits : tuple of float
+            The parameter's range (the colour scale's ends).
+        """
+        return None
+
     def ellipses(self, params: Mapping):
         """Centres and covariance matrices to draw as ellipses, or None.
 

@@ -89,5 +89,9 @@ class BernoulliFamily(ProbabilityFamily):
     def marginal_range(self, params, feature, x, aux):
         return 0, 1
 
+    def heatmap(self, params):
+        """The probability of a one, per component and feature, on [0, 1]."""
+        return "P(x = 1)", np.asarray(params["probs"], dtype=np.float64), (0.0, 1.0)
+
 
 __all__ = ["BernoulliFamily"]

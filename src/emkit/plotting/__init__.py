@@ -12,6 +12,8 @@ it as a PNG; the command line's ``emkit fit --plot`` and ``emkit demo`` use it.
 
 Layout: :mod:`._common` (matplotlib set-up, argument checks, saving),
 :mod:`.continuous` (densities and cluster ellipses of Gaussian mixtures),
+:mod:`.classification` (uncertainty, 2-D density contours, pairs plot),
+:mod:`.heatmap` (component x feature parameters of discrete families),
 :mod:`.discrete` (observed against fitted pmf), :mod:`.diagnostics` (EM
 history, model-selection criterion) and :mod:`.auto` (the plot that suits a
 model, saved as a PNG).
@@ -19,16 +21,24 @@ model, saved as a PNG).
 
 from ._common import family_of
 from .auto import plot_auto
+from .classification import plot_density_2d, plot_pairs, plot_uncertainty, uncertainty
 from .continuous import plot_clusters_2d, plot_density_1d
-from .diagnostics import plot_criterion, plot_history
+from .diagnostics import competitive_limits, plot_criterion, plot_history
 from .discrete import plot_pmf
+from .heatmap import plot_heatmap
 
 __all__ = [
     "family_of",
+    "competitive_limits",
     "plot_auto",
     "plot_clusters_2d",
     "plot_criterion",
     "plot_density_1d",
+    "plot_density_2d",
+    "plot_heatmap",
     "plot_history",
+    "plot_pairs",
     "plot_pmf",
+    "plot_uncertainty",
+    "uncertainty",
 ]

@@ -5,15 +5,21 @@ from __future__ import annotations
 import math
 
 from ._common import _check_X, _feature_label, _matplotlib, save_png
+import numpy as np
+
+from .classification import plot_pairs
 from .continuous import plot_clusters_2d, plot_density_1d
 from .discrete import plot_pmf
+from .heatmap import plot_heatmap
 
 def plot_auto(model, X, path, *, feature_names=None, figsize=(8.0, 6.0), dpi=100, **fit_params):
     """Draw the plot that suits the model and the data and save it as a PNG.
 
     A continuous mixture whose family draws ellipses (Gaussian) gets
-    :func:`plot_clusters_2d` of the first two features when it has two or
-    more; otherwise every feature (up to nine, in a grid) gets
+    :func:`plot_clusters_2d` with two features and :func:`plot_pairs` (up to
+    six) with more; a family with a component x feature heatmap (Bernoulli)
+    gets :func:`plot_heatmap`; otherwise every feature (up to nine, in a
+    grid with one shared legend above the panels) gets
     :func:`plot_density_1d` (continuous families) or :func:`plot_pmf`
     (discrete families).
     The file is written atomically: a failure leaves no partial file.
@@ -42,10 +48,20 @@ def plot_auto(model, X, path, *, feature_names=None, figsize=(8.0, 6.0), dpi=100
     _matplotlib()
     from matplotlib.figure import Figure
 
-    if family.data_kind == "continuous" and X.shape[1] >= 2 and \
-            family.ellipses(model._fitted_params()) is not None:
+    params = model._fitted_params()
+    ellipses = family.data_kind == "continuous" and family.ellipses(params) is not None
+    if ellipses and X.shape[1] == 2:
         fig = Figure(figsize=figsize, dpi=dpi)
         plot_clusters_2d(model, X, ax=fig.add_subplot(), feature_names=feature_names)
+    elif ellipses and X.shape[1] > 2:
+        d = min(X.shape[1], 6)
+        fig = Figure(figsize=(2.6 * d + 1.5, 2.6 * d), dpi=dpi)
+        plot_pairs(model, X, fig=fig, feature_names=feature_names)
+    elif family.heatmap(params) is not None:
+        K, d = np.shape(family.heatmap(params)[1])
+        fig = Figure(figsize=(max(figsize[0], 1.2 + 0.7 * d), max(figsize[1], 1.5 + 0.5 * K)),
+                     dpi=dpi)
+        plot_heatmap(model, ax=fig.add_subplot(), feature_names=feature_names)
     else:
         if family.data_kind == "continuous":
             def draw(j, ax):
@@ -63,5 +79,12 @@ def plot_auto(model, X, path, *, feature_names=None, figsize=(8.0, 6.0), dpi=100
             draw(j, ax)
             if d > 1:
                 ax.set_title(_feature_label(feature_names, j))
+                ax.get_legend().remove()
+        if d > 1:  # one legend for every panel, outside them
+            handles, labels = fig.axes[0].get_legend_handles_labels()
+            fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 4),
+                       fontsize="small", frameon=False, bbox_to_anchor=(0.5, 1.0))
+            fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / size[1] * math.ceil(len(labels) / 4)))
+            return save_png(fig, path, dpi)
     fig.tight_layout()
     return save_png(fig, path, dpi)

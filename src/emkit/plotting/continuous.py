@@ -70,10 +70,14 @@ def plot_density_1d(model, X, ax=None, *, feature=0, feature_names=None, bins="a
     pad = 0.05 * (hi - lo if hi > lo else 1.0)
     grid = np.linspace(lo - pad, hi + pad, 600)
     parts = weights[:, None] * family.marginal_density(grid, params, j, {})
-    for k, part in enumerate(parts):
+    # legend in the order of the components' means on this feature; the numbers (and
+    # colours) are the model's, as in the tables
+    centres = (parts * grid).sum(axis=1) / np.maximum(parts.sum(axis=1), np.finfo(float).tiny)
+    for k in np.argsort(centres, kind="stable"):
+        part = parts[k]
         ax.fill_between(grid, part, color=_colour(k), alpha=0.3, lw=0, zorder=2)
         ax.plot(grid, part, color=_colour(k), lw=1.6, zorder=3,
-                label=f"component {k} (weight {weights[k]:.2f})")
+                label=f"component {k} (weight {weights[k]:.2f}, mean {centres[k]:.3g})")
     ax.plot(grid, parts.sum(axis=0), color=_MIXTURE_COLOUR, lw=2.2, ls="--", zorder=4,
             label="mixture density")
     ax.set_xlabel(_feature_label(feature_names, j))

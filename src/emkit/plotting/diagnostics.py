@@ -55,12 +55,39 @@ def plot_history(model, ax=None):
 
 
 # ------------------------------------------------------------------- criterion
-def plot_criterion(table, ax=None):
+def competitive_limits(values) -> tuple[float, float] | None:
+    """The y range of :func:`plot_criterion` with ``zoom=True``.
+
+    From the lowest value to the median candidate's distance above it, times
+    1.25 (at least 10 units): the better half of the candidates and a margin,
+    so a far-off curve (one spherical component) does not flatten the rest.
+
+    Parameters
+    ----------
+    values : array-like of float
+        Criterion values (NaN for failed candidates).
+
+    Returns
+    -------
+    (bottom, top) : tuple of float, or None when no value is finite
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return None
+    best = float(v.min())
+    span = max(10.0, 1.25 * (float(np.median(v)) - best))
+    return best - 0.08 * span, best + span
+
+
+def plot_criterion(table, ax=None, *, zoom=True):
     """Information criterion over the number of components.
 
     One line per covariance type; candidates whose fit had degenerate
     components are crossed out (they are never chosen) and the chosen model
-    is starred.
+    is starred.  With ``zoom`` the y axis shows the competitive models
+    (:func:`competitive_limits`); candidates above it are marked by
+    triangles on the top edge and counted in a note.
 
     Parameters
     ----------
@@ -69,6 +96,8 @@ def plot_criterion(table, ax=None):
         ``"covariance_type"``, ``"n_components"``, ``"criterion"``,
         ``"value"``, ``"degenerate"``, ``"best"`` (and ``"error"``).
     ax : matplotlib.axes.Axes, optional
+    zoom : bool, default=True
+        Limit the y axis to the competitive models.
 
     Returns
     -------
@@ -110,11 +139,21 @@ def plot_criterion(table, ax=None):
                    edgecolor="black", lw=1.2, zorder=5,
                    label=(f"best: {b.get('covariance_type') or 'model'}, "
                           f"{b['n_components']} components ({crit} {value(b):.1f})"))
+    limits = competitive_limits([value(r) for r in rows]) if zoom else None
+    if limits is not None:
+        ax.set_ylim(*limits)
+        above = [(r["n_components"], value(r)) for r in rows if value(r) > limits[1]]
+        if above:
+            ax.scatter([k for k, _ in above], [limits[1]] * len(above), marker="^", s=50,
+                       color="0.4", clip_on=False, zorder=5,
+                       label=f"{len(above)} off the scale (higher {crit})")
     _integer_xaxis(ax)
     ax.ticklabel_format(axis="y", useOffset=False, style="plain")
     ax.set_xlabel("number of components")
     ax.set_ylabel(f"{crit} (lower is better)")
     ax.set_title(f"Model selection by {crit}")
-    ax.legend(title="covariance type" if len(groups) > 1 else None, loc="best", fontsize="small")
+    # outside the panel, so it never covers a curve
+    ax.legend(title="covariance type" if len(groups) > 1 else None, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), fontsize="small", borderaxespad=0.0)
     ax.grid(True, alpha=0.3)
     return ax

@@ -64,7 +64,11 @@ def _demo_plots(model, X, names, table, out_dir: Path) -> list[Path]:
     from ... import plotting
     from ...plotting._common import save_png
 
-    jobs = [("clusters.png", lambda ax: plotting.plot_clusters_2d(model, X, ax=ax, feature_names=names))]
+    jobs = [("clusters.png", lambda ax: plotting.plot_clusters_2d(model, X, ax=ax, feature_names=names)),
+            ("uncertainty.png", lambda ax: plotting.plot_uncertainty(model, X, ax=ax,
+                                                                     feature_names=names)),
+            ("density_2d.png", lambda ax: plotting.plot_density_2d(model, X, ax=ax,
+                                                                   feature_names=names))]
     for j, name in enumerate(names):
         jobs.append((f"density_{_safe_name(name, j)}.png",
                      lambda ax, j=j: plotting.plot_density_1d(model, X, ax=ax, feature=j,
