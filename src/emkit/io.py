@@ -127,6 +127,31 @@ def read_table(path, columns=None, *, drop_missing: bool = False) -> tuple[np.nd
     return X, names
 
 
+def data_row_lines(path) -> np.ndarray | None:
+    """1-based file line of every data row that :func:`read_table` reads from ``path``.
+
+    For messages about a row: row ``i`` of the array read from a CSV or TSV
+    file is line ``data_row_lines(path)[i]`` of the file (after its header,
+    blank lines skipped).  None for other sources (stdin, ``.npy``, Parquet),
+    where row ``i`` is the ``i + 1``-th row.
+    """
+    fspath = os.fsdecode(os.fspath(path)) if path != "-" else "-"
+    ext = _extension(fspath) if fspath != "-" else ""
+    if ext not in (".csv", ".tsv") or not os.path.isfile(fspath):
+        return None
+    delimiter = "\t" if ext == ".tsv" else ","
+    try:
+        with open(fspath, encoding="utf-8-sig", newline="") as fh:
+            _, first = _next_nonblank(fh)
+            cells = next(csv.reader([first], delimiter=delimiter)) if first else []
+            header = any(not _is_number(c) and c.strip().lower() not in _MISSING_TOKENS
+                         for c in cells)
+            fh.seek(0)
+            return _csv_row_numbers(fh, delimiter, header)
+    except (OSError, UnicodeDecodeError, csv.Error, _CSVRecordError):
+        return None
+
+
 # ----------------------------------------------------------------- helpers
 def _extension(path: str) -> str:
     name = os.path.basename(path).lower()
@@ -497,5 +522,5 @@ def _handle_missing(X: np.ndarray, names: list[str], src: str, rows, drop_missin
     raise DataError(
         f"{src}: {n_bad} cell(s) in {n_bad_rows} row(s) are missing, NaN or infinite; the first "
         f"is in column {names[c]!r}, {row} ({what}); drop such rows with drop_missing=True "
-        "(--drop-missing)"
+        "(--drop-missing on the command line)"
     )

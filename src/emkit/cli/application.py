@@ -82,6 +82,7 @@ def _cli_words(text: str) -> str:
     """A library message in the command line's words (``max_iter=10`` -> ``--max-iter 10``)."""
     text = _OPTION_WORDS.sub(lambda m: f"--{m.group(1).replace('_', '-')} {m.group(3)}", text)
     text = _OPTION_NAMES.sub(lambda m: f"--{m.group(1).replace('_', '-')}", text)
+    text = text.replace("drop_missing=True (--drop-missing on the command line)", "--drop-missing")
     return text.replace("drop_missing=True", "--drop-missing")
 
 
@@ -98,6 +99,7 @@ class _Session:
     def reset(self) -> None:
         self.seen_warnings: set = set()
         self.interrupt_reported = False
+        self.source = None  # where the data came from (.locate.Source), for messages
 
 
 _session = _Session()
@@ -189,7 +191,10 @@ class _EmkitGroup(TyperGroup):
             _say(f"emkit: error: {_one_line(exc)}", style="red")
             return exc.code
         except (ValueError, OSError, np.linalg.LinAlgError) as exc:
-            _say(f"emkit: error: {_one_line(exc) or type(exc).__name__}", style="red")
+            from .locate import locate
+
+            text = locate(_one_line(exc), _session.source)
+            _say(f"emkit: error: {text or type(exc).__name__}", style="red")
             return 2
         except Exception as exc:  # a bug: say so in one line unless asked for details
             if os.environ.get("EMKIT_DEBUG"):

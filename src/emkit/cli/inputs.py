@@ -197,6 +197,10 @@ def _read_inputs(data: str, columns: str | None, *, weights_column: str | None =
     if not feat:
         raise CliError(f"{data}: no feature columns left to use")
     out = _Inputs(X[:, feat], [names[j] for j in feat])
+    from .application import _session
+    from .locate import Source
+
+    _session.source = Source(data, out.names, dropped=drop_missing is True)
     rest = iter(side_idx)
     if weights_column is not None:
         out.weights = X[:, next(rest)]

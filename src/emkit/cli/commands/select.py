@@ -40,7 +40,7 @@ _DEFAULT_SEED = 0
 
 
 def _run_select(X, weights, fit_params, *, family, seed, components=None, covariances=None,
-                criterion=None, n_init=None, max_iter=None, tol=None):
+                criterion=None, n_init=None, max_iter=None, tol=None, estimator_params=None):
     """select_model with a progress bar; every setting left None is selection.DEFAULTS'."""
     from ...selection import select_model
 
@@ -52,6 +52,7 @@ def _run_select(X, weights, fit_params, *, family, seed, components=None, covari
             X, n_components=components, **variants, criterion=criterion or DEFAULTS["criterion"],
             n_init=n_init, random_state=seed, sample_weight=weights, family=family,
             max_iter=max_iter, tol=tol, callback=callback, fit_params=fit_params or None,
+            estimator_params=estimator_params or None,
         )
 
 
@@ -69,6 +70,9 @@ def select(
     columns: ColumnsOpt = None,
     trials: TrialsOpt = None,
     trials_column: TrialsColOpt = None,
+    categories: Annotated[int | None, typer.Option(
+        "--categories", min=1, metavar="C",
+        help="Categorical: number of categories (default: largest code + 1).")] = None,
     weights_column: WeightsColOpt = None,
     n_init: Annotated[int | None, typer.Option(
         "--n-init", min=1, metavar="N",
@@ -100,8 +104,9 @@ def select(
             covs = [c for c in DEFAULTS["covariance_types"] if c in fam.variants] or covs
     else:
         covs = _parse_variants(fam, covariance)
-    _check_options(fam, trials=trials, trials_column=trials_column)
+    _check_options(fam, trials=trials, trials_column=trials_column, categories=categories)
     _require_side_data(fam, trials, trials_column)
+    settings = {fam.cli_params["categories"]: categories} if categories is not None else None
     _check_out_path(out, "--out")
     _check_out_path(plot, "--plot")
     if plot is not None:
@@ -112,7 +117,8 @@ def select(
     covs = _expand_variants(fam, covs, inputs.X.shape[1])
     best, table = _run_select(inputs.X, inputs.weights, fit_params, components=ks,
                               covariances=covs, criterion=criterion.value, family=fam.name,
-                              n_init=n_init, seed=seed, max_iter=max_iter, tol=tol)
+                              n_init=n_init, seed=seed, max_iter=max_iter, tol=tol,
+                              estimator_params=settings)
     _say(f"seed {seed} (set with --seed)")
     best.feature_names_ = list(inputs.names)
     if out is not None:
