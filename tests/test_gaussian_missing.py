@@ -139,8 +139,9 @@ def test_chunked_equals_unchunked(ct):
     X, _, _ = _data(800, 2, 0.2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", emkit.ConvergenceWarning)
-        a = _model(ct, random_state=0, tol=0.0, max_iter=20).fit(X)
-        b = _model(ct, random_state=0, tol=0.0, max_iter=20, chunk_size=53).fit(X)
+        a = _model(ct, random_state=0, tol=0.0, max_iter=20, acceleration=None).fit(X)
+        b = _model(ct, random_state=0, tol=0.0, max_iter=20, acceleration=None,
+                   chunk_size=53).fit(X)
     np.testing.assert_allclose(a.history_, b.history_, rtol=1e-11)
     np.testing.assert_allclose(a.b0_covariances_, b.b0_covariances_, rtol=1e-9, atol=1e-12)
 

@@ -68,7 +68,7 @@ def _reference_em(X, p, n_iter):
 
 def _emkit_from(X, p, n_iter, **kw):
     m = MixedMixture(3, blocks=BLOCKS, random_state=0).fit(X)
-    m.set_params(**{"warm_start": True, "max_iter": n_iter, "tol": 0.0, **kw})
+    m.set_params(**{"warm_start": True, "max_iter": n_iter, "tol": 0.0, "acceleration": None, **kw})
     sigma = p["sigma"]
     m._store_params({
         "weights": p["weights"],

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
 from ..families._stats import Stats
+from ._rowmap import MappedRows, start_view  # noqa: F401  (start_view is public here)
 
 #: the scikit-learn initialisations
 SKLEARN_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -220,15 +221,16 @@ INIT_SAMPLE_SIZE = 100_000
 
 
 def _weighted_subsample(data: Data, backend: NumpyBackend, shift: np.ndarray,
-                        rng: np.random.RandomState, size: int) -> Data:
+                        rng: np.random.RandomState, size: int, view: Data | None = None) -> Data:
     """``size`` rows drawn with replacement, with probability proportional to weight.
 
     A row drawn ``k`` times becomes one row of weight ``k``.  The draws walk
-    the cumulative weights in the canonical order, so the subsample does not
+    the cumulative weights in the canonical order (of ``view``'s rows when
+    given, the start coordinates of ``data``), so the subsample does not
     depend on the row order and a row of weight ``k`` is drawn as often as
     ``k`` copies of it would be.
     """
-    order = _canonical_order(data, backend, shift)
+    order = _canonical_order(data if view is None else view, backend, shift)
     idx = _pick_by_weight(data.sample_weight, order, rng.uniform(size=size))
     rows, counts = np.unique(idx, return_counts=True)
     aux = {k: np.asarray(v)[rows] for k, v in data.aux.items()}
@@ -253,6 +255,9 @@ class Start:
         Share of uniform mass mixed into the responsibilities (discrete
         families need it: hard labels give probabilities of exactly 0 or 1,
         which EM can never leave).
+    transform : callable or None
+        The family's :meth:`~emkit.families.Family.start_transform`: the
+        centres live in the coordinates it maps a chunk's rows to.
     """
 
     n_components: int
@@ -260,6 +265,7 @@ class Start:
     shift: np.ndarray | None = None
     seed: int | None = None
     softening: float = 0.0
+    transform: object = None
 
     def resp(self, chunk: Data) -> np.ndarray:
         """Responsibilities of the rows of one chunk, shape (n_chunk, n_components)."""
@@ -267,6 +273,8 @@ class Start:
         n = chunk.n_samples
         if self.centres is not None:
             C = self.centres
+            if self.transform is not None:
+                chunk = Data(self.transform(np.asarray(chunk.X)), chunk.sample_weight)
             labels = _cross(_centred_t(chunk, self.shift), C, (C * C).sum(axis=1)).argmin(axis=0)
             resp = np.zeros((n, K))
             resp[np.arange(n), labels] = 1.0
@@ -339,7 +347,7 @@ def kmeans_centres(data: Data, K: int, rng: np.random.RandomState, backend: Nump
 
 def make_start(method: str, data: Data, n_components: int, rng: np.random.RandomState,
                backend: NumpyBackend, sample_size: int = INIT_SAMPLE_SIZE, softening: float = 0.0,
-               shift: np.ndarray | None = None) -> Start:
+               shift: np.ndarray | None = None, transform=None) -> Start:
     """The start of one scikit-learn initialisation method.
 
     Parameters
@@ -364,6 +372,7 @@ def make_start(method: str, data: Data, n_components: int, rng: np.random.Random
     K = n_components
     if method == "random":
         return Start(K, seed=int(rng.randint(0, 2**31 - 1)), softening=softening)
+    data = start_view(data, transform)
     if shift is None:
         shift = _centre_of(data, backend)
     if method == "random_from_data":
@@ -371,7 +380,7 @@ def make_start(method: str, data: Data, n_components: int, rng: np.random.Random
     else:
         centres = kmeans_centres(data, K, rng, backend, shift,
                                  LLOYD_MAX_ITER if method == "kmeans" else 0, sample_size)
-    return Start(K, centres=centres, shift=shift, softening=softening)
+    return Start(K, centres=centres, shift=shift, softening=softening, transform=transform)
 
 
 def params_from_start(family: Family, data: Data, start: Start, backend: NumpyBackend,
@@ -401,13 +410,14 @@ def params_from_start(family: Family, data: Data, start: Start, backend: NumpyBa
 
 
 def initial_resp(method: str, data: Data, n_components: int, rng: np.random.RandomState,
-                 backend: NumpyBackend, sample_size: int = INIT_SAMPLE_SIZE) -> np.ndarray:
+                 backend: NumpyBackend, sample_size: int = INIT_SAMPLE_SIZE,
+                 transform=None) -> np.ndarray:
     """Initial responsibilities of every row, shape (n_samples, n_components).
 
     For inspection and tests on small data: fitting never builds this array
     (it uses :func:`make_start` and :func:`params_from_start`).
     """
-    start = make_start(method, data, n_components, rng, backend, sample_size)
+    start = make_start(method, data, n_components, rng, backend, sample_size, transform=transform)
     if start.centres is None:
         data = with_row_index(data)
     return backend.map_concat(start.resp, data, n_components)

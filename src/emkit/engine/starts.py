@@ -54,6 +54,7 @@ from .init import (
     kmeans_centres,
     params_from_start,
     random_rows,
+    start_view,
 )
 from .mbhac import mbhac_labels, subsample
 
@@ -154,13 +155,17 @@ def auto_starts(family: Family, data: Data, n_components: int, rng: np.random.Ra
     K = n_components
     user = dict(user or {})
     soft = float(getattr(family, "init_softening", 0.0))
+    # centres live in the family's start coordinates (the rows themselves for most families)
+    transform = family.start_transform()
+    view = start_view(data, transform)
+    shift = centre_of(view, backend)
     # the rows the short runs use: all of them, or a weighted subsample in memory
-    shift = centre_of(data, backend)
     if data.n_samples > SHORT_RUN_SIZE:
-        work = _weighted_subsample(data, backend, shift, rng, SHORT_RUN_SIZE)
+        work = _weighted_subsample(data, backend, shift, rng, SHORT_RUN_SIZE, view=view)
         work_backend = NumpyBackend()
     else:
         work, work_backend = data, backend
+    work_view = start_view(work, transform)
     starts: list[tuple[str, object]] = []
     failed: list[str] = []
     if getattr(family, "hierarchical_start", False):
@@ -180,10 +185,12 @@ def auto_starts(family: Family, data: Data, n_components: int, rng: np.random.Ra
                     params = _labels_params(family, sub, mbhac_labels(sub, K, how), K, soft, user)
                 else:
                     if kind == "kmeans":
-                        C = kmeans_centres(work, K, rng, work_backend, shift, sample_size=INIT_SAMPLE_SIZE)
+                        C = kmeans_centres(work_view, K, rng, work_backend, shift,
+                                           sample_size=INIT_SAMPLE_SIZE)
                     else:
-                        C = random_rows(work, K, rng, work_backend, shift)
-                    start = Start(K, centres=canonical_centres(C), shift=shift, softening=soft)
+                        C = random_rows(work_view, K, rng, work_backend, shift)
+                    start = Start(K, centres=canonical_centres(C), shift=shift, softening=soft,
+                                  transform=transform)
                     params = {**params_from_start(family, work, start, work_backend), **user}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # a short run that goes wrong is just ranked low

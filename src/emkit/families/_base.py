@@ -254,6 +254,18 @@ class Family:
             Index of the chunk's first row in the whole data (for messages).
         """
 
+    def start_transform(self):
+        """Coordinates the starts cluster rows in, or None for the rows as they are.
+
+        Called on the prepared family.  A family whose rows are not
+        comparable coordinates as they stand (columns of different types and
+        scales, missing cells) returns a picklable callable mapping an
+        (n, n_features) chunk to an (n, n_out) float64 array without NaN;
+        k-means and random-row starts then find their centres, and assign
+        rows, in those coordinates, chunk by chunk.
+        """
+        return None
+
     def scan(self, chunk) -> tuple:
         """Data-dependent set-up of one chunk: a tuple of arrays that add over chunks."""
         return ()

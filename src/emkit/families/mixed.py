@@ -93,6 +93,29 @@ def fill_missing(Xb, whole_rows_only: bool = False):
     return Xb, ~missing
 
 
+@dataclass(frozen=True, eq=False)
+class StandardisedRows:
+    """Columns centred and scaled to unit variance, missing cells at the centre (0).
+
+    The coordinates the k-means and random-row starts of a mixed model
+    cluster in, so that no column dominates by its unit; a picklable
+    row-wise map (see :meth:`emkit.families.Family.start_transform`).
+
+    Parameters
+    ----------
+    centre, scale : ndarray of shape (n_features,)
+        Weighted mean and standard deviation of each column's observed cells.
+    """
+
+    centre: np.ndarray
+    scale: np.ndarray
+
+    def __call__(self, X) -> np.ndarray:
+        Z = (np.asarray(X, dtype=np.float64) - self.centre) / self.scale
+        Z[np.isnan(Z)] = 0.0
+        return Z
+
+
 class _CellCache:
     """A block family's cache from ``log_prob_missing`` (for ``suff_stats_missing``)."""
 
@@ -126,6 +149,7 @@ class MixedFamily(Family):
     n_features: int = 0
     marginalize: bool = False
     column_names: tuple | None = None
+    standardise: StandardisedRows | None = None
 
     name = "mixed"
     estimator_name = "MixedMixture"
@@ -206,7 +230,14 @@ class MixedFamily(Family):
             self._in_block(b, fam.check_support, Xb, block_view(aux, b), start)
 
     def _check_pass(self, data, backend, count: bool):
-        """One pass of the missing-value and support checks; observed cells per column."""
+        """One pass of the missing-value and support checks.
+
+        Returns
+        -------
+        totals : ndarray of shape (4, n_features) or None
+            With ``count``: observed cells, and the weight, weighted sum and
+            weighted sum of squares of the observed cells, per column.
+        """
         def one_chunk(chunk):
             out = np.empty(1, dtype=object)
             try:
@@ -215,7 +246,14 @@ class MixedFamily(Family):
             except ValueError as exc:
                 out[0] = (str(exc), None)
                 return out
-            out[0] = ("", (~np.isnan(np.asarray(chunk.X))).sum(axis=0) if count else None)
+            if count:
+                X = np.asarray(chunk.X, dtype=np.float64)
+                seen = ~np.isnan(X)
+                X0 = np.where(seen, X, 0.0)
+                w = chunk.sample_weight
+                out[0] = ("", np.stack([seen.sum(axis=0), w @ seen, w @ X0, w @ (X0 * X0)]))
+            else:
+                out[0] = ("", None)
             return out
 
         results = backend.map_concat(one_chunk, data)
@@ -223,6 +261,10 @@ class MixedFamily(Family):
         if problems:
             raise ValueError(problems[0])
         return sum(c for _, c in results) if count else None
+
+    def start_transform(self):
+        """:class:`StandardisedRows` from the set-up pass (None before :meth:`prepare`)."""
+        return self.standardise
 
     def check_data(self, data, backend):
         self._check_pass(data, backend, count=False)
@@ -239,12 +281,16 @@ class MixedFamily(Family):
         data : Data
             With every block's side data under its prefix.
         """
-        counts = self._check_pass(data, backend, count=self.marginalize)
+        totals = self._check_pass(data, backend, count=True)
         if self.marginalize:
-            empty = np.flatnonzero(np.asarray(counts) == 0)
+            empty = np.flatnonzero(totals[0] == 0)
             if empty.size:
                 raise ValueError(f"column {self.column_label(int(empty[0]))} is entirely missing; "
                                  "drop it from X (and from its block)")
+        weight = np.maximum(totals[1], np.finfo(float).tiny)
+        centre = totals[2] / weight
+        sd = np.sqrt(np.maximum(totals[3] / weight - centre * centre, 0.0))
+        scale = np.where(sd > 1e-12 * np.maximum(np.abs(centre), 1.0), sd, 1.0)
         blocks, aux = [], {}
         for b, (fam, cols) in enumerate(self.blocks):
             Xb, w = data.X[:, cols], data.sample_weight
@@ -259,7 +305,8 @@ class MixedFamily(Family):
             fam_b, sub = self._in_block(b, fam.prepare, sub, backend, {})
             blocks.append((fam_b, cols))
             aux.update(prefixed(sub.aux, b))
-        return replace(self, blocks=tuple(blocks)), replace(data, aux=aux)
+        return (replace(self, blocks=tuple(blocks), standardise=StandardisedRows(centre, scale)),
+                replace(data, aux=aux))
 
     def for_params(self, params):
         return replace(self, blocks=tuple((fam.for_params(self._parts(params, b)), cols)
@@ -459,4 +506,4 @@ class MixedFamily(Family):
         return out
 
 
-__all__ = ["MixedFamily", "block_prefix", "block_view", "fill_missing", "prefixed"]
+__all__ = ["MixedFamily", "StandardisedRows", "block_prefix", "block_view", "fill_missing", "prefixed"]

@@ -20,7 +20,7 @@ from .._validation import (
 )
 from ..backends.dask_backend import DaskBackend, is_dask_array, persist_rows
 from ..backends.numpy_backend import Data, NumpyBackend
-from ..engine.em import params_from_resp, run_em
+from ..engine.em import run_em
 from ..engine.init import INIT_METHODS, make_start, params_from_start
 from ..engine.starts import START_ERRORS, auto_starts, is_tie
 from ..exceptions import DegenerateComponentWarning, DroppedStartWarning, LikelihoodDecreaseWarning
@@ -235,8 +235,7 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
             return [("given initial parameters", user)]
         method = self.init_params
         tag = f"initialisation {init + 1}"
-        legacy = hasattr(self, "_initial_resp")  # a subclass's own (dense) responsibilities
-        if method == "auto" and not user and not legacy:
+        if method == "auto" and not user:
             best, failed = auto_starts(family, data, self.n_components, rng, backend, fixed=fixed,
                                        label=f"{type(self).__name__} {tag}")
             out = [(f"{tag} ({c.name})", c.params) for c in best]
@@ -248,12 +247,9 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
         soft = float(family.init_softening)
         name = f"{tag} ({method})"
         try:
-            if legacy:
-                params = params_from_resp(family, data, self._initial_resp(family, data, backend, rng),
-                                          backend)
-            else:
-                start = make_start(method, data, self.n_components, rng, backend, softening=soft)
-                params = params_from_start(family, data, start, backend)
+            start = make_start(method, data, self.n_components, rng, backend, softening=soft,
+                               transform=family.start_transform())
+            params = params_from_start(family, data, start, backend)
         except START_ERRORS as exc:
             return [(name, exc)]
         params.update(user)

@@ -10,8 +10,6 @@ from sklearn.utils.validation import check_is_fitted
 from .. import registry
 from .._validation import check_choice
 from ..backends.dask_backend import is_dask_array
-from ..backends.numpy_backend import Data, NumpyBackend
-from ..engine.init import initial_resp
 from ..families.mixed import MixedFamily, block_prefix, block_view
 from ._base import BaseMixture
 
@@ -38,14 +36,20 @@ class MixedMixture(BaseMixture):
         ``{"covariance_type": "diag"}``, ``{"n_trials": 10}`` or
         ``{"n_categories": 4}``.  Every column of ``X`` must be in exactly
         one block.
-    tol : float, default=1e-3
-        Convergence threshold on the change of the mean per-sample
-        log-likelihood between iterations.
-    max_iter : int, default=100
+    tol : float, default=1e-9
+        Convergence threshold on Aitken's estimate of how much the mean
+        per-sample log-likelihood can still gain (Böhning et al. 1994); see
+        :mod:`emkit.engine.monitor`.
+    max_iter : int, default=1000
+        Maximum number of data passes (EM iterations) per run.
     n_init : int, default=1
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
-        Initial responsibilities; the k-means variants run on the columns
-        standardised to unit variance, and hard labels are softened by
+    init_params : {"auto", "kmeans", "k-means++", "random", "random_from_data"}, default="auto"
+        How runs start.  ``"auto"``: short EM runs from k-means and random-row
+        starts on a subsample of at most 2,000 rows, the best two continued
+        to convergence on all rows (emEM, Biernacki, Celeux & Govaert 2003;
+        see :mod:`emkit.engine.starts`).  Centres are found in the columns
+        standardised to unit variance with missing cells at the column mean,
+        and every row is assigned chunk by chunk; hard labels are softened by
         mixing in 10% uniform mass.
     weights_init : array-like of shape (n_components,), default=None
     random_state : int, RandomState instance or None, default=None
@@ -56,7 +60,9 @@ class MixedMixture(BaseMixture):
         Parameters held at their initial values: ``"weights"`` and/or block
         parameters by their stored name (``"b0_means"``, ``"b1_probs"``).
     chunk_size : int or None, default=None
-    acceleration : {None, "squarem"}, default=None
+    acceleration : {None, "squarem"}, default="squarem"
+        SQUAREM extrapolation of EM steps (Varadhan & Roland 2008); None runs
+        plain EM.
     missing : {"error", "marginalize"}, default="error"
         What a missing cell (NaN) means.  ``"error"`` rejects it, naming the
         cell.  ``"marginalize"`` integrates it out under missingness at
@@ -103,10 +109,10 @@ class MixedMixture(BaseMixture):
         n_components=1,
         *,
         blocks=(),
-        tol=1e-3,
-        max_iter=100,
+        tol=1e-9,
+        max_iter=1000,
         n_init=1,
-        init_params="kmeans",
+        init_params="auto",
         weights_init=None,
         random_state=None,
         warm_start=False,
@@ -114,7 +120,7 @@ class MixedMixture(BaseMixture):
         verbose_interval=10,
         fixed=(),
         chunk_size=None,
-        acceleration=None,
+        acceleration="squarem",
         missing="error",
     ):
         self.n_components = n_components
@@ -249,23 +255,6 @@ class MixedMixture(BaseMixture):
             raise ValueError("missing='marginalize' does not take dask arrays yet; compute the "
                              "array or use missing='error'")
         return super()._validate_X(X, reset, persist=persist, lazy=lazy)
-
-    def _initial_resp(self, family, data: Data, backend: NumpyBackend, rng):
-        """Initial responsibilities from the columns standardised (missing cells at the mean)."""
-        scaled = data
-        if self.init_params != "random" and not is_dask_array(data.X):
-            X = np.asarray(data.X, dtype=np.float64)
-            w = data.sample_weight
-            seen = ~np.isnan(X)
-            X0 = np.where(seen, X, 0.0)
-            count = np.maximum(w @ seen, np.finfo(float).tiny)
-            mean = (w @ X0) / count
-            sd = np.sqrt((w @ np.where(seen, X0 - mean, 0.0) ** 2) / count)
-            Z = np.where(seen, (X0 - mean) / np.where(sd > 0, sd, 1.0), 0.0)
-            scaled = Data(Z, w)
-        resp = initial_resp(self.init_params, scaled, self.n_components, rng, backend)
-        soft = family.init_softening
-        return (1.0 - soft) * resp + soft / resp.shape[1]
 
     @property
     def block_params_(self) -> list:
