@@ -38,7 +38,7 @@ def test_registered_with_its_estimator():
     assert sorted(cls().get_params()) == sorted(
         ["n_components", "rates_init", "tol", "max_iter", "n_init", "init_params", "weights_init",
          "random_state", "warm_start", "verbose", "verbose_interval", "fixed", "chunk_size",
-         "acceleration"])
+         "acceleration", "missing"])
 
 
 def test_log_densities_match_scipy():

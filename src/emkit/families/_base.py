@@ -94,6 +94,9 @@ class Family:
     init_softening: float = 0.0
     #: the estimator's docstring for estimators made from the family
     estimator_doc: str = ""
+    #: a value inside the support that stands in for a missing cell where a
+    #: family's own code must see a number (its factor is dropped)
+    missing_fill: float = 0.0
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params: Mapping, aux: Mapping) -> np.ndarray:
@@ -265,6 +268,11 @@ class Family:
         rows, in those coordinates, chunk by chunk.
         """
         return None
+
+    def check_rows(self, X, aux: Mapping, start: int = 0) -> None:
+        """Raise ValueError naming the first unusable cell of one chunk (finite values, support)."""
+        check_finite(X, row_offset=start)
+        self.check_support(X, aux, start)
 
     def scan(self, chunk) -> tuple:
         """Data-dependent set-up of one chunk: a tuple of arrays that add over chunks."""

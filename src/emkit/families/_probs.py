@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import Family
+from ._cells import CellMixin
 from ._numerics import check_init_array, check_unit_interval, expit, logit, ratio_or_pooled
 
 
-class ProbabilityFamily(Family):
+class ProbabilityFamily(CellMixin, Family):
     """Base of the Bernoulli and binomial families (not registered itself)."""
 
     param_names = ("probs",)

@@ -63,6 +63,14 @@ class BernoulliFamily(ProbabilityFamily):
         """``sx``: weighted count of ones, shape (n_components, n_features)."""
         return {"sx": resp.T @ np.asarray(X, dtype=np.float64)}
 
+    def _cells_log_prob(self, X0, O, params, aux):
+        p = params["probs"]
+        return X0 @ floored_log(p).T + (O - X0) @ floored_log1m(p).T
+
+    def _cells_stats(self, X0, O, resp, aux):
+        # one trial per observed cell: ``sn`` is the observed weight per feature
+        return {"sx": resp.T @ X0, "sn": resp.T @ O}
+
     def check_support(self, X, aux, start=0):
         cell = first_bad_cell((X != 0) & (X != 1))
         if cell is not None:

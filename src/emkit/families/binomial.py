@@ -167,6 +167,16 @@ class BinomialFamily(ProbabilityFamily):
         N = _trials(X, aux)
         return {"sx": resp.T @ X, "sn": resp.T @ N}
 
+    def _cells_log_prob(self, X0, O, params, aux):
+        N = _trials(X0, aux) * O
+        p = params["probs"]
+        # log C(n, 0) = 0: a missing cell (X0 = 0, N = 0) adds nothing to the base measure
+        const = log_binomial_coefficient(N, X0).sum(axis=1)
+        return X0 @ floored_log(p).T + (N - X0) @ floored_log1m(p).T + const[:, None]
+
+    def _cells_stats(self, X0, O, resp, aux):
+        return {"sx": resp.T @ X0, "sn": resp.T @ (_trials(X0, aux) * O)}
+
     # ------------------------------------------------------------ bookkeeping
     def sample(self, params, labels, rng, aux):
         """Draw success counts; int64 array of shape (len(labels), n_features)."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._base import Family
+from ._cells import CellMixin
 from ._describe import Column, Description
 from .._validation import check_int_param
 from ._numerics import (
@@ -52,7 +53,7 @@ class _Max:
 MAX_CATEGORIES = 100_000
 
 
-def one_hot(X: np.ndarray, n_categories: int) -> np.ndarray:
+def one_hot(X: np.ndarray, n_categories: int, observed: np.ndarray | None = None) -> np.ndarray:
     """One-hot encoding of integer codes, feature by feature.
 
     Parameters
@@ -60,6 +61,9 @@ def one_hot(X: np.ndarray, n_categories: int) -> np.ndarray:
     X : ndarray of shape (n_samples, n_features)
         Integer codes in ``0 .. n_categories - 1`` (any numeric dtype).
     n_categories : int
+    observed : ndarray of shape (n_samples, n_features), optional
+        0/1 mask of observed cells: a missing cell's entry is stored as 0,
+        so it counts nowhere (its code in ``X`` must still be valid).
 
     Returns
     -------
@@ -75,11 +79,12 @@ def one_hot(X: np.ndarray, n_categories: int) -> np.ndarray:
     C = int(n_categories)
     cols = (X.astype(np.int64) + C * np.arange(d, dtype=np.int64)[None, :]).ravel()
     indptr = np.arange(0, n * d + 1, d, dtype=np.int64)
-    return csr_matrix((np.ones(n * d), cols, indptr), shape=(n, d * C))
+    data = np.ones(n * d) if observed is None else np.asarray(observed, dtype=np.float64).ravel()
+    return csr_matrix((data, cols, indptr), shape=(n, d * C))
 
 
 @dataclass(frozen=True, eq=False)
-class CategoricalFamily(Family):
+class CategoricalFamily(CellMixin, Family):
     """Products of independent categorical distributions.
 
     Parameters
@@ -217,6 +222,15 @@ class CategoricalFamily(Family):
         H = one_hot(X, self.n_categories) if cache is None else cache
         K = resp.shape[1]
         return {"counts": np.asarray((H.T @ resp).T).reshape(K, -1, self.n_categories)}
+
+    def _cells_log_prob(self, X0, O, params, aux):
+        probs = np.asarray(params["probs"], dtype=np.float64)
+        H = one_hot(X0, self.n_categories, O)
+        return np.asarray(H @ floored_log(probs).reshape(probs.shape[0], -1).T)
+
+    def _cells_stats(self, X0, O, resp, aux):
+        H = one_hot(X0, self.n_categories, O)
+        return {"counts": np.asarray((H.T @ resp).T).reshape(resp.shape[1], -1, self.n_categories)}
 
     def param_shapes(self, n_components, n_features):
         return {"probs": (n_components, n_features, int(self.n_categories))}

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._base import Family
+from ._cells import CellMixin, observed_counts
 from ._numerics import check_init_array, first_bad_cell, floored_log, ratio_or_pooled
 
 
 @dataclass(frozen=True, eq=False)
-class ExponentialFamily(Family):
+class ExponentialFamily(CellMixin, Family):
     """Products of independent exponential distributions.
 
     Notes
@@ -36,6 +37,7 @@ class ExponentialFamily(Family):
     """
 
     name = "exponential"
+    missing_fill = 1.0
     param_names = ("rates",)
     estimator_name = "ExponentialMixture"
     init_names = ("rates_init",)
@@ -51,7 +53,7 @@ class ExponentialFamily(Family):
     rates_init : array-like of shape (n_components, n_features), default=None
         Initial rates (positive).
     tol, max_iter, n_init, init_params, weights_init, random_state,
-    warm_start, verbose, verbose_interval, fixed, chunk_size, acceleration
+    warm_start, verbose, verbose_interval, fixed, chunk_size, acceleration, missing
         As for :class:`~emkit.PoissonMixture`; ``fixed`` may hold
         ``"weights"`` and ``"rates"``.
 
@@ -120,10 +122,17 @@ class ExponentialFamily(Family):
         """``sx``: weighted sums of the values, shape (n_components, n_features)."""
         return {"sx": resp.T @ np.asarray(X, dtype=np.float64)}
 
+    def _cells_log_prob(self, X0, O, params, aux):
+        rates = np.asarray(params["rates"], dtype=np.float64)
+        return O @ floored_log(rates).T - (X0 * O) @ rates.T
+
+    def _cells_stats(self, X0, O, resp, aux):
+        return {"sx": resp.T @ (X0 * O), "nkj": resp.T @ O}
+
     # ------------------------------------------------------------------ M-step
     def m_step(self, stats, params, fixed):
         sx = stats["sx"]
-        return {"rates": ratio_or_pooled(np.broadcast_to(stats["nk"][:, None], sx.shape), sx)}
+        return {"rates": ratio_or_pooled(observed_counts(stats, sx.shape), sx)}
 
     # ------------------------------------------------------------ bookkeeping
     def n_parameters(self, params, fixed=frozenset()):

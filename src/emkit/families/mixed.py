@@ -15,11 +15,19 @@ drops that block's factor: its log density is the product over the blocks it
 has, the exact marginal of the observed cells under missingness at random
 (Little & Rubin, *Statistical Analysis with Missing Data*, 2nd ed., Wiley
 2002, ch. 8 and 11), and the block's statistics leave the row out (each block
-carries its own ``"nk"``).  Missing cells are filled with 0 before a block's
-family sees them, so every family's own code runs unchanged.  A family that
-integrates out single cells itself (it has ``log_prob_missing`` and
-``suff_stats_missing``, as the Gaussian family by conditioning) gets the
-partly missing rows of its block with their NaN cells.
+carries its own ``"nk"``).  Missing cells are filled with the family's
+``missing_fill`` (a value in its support) before its own code sees them.  A
+family that integrates out single cells itself (it has ``log_prob_missing``
+and ``suff_stats_missing``: the Gaussian family by conditioning, the product
+families of :mod:`emkit.families._cells` by dropping the cell's factor) gets
+the partly missing rows of its block with their NaN cells; the product
+families take that path for every chunk (``cells_when_complete``), so their
+statistics have one layout throughout a fit.  A start's statistics come
+from the product families' ``missing_cache`` (no parameters needed), or for
+a Gaussian block from the rows with missing cells at the column mean.
+
+:class:`~emkit.families._marginal.MarginalFamily` is the one-block case
+without prefixes, which every estimator uses for ``missing="marginalize"``.
 
 Parameters of block ``b`` are stored under ``"b{b}_{name}"`` (for example
 ``"b0_means"``, ``"b1_probs"``), statistics and per-row side data likewise; the
@@ -33,6 +41,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .._validation import check_finite
+from ..backends.dask_backend import is_dask_array
 from ._base import Family
 from ._describe import Column, Description
 
@@ -65,8 +74,8 @@ def _columns(X, cols: np.ndarray):
     return X[:, cols]
 
 
-def fill_missing(Xb, whole_rows_only: bool = False):
-    """A block's cells with missing rows filled by 0, and the observed-row mask.
+def fill_missing(Xb, whole_rows_only: bool = False, fill: float = 0.0):
+    """A block's cells with missing rows filled by ``fill``, and the observed-row mask.
 
     Parameters
     ----------
@@ -74,6 +83,8 @@ def fill_missing(Xb, whole_rows_only: bool = False):
     whole_rows_only : bool
         Fill (and mask) only the rows whose cells are all missing, leaving
         NaN in partly missing rows (for a family that integrates out cells).
+    fill : float
+        The value put in the filled cells (inside the family's support).
 
     Returns
     -------
@@ -89,7 +100,7 @@ def fill_missing(Xb, whole_rows_only: bool = False):
     if not missing.any():
         return Xb, None
     Xb = np.array(Xb)
-    Xb[missing] = 0.0
+    Xb[missing] = fill
     return Xb, ~missing
 
 
@@ -114,6 +125,36 @@ class StandardisedRows:
         Z = (np.asarray(X, dtype=np.float64) - self.centre) / self.scale
         Z[np.isnan(Z)] = 0.0
         return Z
+
+
+def _prepared_block(Xb, cells: bool, fill: float, stand_in):
+    """A block's columns as its family's set-up sees them, and the rows it is set up on.
+
+    Rows missing the whole block (any cell, for a family that does not
+    integrate out cells) are filled with ``fill`` and left out; a
+    cell-integrating family's partly missing rows get ``stand_in`` (the
+    column means or the fill value) in their missing cells.  A dask block
+    stays lazy (only the (n_samples,) mask is computed).
+
+    Returns
+    -------
+    Xb : ndarray or dask array of shape (n_samples, n_block_columns)
+    observed : ndarray of shape (n_samples,) of bool, or None
+    """
+    if Xb.dtype.kind not in "fc":
+        return Xb, None
+    if is_dask_array(Xb):
+        import dask.array as da
+
+        nan = da.isnan(Xb)
+        missing = np.asarray((nan.all(axis=1) if cells else nan.any(axis=1)).compute())
+        Xb = da.where(nan, np.broadcast_to(np.asarray(stand_in if cells else fill, dtype=float),
+                                           (Xb.shape[1],)), Xb)
+        return Xb, (None if not missing.any() else ~missing)
+    Xb, observed = fill_missing(Xb, whole_rows_only=cells, fill=fill)
+    if cells and np.isnan(Xb).any():
+        Xb = np.where(np.isnan(Xb), stand_in, Xb)
+    return Xb, observed
 
 
 class _CellCache:
@@ -189,7 +230,7 @@ class MixedFamily(Family):
             )
         aux = {}
         for b, (fam, cols) in enumerate(self.blocks):
-            aux.update(prefixed(self._in_block(b, fam.side_aux, n_samples, int(cols.size), {}, where), b))
+            aux.update(self._prefixed(self._in_block(b, fam.side_aux, n_samples, int(cols.size), {}, where), b))
         return aux
 
     def check_missing(self, X, start: int = 0) -> None:
@@ -226,8 +267,8 @@ class MixedFamily(Family):
         for b, (fam, cols) in enumerate(self.blocks):
             Xb = _columns(X, cols)
             if self.marginalize:
-                Xb = fill_missing(Xb)[0]
-            self._in_block(b, fam.check_support, Xb, block_view(aux, b), start)
+                Xb = fill_missing(Xb, fill=fam.missing_fill)[0]
+            self._in_block(b, fam.check_support, Xb, self._view(aux, b), start)
 
     def _check_pass(self, data, backend, count: bool):
         """One pass of the missing-value and support checks.
@@ -269,11 +310,19 @@ class MixedFamily(Family):
     def check_data(self, data, backend):
         self._check_pass(data, backend, count=False)
 
+    def check_rows(self, X, aux, start=0):
+        """Missing cells as the policy allows, then every block's support (one chunk)."""
+        self.check_missing(X, start)
+        self.check_support(X, aux, start)
+
     def prepare(self, data, backend, init=None):
         """Check the data, then set every block up on its columns with its family's ``prepare``.
 
         With ``marginalize`` a block is set up on the rows that observe all of
-        its columns (the others get weight 0 there, and 0 in their cells).
+        its columns (the others get weight 0 there), or, for a family that
+        integrates out single cells, on the rows that observe any of them,
+        their missing cells at the column mean (continuous families) or the
+        family's :attr:`~emkit.families.Family.missing_fill`.
 
         Returns
         -------
@@ -295,16 +344,19 @@ class MixedFamily(Family):
         for b, (fam, cols) in enumerate(self.blocks):
             Xb, w = data.X[:, cols], data.sample_weight
             if self.marginalize:
-                Xb, observed = fill_missing(Xb)
+                cells = self._cells(fam)
+                stand_in = centre[cols] if fam.data_kind == "continuous" else fam.missing_fill
+                Xb, observed = _prepared_block(Xb, cells, fam.missing_fill, stand_in)
                 if observed is not None:
                     if not np.any(observed & (w > 0)):
                         raise ValueError(f"{self.block_label(b)}: no row with a positive weight has "
-                                         "all of the block's columns observed")
+                                         f"{'any' if cells else 'all'} of the block's columns "
+                                         "observed")
                     w = w * observed
-            sub = replace(data, X=Xb, sample_weight=w, aux=block_view(data.aux, b))
+            sub = replace(data, X=Xb, sample_weight=w, aux=self._view(data.aux, b))
             fam_b, sub = self._in_block(b, fam.prepare, sub, backend, {})
             blocks.append((fam_b, cols))
-            aux.update(prefixed(sub.aux, b))
+            aux.update(self._prefixed(sub.aux, b))
         return (replace(self, blocks=tuple(blocks), standardise=StandardisedRows(centre, scale)),
                 replace(data, aux=aux))
 
@@ -315,25 +367,41 @@ class MixedFamily(Family):
     def derived(self, params):
         out = {}
         for b, (fam, _) in enumerate(self.blocks):
-            out.update(prefixed(fam.derived(self._parts(params, b)), b))
+            out.update(self._prefixed(fam.derived(self._parts(params, b)), b))
         return out
 
     def held_keys(self, fixed):
-        return [block_prefix(b) + k for b, (fam, _) in enumerate(self.blocks)
+        return [self._prefix(b) + k for b, (fam, _) in enumerate(self.blocks)
                 for k in fam.held_keys(self._fixed(fixed, b))]
 
     # ----------------------------------------------------------------- helpers
+    def _prefix(self, b: int) -> str:
+        """Key prefix of block ``b`` (see :func:`block_prefix`)."""
+        return block_prefix(b)
+
+    def _view(self, mapping, b: int, extra=()) -> dict:
+        p = self._prefix(b)
+        out = {k[len(p):]: v for k, v in mapping.items() if k.startswith(p)}
+        for key in extra:
+            if key in mapping:
+                out[key] = mapping[key]
+        return out
+
+    def _prefixed(self, mapping, b: int) -> dict:
+        p = self._prefix(b)
+        return {p + k: v for k, v in mapping.items()}
+
     @property
     def param_names(self) -> tuple:
-        return tuple(block_prefix(b) + p for b, (fam, _) in enumerate(self.blocks)
+        return tuple(self._prefix(b) + p for b, (fam, _) in enumerate(self.blocks)
                      for p in fam.param_names)
 
     def _fixed(self, fixed, b: int) -> frozenset:
-        p = block_prefix(b)
+        p = self._prefix(b)
         return frozenset(name[len(p):] for name in fixed if name.startswith(p))
 
     def _parts(self, params, b: int) -> dict:
-        return block_view(params, b, extra=("weights",))
+        return self._view(params, b, extra=("weights",))
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params, aux):
@@ -359,11 +427,11 @@ class MixedFamily(Family):
         caches = []
         for b, (fam, cols) in enumerate(self.blocks):
             Xb, observed = self._block_rows(X, cols, fam)
-            if self.marginalize and self._cells(fam) and np.isnan(Xb).any():
-                lp, cache = fam.log_prob_missing(Xb, self._parts(params, b), block_view(aux, b))
+            if self._cell_path(fam, Xb):
+                lp, cache = fam.log_prob_missing(Xb, self._parts(params, b), self._view(aux, b))
                 cache = _CellCache(cache)
             else:
-                lp, cache = fam.log_prob_cached(Xb, self._parts(params, b), block_view(aux, b))
+                lp, cache = fam.log_prob_cached(Xb, self._parts(params, b), self._view(aux, b))
             caches.append((cache, Xb, observed))
             if observed is not None:
                 lp = np.where(observed[:, None], lp, 0.0)
@@ -378,37 +446,60 @@ class MixedFamily(Family):
         """Whether ``fam`` integrates out single missing cells itself."""
         return callable(getattr(fam, "log_prob_missing", None))
 
+    def _cell_path(self, fam, Xb) -> bool:
+        """Whether block rows ``Xb`` go through the family's missing-cell hooks."""
+        if not (self.marginalize and self._cells(fam)):
+            return False
+        return bool(getattr(fam, "cells_when_complete", False)) or bool(np.isnan(Xb).any())
+
     def _block_rows(self, X, cols, fam=None):
         Xb = _columns(X, cols)
         if not self.marginalize:
             return Xb, None
-        return fill_missing(Xb, whole_rows_only=fam is not None and self._cells(fam))
+        return fill_missing(Xb, whole_rows_only=fam is not None and self._cells(fam),
+                            fill=0.0 if fam is None else fam.missing_fill)
+
+    def _start_stats(self, fam, Xb, r, aux, cols) -> dict:
+        """A cell-integrating block's statistics without parameters (for a start).
+
+        A product family's statistics of the observed cells need no
+        parameters; a Gaussian block puts missing cells at the column mean.
+        """
+        if self._cell_path(fam, Xb) and callable(getattr(fam, "missing_cache", None)):
+            return fam.suff_stats_missing(r, fam.missing_cache(Xb, aux))
+        nan = np.isnan(Xb) if Xb.dtype.kind == "f" else None
+        if nan is not None and nan.any() and self.standardise is not None:
+            Xb = np.where(nan, self.standardise.centre[cols], Xb)
+        return fam.suff_stats(Xb, r, aux, None)
 
     def suff_stats(self, X, resp, aux, cache=None):
         out = {}
         for b, (fam, cols) in enumerate(self.blocks):
+            cells = self.marginalize and self._cells(fam)
             if cache is None:
-                (Xb, observed), fam_cache = self._block_rows(X, cols), None
+                (Xb, observed), fam_cache = self._block_rows(X, cols, fam if cells else None), None
             else:
                 fam_cache, Xb, observed = cache[b]
             r = resp if observed is None else resp * observed[:, None]
-            if isinstance(fam_cache, _CellCache):
+            if cache is None and cells:
+                st = self._start_stats(fam, Xb, r, self._view(aux, b), cols)
+            elif isinstance(fam_cache, _CellCache):
                 st = fam.suff_stats_missing(r, fam_cache.cache)
             else:
-                st = fam.suff_stats(Xb, r, block_view(aux, b), fam_cache)
+                st = fam.suff_stats(Xb, r, self._view(aux, b), fam_cache)
             if self.marginalize:
                 st["nk"] = r.sum(axis=0)  # the block's own total: rows that observe it
-            out.update(prefixed(st, b))
+            out.update(self._prefixed(st, b))
         return out
 
     # ------------------------------------------------------------------ M-step
     def m_step(self, stats, params, fixed):
         out = {}
         for b, (fam, _) in enumerate(self.blocks):
-            view = block_view(stats, b)
+            view = self._view(stats, b)
             view.setdefault("nk", stats["nk"])
             new = fam.m_step(view, self._parts(params, b), self._fixed(fixed, b))
-            out.update(prefixed(new, b))
+            out.update(self._prefixed(new, b))
         return out
 
     # ------------------------------------------------------------ bookkeeping
@@ -420,7 +511,7 @@ class MixedFamily(Family):
         """Draw every block's columns; float64 array of shape (len(labels), n_features)."""
         X = np.empty((labels.shape[0], self.n_features))
         for b, (fam, cols) in enumerate(self.blocks):
-            X[:, cols] = fam.sample(self._parts(params, b), labels, rng, block_view(aux, b))
+            X[:, cols] = fam.sample(self._parts(params, b), labels, rng, self._view(aux, b))
         return X
 
     def param_shapes(self, n_components, n_features):
@@ -428,13 +519,13 @@ class MixedFamily(Family):
             raise ValueError(f"the blocks cover {self.n_features} columns, not {n_features}")
         out = {}
         for b, (fam, cols) in enumerate(self.blocks):
-            out.update(prefixed(fam.param_shapes(n_components, int(cols.size)), b))
+            out.update(self._prefixed(fam.param_shapes(n_components, int(cols.size)), b))
         return out
 
     def check_params(self, params):
         for b, (fam, _) in enumerate(self.blocks):
             try:
-                fam.check_params(block_view(params, b))
+                fam.check_params(self._view(params, b))
             except ValueError as exc:
                 raise ValueError(f"block {b} ({fam.name}): {exc}") from None
 
@@ -484,25 +575,25 @@ class MixedFamily(Family):
 
     def marginal_density(self, x, params, feature, aux):
         b, fam, j = self._block_of(feature)
-        return fam.marginal_density(x, self._parts(params, b), j, block_view(aux, b))
+        return fam.marginal_density(x, self._parts(params, b), j, self._view(aux, b))
 
     def marginal_range(self, params, feature, x, aux):
         b, fam, j = self._block_of(feature)
-        return fam.marginal_range(self._parts(params, b), j, x, block_view(aux, b))
+        return fam.marginal_range(self._parts(params, b), j, x, self._view(aux, b))
 
     # ------------------------------------------------------ acceleration hooks
     def to_unconstrained(self, params, fixed):
         out = {}
         for b, (fam, _) in enumerate(self.blocks):
-            out.update(prefixed(fam.to_unconstrained(self._parts(params, b), self._fixed(fixed, b)), b))
+            out.update(self._prefixed(fam.to_unconstrained(self._parts(params, b), self._fixed(fixed, b)), b))
         return out
 
     def from_unconstrained(self, theta, params, fixed):
         out = {}
         for b, (fam, _) in enumerate(self.blocks):
-            new = fam.from_unconstrained(block_view(theta, b), self._parts(params, b),
+            new = fam.from_unconstrained(self._view(theta, b), self._parts(params, b),
                                          self._fixed(fixed, b))
-            out.update(prefixed(new, b))
+            out.update(self._prefixed(new, b))
         return out
 
 

@@ -22,11 +22,12 @@ import numpy as np
 from scipy.special import gammaln, xlogy
 
 from ._base import Family
+from ._cells import CellMixin, observed_counts
 from ._numerics import CLIP, check_counts, check_init_array, floored_log, ratio_or_pooled
 
 
 @dataclass(frozen=True, eq=False)
-class PoissonFamily(Family):
+class PoissonFamily(CellMixin, Family):
     """Products of independent Poisson distributions.
 
     Notes
@@ -95,6 +96,14 @@ class PoissonFamily(Family):
         """``sx``: weighted count sums, shape (n_components, n_features)."""
         return {"sx": resp.T @ np.asarray(X, dtype=np.float64)}
 
+    def _cells_log_prob(self, X0, O, params, aux):
+        rates = np.asarray(params["rates"], dtype=np.float64)
+        # log 0! = 0: a missing cell (X0 = 0) adds nothing to the base measure
+        return X0 @ floored_log(rates).T - O @ rates.T + self.log_base_measure(X0, aux)[:, None]
+
+    def _cells_stats(self, X0, O, resp, aux):
+        return {"sx": resp.T @ X0, "nkj": resp.T @ O}
+
     def check_params(self, params):
         rates = np.asarray(params["rates"])
         bad = np.flatnonzero((rates < 0).ravel())
@@ -104,7 +113,8 @@ class PoissonFamily(Family):
 
     # ------------------------------------------------------------------ M-step
     def m_step(self, stats, params, fixed):
-        rates = ratio_or_pooled(stats["sx"], stats["nk"][:, None])
+        sx = stats["sx"]
+        rates = ratio_or_pooled(sx, observed_counts(stats, sx.shape))
         return {"rates": np.maximum(rates, 0.0)}
 
     # ------------------------------------------------------------ bookkeeping

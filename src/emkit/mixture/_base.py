@@ -13,7 +13,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import (
     check_choice,
-    check_finite,
     check_float_param,
     check_int_param,
     check_sample_weight,
@@ -33,6 +32,8 @@ from ._scoring import ScoringMixin
 logger = logging.getLogger("emkit")
 
 ACCELERATIONS = ("squarem",)
+#: what a missing cell (NaN) means: an error, or integrated out (MAR)
+MISSING = ("error", "marginalize")
 
 
 def _better(a, b) -> bool:
@@ -92,9 +93,23 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
         return self._family_type.dtypes
 
     def _configured_family(self) -> Family:
-        """The family configured by the constructor parameters (before any data)."""
+        """The family configured by the constructor parameters (before any data).
+
+        With ``missing="marginalize"`` (and the number of features known) it
+        is wrapped in :class:`~emkit.families._marginal.MarginalFamily`, which
+        integrates out NaN cells.
+        """
         settings = {p: getattr(self, p) for p in self._family_type.settings_params}
-        return self._family_type(**settings)
+        family = self._family_type(**settings)
+        if self._marginalize() and hasattr(self, "n_features_in_"):
+            from ..families._marginal import MarginalFamily
+
+            family = MarginalFamily.wrap(family, self.n_features_in_,
+                                         getattr(self, "feature_names_in_", None))
+        return family
+
+    def _marginalize(self) -> bool:
+        return getattr(self, "missing", "error") == "marginalize"
 
     def _fitted_family(self) -> Family:
         """The family that scores with the fitted parameters."""
@@ -120,6 +135,7 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
         check_int_param(self.verbose, "verbose", 0)
         check_int_param(self.verbose_interval, "verbose_interval", 1)
         check_int_param(self.chunk_size, "chunk_size", 1, allow_none=True)
+        check_choice(getattr(self, "missing", "error"), "missing", MISSING)
         if self.acceleration is not None:
             check_choice(self.acceleration, "acceleration", ACCELERATIONS)
         allowed = ("weights",) + tuple(family_param_names)
@@ -187,8 +203,7 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
         (which :meth:`_aux` checks when it is given).
         """
         try:
-            check_finite(X, row_offset=start)
-            self._fitted_family().check_support(X, {}, start)
+            self._fitted_family().check_rows(X, {}, start)
         except ValueError as exc:
             return str(exc)
         return ""

@@ -47,6 +47,13 @@ _COMMON_DOC = """    tol : float, default=1e-9
         ``"squarem"`` extrapolates EM steps (Varadhan & Roland 2008), with
         the same stopping rule and never more than ``max_iter`` data passes;
         ``None`` runs plain EM.
+    missing : {"error", "marginalize"}, default="error"
+        What a missing cell (NaN) means: an error naming it, or a cell
+        integrated out under missingness at random.  With ``"marginalize"``
+        a missing cell's factor is dropped from every component's density
+        (``score_samples`` is the log density of each row's observed cells,
+        ``predict`` works on incomplete rows) and each feature's M-step uses
+        the rows that observe it (:mod:`emkit.families._cells`).
 """
 
 _ATTR_DOC = """    converged_ : bool

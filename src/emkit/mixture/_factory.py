@@ -28,6 +28,7 @@ ENGINE_PARAMS = (
     ("fixed", ()),
     ("chunk_size", None),
     ("acceleration", "squarem"),
+    ("missing", "error"),
 )
 
 

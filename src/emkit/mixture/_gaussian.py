@@ -67,6 +67,15 @@ class GaussianMixture(BaseMixture):
         same stopping rule and never more than ``max_iter`` data passes; it
         reaches the optimum in several times fewer passes where EM crawls
         (benchmarks/README.md).  ``None`` runs plain EM.
+    missing : {"error", "marginalize"}, default="error"
+        What a missing cell (NaN) means: an error naming it, or a cell
+        integrated out under missingness at random.  With ``"marginalize"``
+        the E-step uses each row's observed cells (their marginal density)
+        and the conditional mean and covariance of its missing cells given
+        the observed ones, and the M-step adds that conditional covariance
+        (Ghahramani & Jordan 1994; Little & Rubin 2002, ch. 11), for every
+        covariance type.  ``score_samples`` is then the log density of each
+        row's observed cells and ``predict`` works on incomplete rows.
 
     Attributes
     ----------
@@ -108,6 +117,8 @@ class GaussianMixture(BaseMixture):
     ----------
     Dempster, A. P., Laird, N. M. and Rubin, D. B. (1977). Maximum likelihood
     from incomplete data via the EM algorithm. JRSS-B 39(1):1-38.
+    Ghahramani, Z. and Jordan, M. I. (1994). Supervised learning from
+    incomplete data via an EM approach. NIPS 6, 120-127.
 
     Examples
     --------

@@ -9,7 +9,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import registry
 from .._validation import check_choice
-from ..backends.dask_backend import is_dask_array
 from ..families.mixed import MixedFamily, block_prefix, block_view
 from ._base import BaseMixture
 
@@ -69,14 +68,13 @@ class MixedMixture(BaseMixture):
         random: a row whose cells of a block are all missing drops that
         block's factor from every component's density (``score_samples`` is
         the log density of the observed blocks, ``predict`` works on
-        incomplete rows) and the block's M-step leaves the row out.  A
-        Gaussian block (any covariance type) also integrates out single
-        cells, with the conditional mean and covariance of the missing cells
-        given the observed ones (Ghahramani & Jordan 1994).  Other blocks
-        must be missing as a whole in a row: give a column that can be
-        missing on its own a block of its own (for a product family such as
-        Bernoulli, Poisson or categorical, one block per column is the same
-        model).
+        incomplete rows) and the block's M-step leaves the row out.  Single
+        missing cells are integrated out too: in a Gaussian block (any
+        covariance type) with the conditional mean and covariance of the
+        missing cells given the observed ones (Ghahramani & Jordan 1994), in
+        a product family's block (Bernoulli, binomial, Poisson, categorical,
+        exponential) by dropping the cell's factor, with each feature's
+        M-step over the rows that observe it.
 
     Attributes
     ----------
@@ -249,12 +247,6 @@ class MixedMixture(BaseMixture):
         return MixedFamily(tuple(zip(self._block_families(), cols, strict=True)), int(d),
                            self.missing == "marginalize",
                            None if names is None else tuple(str(n) for n in names))
-
-    def _validate_X(self, X, reset, persist=True, lazy=False):
-        if self.missing == "marginalize" and is_dask_array(X):
-            raise ValueError("missing='marginalize' does not take dask arrays yet; compute the "
-                             "array or use missing='error'")
-        return super()._validate_X(X, reset, persist=persist, lazy=lazy)
 
     @property
     def block_params_(self) -> list:
