@@ -81,8 +81,7 @@ FIT_TOL = _engine_default("tol")
 
 AccelerationOpt = Annotated[AccelerationName | None, typer.Option(
     "--acceleration", show_default=False,
-    help="SQUAREM extrapolation of EM steps, or none (plain EM).  [default: squarem; "
-         "none with --family auto]")]
+    help="SQUAREM extrapolation of EM steps, or none (plain EM).  [default: squarem]")]
 InitOpt = Annotated[Path | None, typer.Option(
     "--init", metavar="JSON", show_default=False,
     help='Start from these values: a JSON object such as {"weights": [0.5, 0.5], '

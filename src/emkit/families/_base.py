@@ -269,6 +269,13 @@ class Family:
         """
         return None
 
+    def check_missing_policy(self, marginalize: bool) -> None:
+        """Raise ValueError for a setting that needs ``missing="marginalize"`` without it."""
+
+    def unknown_as_missing(self, X):
+        """``X`` with values the settings declare missing (unseen categories) as NaN."""
+        return X
+
     def check_rows(self, X, aux: Mapping, start: int = 0) -> None:
         """Raise ValueError naming the first unusable cell of one chunk (finite values, support)."""
         check_finite(X, row_offset=start)

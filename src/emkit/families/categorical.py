@@ -17,14 +17,14 @@ finite (see that module for the exact rule).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ._base import Family
 from ._cells import CellMixin
 from ._describe import Column, Description
-from .._validation import check_int_param
+from .._validation import check_choice, check_int_param
 from ._numerics import (
     CLIP,
     check_counts,
@@ -34,6 +34,10 @@ from ._numerics import (
     floored_log,
     ratio_or_pooled,
 )
+
+
+#: what a category code unseen at fit means when scoring
+UNKNOWN = ("error", "missing")
 
 
 class _Max:
@@ -94,6 +98,10 @@ class CategoricalFamily(CellMixin, Family):
         :meth:`prepare` takes the largest code seen plus one.
     fitted : bool
         Whether ``n_categories`` comes from fitted parameters (for messages).
+    unknown : {"error", "missing"}, default="error"
+        What a code at or above ``n_categories`` (a category the fit never
+        saw) means when scoring: an error naming the cell, or, only with
+        ``missing="marginalize"``, a missing cell (its factor dropped).
 
     Notes
     -----
@@ -103,11 +111,12 @@ class CategoricalFamily(CellMixin, Family):
 
     n_categories: int | None = None
     fitted: bool = False
+    unknown: str = "error"
 
     name = "categorical"
     param_names = ("probs",)
     estimator_name = "CategoricalMixture"
-    settings_params = ("n_categories",)
+    settings_params = ("n_categories", "unknown")
     init_names = ("probs_init",)
     init_aliases = {"probabilities": "probs"}
     data_kind = "discrete"
@@ -118,6 +127,7 @@ class CategoricalFamily(CellMixin, Family):
 
     # ------------------------------------------------------------------ set-up
     def check_settings(self):
+        check_choice(self.unknown, "unknown", UNKNOWN)
         if self.n_categories is not None:
             check_int_param(self.n_categories, "n_categories", 1)
             if self.n_categories > MAX_CATEGORIES:
@@ -136,10 +146,28 @@ class CategoricalFamily(CellMixin, Family):
         if cell is not None:
             r, c = cell
             source = "the fitted n_categories_" if self.fitted else "n_categories"
+            hint = ("; a category seen only at predict time can be a missing cell with "
+                    "missing='marginalize' and unknown='missing'") if self.fitted else ""
             raise ValueError(
                 f"category code X[{r + start}, {c}] = {X[r, c]:g} (row {r + start}, column {c}) "
-                f"is not below {source} = {C}; codes must lie in 0 .. {C - 1}"
+                f"is not below {source} = {C}; codes must lie in 0 .. {C - 1}{hint}"
             )
+
+    def check_missing_policy(self, marginalize: bool) -> None:
+        if self.unknown == "missing" and not marginalize:
+            raise ValueError("unknown='missing' treats an unseen category as a missing cell, which "
+                             "needs missing='marginalize'; set both, or leave unknown='error'")
+
+    def unknown_as_missing(self, X):
+        """``X`` with codes at or above ``n_categories`` as NaN when ``unknown="missing"``."""
+        C = self.n_categories
+        if self.unknown != "missing" or C is None:
+            return X
+        X = np.asarray(X)
+        unseen = X >= C
+        if not unseen.any():
+            return X
+        return np.where(unseen, np.nan, X.astype(np.float64))
 
     def scan(self, chunk):
         """The largest code of the chunk (its ``+`` over chunks is the maximum)."""
@@ -168,7 +196,7 @@ class CategoricalFamily(CellMixin, Family):
                 f"warm_start: the fitted model has {np.shape(previous)[2]} categories but "
                 f"n_categories={C} now; refit with warm_start=False"
             )
-        return CategoricalFamily(C)
+        return replace(self, n_categories=C, fitted=False)
 
     def check_init(self, values, n_components, n_features):
         if "probs_init" not in values:
@@ -185,7 +213,7 @@ class CategoricalFamily(CellMixin, Family):
         return {"probs": p / sums[:, :, None]}
 
     def for_params(self, params):
-        return CategoricalFamily(int(np.shape(params["probs"])[2]), fitted=True)
+        return replace(self, n_categories=int(np.shape(params["probs"])[2]), fitted=True)
 
     def derived(self, params):
         return {"n_categories_": int(np.shape(params["probs"])[2])}

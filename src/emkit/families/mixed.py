@@ -219,6 +219,7 @@ class MixedFamily(Family):
         for b, (fam, _) in enumerate(self.blocks):
             try:
                 fam.check_settings()
+                fam.check_missing_policy(self.marginalize)
             except ValueError as exc:
                 raise ValueError(f"blocks[{b}] ({fam.name}): {exc}") from None
 
@@ -267,7 +268,7 @@ class MixedFamily(Family):
         for b, (fam, cols) in enumerate(self.blocks):
             Xb = _columns(X, cols)
             if self.marginalize:
-                Xb = fill_missing(Xb, fill=fam.missing_fill)[0]
+                Xb = fill_missing(fam.unknown_as_missing(Xb), fill=fam.missing_fill)[0]
             self._in_block(b, fam.check_support, Xb, self._view(aux, b), start)
 
     def _check_pass(self, data, backend, count: bool):
@@ -456,6 +457,8 @@ class MixedFamily(Family):
         Xb = _columns(X, cols)
         if not self.marginalize:
             return Xb, None
+        if fam is not None:
+            Xb = fam.unknown_as_missing(Xb)
         return fill_missing(Xb, whole_rows_only=fam is not None and self._cells(fam),
                             fill=0.0 if fam is None else fam.missing_fill)
 

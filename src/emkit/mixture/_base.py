@@ -122,7 +122,9 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
                 if getattr(self, n) is not None}
 
     def _check_parameters(self) -> None:
-        self._configured_family().check_settings()
+        family = self._configured_family()
+        family.check_settings()
+        family.check_missing_policy(self._marginalize())
         self._check_common_params(self._family_type.param_names)
 
     # ----------------------------------------------------------- validation

@@ -234,7 +234,8 @@ class MixedMixture(BaseMixture):
     def _check_parameters(self):
         families = self._block_families()
         names = [block_prefix(b) + p for b, fam in enumerate(families) for p in fam.param_names]
-        MixedFamily(tuple((fam, np.zeros(0, dtype=np.int64)) for fam in families)).check_settings()
+        MixedFamily(tuple((fam, np.zeros(0, dtype=np.int64)) for fam in families),
+                    marginalize=self.missing == "marginalize").check_settings()
         check_choice(self.missing, "missing", MISSING)
         self._check_common_params(tuple(names))
 
