@@ -45,6 +45,7 @@ CONFIGS = [
     (200_000, 16, 16, "diag"),
     (200_000, 64, 16, "full"),
     (1_000_000, 16, 16, "full"),
+    (200_000, 16, 16, "spherical"),
 ]
 
 
@@ -103,7 +104,9 @@ def em_params(K, ct, start, reg=1e-6):
     w, m, p = start
     gm = emkit.GaussianMixture(K, covariance_type=ct, weights_init=w, means_init=m,
                                precisions_init=p, reg_covar=reg)
-    return gm._user_init_params(m.shape[1]) | {"weights": np.asarray(w, dtype=np.float64)}
+    fam = gm._configured_family()
+    init = fam.check_init(gm._init_values(), K, m.shape[1])
+    return init | {"weights": np.asarray(w, dtype=np.float64)}
 
 
 def sk_iterations(sk, X, n):
@@ -210,7 +213,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="n divided by 10, 2 repeats: a smoke run in a minute or two")
     parser.add_argument("--configs", default=None,
-                        help="comma-separated indices into the configuration list (0-5)")
+                        help="comma-separated indices into the configuration list (0-6)")
     parser.add_argument("--dtypes", default="float64,float32")
     parser.add_argument("--repeats", type=int, default=5, help="timed blocks per library")
     parser.add_argument("--block", type=int, default=2, help="EM iterations per timed block")

@@ -62,12 +62,12 @@ def _block_data(block, weights, aux, start: int = 0) -> Data:
 
 def _reduce_block(fn, chunk_size, n_components, block, weights, aux, start=0):
     data = _block_data(block, weights, aux, start)
-    return NumpyBackend(chunk_size).map_reduce(fn, data, n_components)
+    return NumpyBackend(chunk_size, n_jobs=1).map_reduce(fn, data, n_components)
 
 
 def _concat_block(fn, chunk_size, n_components, block, weights, aux, start=0):
     data = _block_data(block, weights, aux, start)
-    return NumpyBackend(chunk_size).map_concat(fn, data, n_components)
+    return NumpyBackend(chunk_size, n_jobs=1).map_concat(fn, data, n_components)
 
 
 def _offset_block(fn, start, block, weights, aux):
