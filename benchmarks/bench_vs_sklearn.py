@@ -200,7 +200,9 @@ def run_config(n, d, K, ct, dtype, args):
            "X_MB": X.nbytes / 2**20}
 
     # --- ms per iteration, alternating, from the same start
-    sk_times, em_times, sk_cpu, em_cpu = [], [], [], []
+    # emkit as it ran before issue 15: chunks in one thread, 2**22 / (K d) rows each
+    old = NumpyBackend(max(1024, 2**22 // (K * d)), n_jobs=1)
+    sk_times, em_times, sk_cpu, em_cpu, old_times = [], [], [], [], []
     em_iterations(family, p0, data, backend, 1)  # warm up
     peaks = machine_peaks()
     for _ in range(args.repeats):
@@ -213,6 +215,13 @@ def run_config(n, d, K, ct, dtype, args):
         em_iterations(family, p0, data, backend, args.block)
         em_times.append((time.perf_counter() - t) / args.block)
         em_cpu.append((time.process_time() - c) / args.block)
+        if args.before:
+            t = time.perf_counter()
+            em_iterations(family, p0, data, old, args.block)
+            old_times.append((time.perf_counter() - t) / args.block)
+    if args.before:
+        row["before_ms"] = 1e3 * float(np.median(old_times))
+        row["gain"] = float(np.median(np.array(old_times) / np.array(em_times)))
     row["sk_ms"] = 1e3 * float(np.median(sk_times))
     row["em_ms"] = 1e3 * float(np.median(em_times))
     # the median of the per-block ratios: each pair ran back to back, under the same load
@@ -288,7 +297,7 @@ def run_config(n, d, K, ct, dtype, args):
 
 COLUMNS = [
     ("config", "{}"), ("dtype", "{}"), ("sk_ms", "{:.1f}"), ("em_ms", "{:.1f}"), ("ratio", "{:.1f}x"),
-    ("cpu_ratio", "{:.1f}x"), ("GFLOPs", "{:.1f}"), ("peak_GF", "{:.0f}"), ("pct_peak", "{:.0f}%"),
+    ("cpu_ratio", "{:.1f}x"), ("before_ms", "{:.1f}"), ("gain", "{:.2f}x"), ("GFLOPs", "{:.1f}"), ("peak_GF", "{:.0f}"), ("pct_peak", "{:.0f}%"),
     ("GBs", "{:.1f}"), ("copy_GBs", "{:.1f}"), ("pct_bw", "{:.0f}%"),
     ("sk_opt_s", "{:.2f}"), ("em_opt_s", "{:.2f}"), ("opt_ratio", "{:.1f}x"), ("sk_opt_it", "{}"),
     ("em_opt_it", "{}"), ("sk_opt_ll", "{:.10f}"), ("em_opt_ll", "{:.10f}"),
@@ -322,6 +331,9 @@ def main(argv=None):
     parser.add_argument("--no-convergence", action="store_true",
                         help="skip the iterations-to-convergence runs")
     parser.add_argument("--no-sk-memory", action="store_true")
+    parser.add_argument("--before", action="store_true",
+                        help="also time emkit as before issue 15 (one thread, 2**22 / (K d) rows "
+                             "per chunk) in the same blocks")
     parser.add_argument("--optimum", action="store_true",
                         help="also time both estimators' fits to a relative change of --opt-tol")
     parser.add_argument("--opt-tol", type=float, default=1e-10)
