@@ -140,7 +140,11 @@ def test_nested_map_inside_a_worker_runs_in_that_worker():
     assert total == 600
 
 
-def test_default_chunk_size_and_jobs():
+def test_default_chunk_size_and_jobs(monkeypatch):
+    assert default_n_jobs() >= 1
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "3")
+    assert default_n_jobs() == 3
+    monkeypatch.setenv("EMKIT_NUM_THREADS", "zero")
     assert default_n_jobs() >= 1
     for K, d in [(16, 16), (5, 2), (16, 64), (1, 1)]:
         size = default_chunk_size(K, d)

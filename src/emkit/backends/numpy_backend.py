@@ -129,7 +129,10 @@ def default_chunk_size(n_components: int, n_features: int) -> int:
 
 
 def default_n_jobs() -> int:
-    """The cores this process may run on."""
+    """Threads that map chunks: ``EMKIT_NUM_THREADS`` if set, else the cores this process may run on."""
+    env = os.environ.get("EMKIT_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) >= 1:
+        return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not on Linux
