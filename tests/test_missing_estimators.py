@@ -325,3 +325,17 @@ def test_model_file_round_trip_keeps_missing(tmp_path):
     back = emkit.load(path)
     assert back.missing == "marginalize"
     np.testing.assert_array_equal(back.score_samples(X), m.score_samples(X))
+
+
+@pytest.mark.parametrize("d", [1, 4, 63, 70])
+def test_missing_patterns_group_rows_like_numpy_unique(d):
+    from emkit.families._gaussian_missing import missing_patterns
+
+    M = np.random.default_rng(d).random((3000, d)) < 0.3
+    patterns, inverse = missing_patterns(M)
+    ref_patterns, ref_inverse = np.unique(M, axis=0, return_inverse=True)
+    assert patterns.shape == ref_patterns.shape
+    np.testing.assert_array_equal(patterns[inverse], M)
+    # the same partition of the rows
+    pairs = set(zip(inverse.tolist(), ref_inverse.ravel().tolist()))
+    assert len(pairs) == len(ref_patterns)

@@ -27,6 +27,31 @@ import numpy as np
 _LOG_2PI = np.log(2.0 * np.pi)
 
 
+def missing_patterns(missing):
+    """The distinct rows of a missing-cell mask and every row's pattern number.
+
+    With at most 62 columns a row's pattern is one integer (a bit per
+    column), so grouping costs one 1-D sort rather than a sort of rows.
+
+    Parameters
+    ----------
+    missing : ndarray of shape (n_samples, n_features) of bool
+
+    Returns
+    -------
+    patterns : ndarray of shape (n_patterns, n_features) of bool
+    inverse : ndarray of shape (n_samples,) of int
+    """
+    d = missing.shape[1]
+    if d > 62:
+        patterns, inverse = np.unique(missing, axis=0, return_inverse=True)
+        return patterns, inverse.ravel()
+    bits = np.left_shift(np.int64(1), np.arange(d, dtype=np.int64))
+    codes, inverse = np.unique(missing @ bits, return_inverse=True)
+    patterns = (codes[:, None] & bits[None, :]) != 0
+    return patterns, inverse.ravel()
+
+
 def conditional_log_prob(family, X, params):
     """Log density of every row's observed cells under every component.
 
@@ -54,8 +79,7 @@ def conditional_log_prob(family, X, params):
     n = X.shape[0]
     centre = family._centre(d)
     missing = np.isnan(X)
-    patterns, inverse = np.unique(missing, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    patterns, inverse = missing_patterns(missing)
     lp = np.zeros((n, K))
     Y = np.empty((K, n, d))  # completed rows minus the centre
     cond = []
@@ -122,4 +146,4 @@ def conditional_stats(family, resp, cache) -> dict:
     return {"sx": sx, "sxx": sxx}
 
 
-__all__ = ["conditional_log_prob", "conditional_stats"]
+__all__ = ["conditional_log_prob", "conditional_stats", "missing_patterns"]
