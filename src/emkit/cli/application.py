@@ -58,8 +58,9 @@ _CLICK_ERRORS, _NO_ARGS_ERRORS, _ABORTS, _USAGE_ERRORS = _click_exception_types(
 
 # ------------------------------------------------------------------ consoles
 def _stdout() -> Console:
+    """Standard output: the terminal's width, COLUMNS when set, else (a pipe, a file) 120."""
     console = Console(highlight=False, emoji=False)
-    if not console.is_terminal:
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
         console.width = max(console.width, 120)
     return console
 

@@ -98,37 +98,39 @@ def _cell(column, k: int, j: int | None = None) -> str:
 def _model_table(model, title: str | None = None) -> Table:
     """Rich table of the fitted parameters, one row per component (or per component and feature).
 
-    The columns are those of the family's :class:`~emkit.families.Description`.
+    The columns are those of the family's :class:`~emkit.families.Description`;
+    number columns are never narrower than their widest number.
     """
     desc = _describe(model)
     names = _feature_names(model)
     d = len(names)
     weights = np.asarray(model.weights_)
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("component", justify="right")
-    table.add_column("weight", justify="right")
+    K = len(weights)
     per_feature = [c for c in desc.columns if not c.per_component]
+    heads: list[str] = ["component", "weight"]
     if d <= desc.wide_max:
         per_component = [c for c in desc.columns if c.per_component]
-        for n in names:
-            for c in per_feature:
-                table.add_column(f"{c.label} {n}", justify="right")
-        for c in per_component:
-            table.add_column(c.label.format(*names), justify="right")
-        for k in range(len(weights)):
-            cells = [str(k), _fmt(weights[k], 3)]
-            cells += [_cell(c, k, j) for j in range(d) for c in per_feature]
-            cells += [_cell(c, k) for c in per_component]
-            table.add_row(*cells)
-        return table
-    table.add_column("feature")
-    for c in per_feature:
-        table.add_column(c.label, justify="right" if c.values is not None else "left")
-    for k in range(len(weights)):
-        for j in range(d):
-            table.add_row(str(k) if j == 0 else "", _fmt(weights[k], 3) if j == 0 else "",
-                          names[j], *[_cell(c, k, j) for c in per_feature],
-                          end_section=j == d - 1)
+        heads += [f"{c.label} {n}" for n in names for c in per_feature]
+        heads += [c.label.format(*names) for c in per_component]
+        rows = [[str(k), _fmt(weights[k], 3)]
+                + [_cell(c, k, j) for j in range(d) for c in per_feature]
+                + [_cell(c, k) for c in per_component] for k in range(K)]
+        ends = [False] * K
+        text = set()
+    else:
+        heads += ["feature"] + [c.label for c in per_feature]
+        rows, ends = [], []
+        for k in range(K):
+            for j in range(d):
+                rows.append([str(k) if j == 0 else "", _fmt(weights[k], 3) if j == 0 else "",
+                             names[j], *[_cell(c, k, j) for c in per_feature]])
+                ends.append(j == d - 1)
+        text = {2} | {3 + i for i, c in enumerate(per_feature) if c.values is None}
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for j, head in enumerate(heads):
+        _add_column(table, head, [row[j] for row in rows], numeric=j not in text)
+    for row, end in zip(rows, ends, strict=True):
+        table.add_row(*row, end_section=end)
     return table
 
 
@@ -141,21 +143,12 @@ def _print_model(model, extra_lines=()) -> None:
 
 
 def _select_table(table: list[dict], title: str | None = None) -> Table:
+    """The candidates of a model selection, one row each; columns with no entry are left out."""
     crit = str(table[0]["criterion"]).upper() if table else "BIC"
     finite = [r["value"] for r in table if r.get("value") is not None and math.isfinite(r["value"])]
     best = min(finite) if finite else None
-    has_cov = any(r.get("covariance_type") for r in table)
-    t = Table(title=title, title_justify="left", header_style="bold")
-    t.add_column("")
-    if has_cov:
-        t.add_column("covariance")
-    t.add_column("components", justify="right")
-    t.add_column(crit, justify="right")
-    t.add_column(f"{crit} - lowest", justify="right")
-    t.add_column("log-likelihood", justify="right")
-    t.add_column("parameters", justify="right")
-    t.add_column("converged")
-    t.add_column("note")
+    heads = ("", "covariance", "K", crit, f"{crit} - best", "log-lik", "params", "conv.", "note")
+    rows, styles = [], []
     for r in table:
         note = ""
         if r.get("error"):
@@ -164,15 +157,32 @@ def _select_table(table: list[dict], title: str | None = None) -> Table:
             note = "degenerate (not eligible)"
         elif r.get("monotone") is False:
             note = "log-likelihood below one component fewer"
-        cells = ["best" if r.get("best") else ""]
-        if has_cov:
-            cells.append(str(r.get("covariance_type") or "-"))
         value = r.get("value")
         delta = None if value is None or best is None else value - best
-        cells += [str(r["n_components"]), _fixed(value), _fixed(delta), _fixed(r.get("log_likelihood")), str(r.get("n_parameters") or "-"),
-                  "-" if r.get("converged") is None else ("yes" if r["converged"] else "no"), note]
-        t.add_row(*cells, style="bold green" if r.get("best") else ("dim" if note else None))
+        rows.append(["best" if r.get("best") else "", str(r.get("covariance_type") or ""),
+                     str(r["n_components"]), _fixed(value), _fixed(delta),
+                     _fixed(r.get("log_likelihood")), str(r.get("n_parameters") or "-"),
+                     "-" if r.get("converged") is None else ("yes" if r["converged"] else "no"),
+                     note])
+        styles.append("bold green" if r.get("best") else ("dim" if note else None))
+    keep = [j for j in range(len(heads)) if j in (2, 3) or any(row[j] for row in rows)]
+    t = Table(title=title, title_justify="left", header_style="bold")
+    for j in keep:
+        text = j in (0, 1, 7, 8)
+        _add_column(t, heads[j], [row[j] for row in rows], numeric=not text)
+    for row, style in zip(rows, styles, strict=True):
+        t.add_row(*[row[j] for j in keep], style=style)
     return t
+
+
+def _add_column(table: Table, header: str, cells, numeric: bool) -> None:
+    """A column whose numbers are never cut: at least as wide as its widest number (the
+    header wraps instead); text columns wrap."""
+    if numeric:
+        table.add_column(header, justify="right", overflow="fold",
+                         min_width=max((len(c) for c in cells), default=1))
+    else:
+        table.add_column(header, overflow="fold")
 
 
 def _candidates_json(table: list[dict]) -> list[dict]:
