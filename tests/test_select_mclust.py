@@ -112,8 +112,12 @@ def test_picks_mclust_model_or_a_better_bic(selection):
 def _assert_faithful_answer(best, table):
     chosen = next(r for r in table if r["best"])
     assert (best.covariance_type, best.n_components) == ("tied", 3)
-    assert chosen["value"] == pytest.approx(2314.316, abs=5e-3)
-    assert chosen["log_likelihood"] == pytest.approx(-1126.326, abs=5e-3)
+    # the values, BIC 2314.3 and log-likelihood -1126.32 as printed; mclust's own
+    # fit stops at its 1e-5 tolerance (-1126.3262), emkit's converged one may only be higher
+    mclust = CELLS[("faithful", "tied", 3)]["loglik"]
+    assert chosen["value"] == pytest.approx(2314.3, abs=0.05)
+    assert chosen["log_likelihood"] == pytest.approx(-1126.32, abs=0.005)
+    assert chosen["log_likelihood"] >= mclust - RTOL * abs(mclust)
 
 
 @pytest.mark.parametrize("seed", range(10))
