@@ -51,7 +51,8 @@ def test_integer_weights_start_like_repeated_rows(sample_size):
 
 def test_every_method_gives_valid_responsibilities():
     X, _ = _blobs(500)
-    for method in INIT_METHODS:
+    # "mbhac" starts from a tree's partition, not centres (tests/test_hcvvv.py)
+    for method in [m for m in INIT_METHODS if m != "mbhac"]:
         resp = initial_resp(method, Data(X, np.ones(500)), 4, np.random.RandomState(0), NumpyBackend())
         assert resp.shape == (500, 4)
         np.testing.assert_allclose(resp.sum(axis=1), 1.0)

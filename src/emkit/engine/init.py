@@ -30,8 +30,9 @@ from ._rowmap import MappedRows, start_view  # noqa: F401  (start_view is public
 
 #: the scikit-learn initialisations
 SKLEARN_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
-#: every ``init_params`` value; ``"auto"`` is :func:`emkit.engine.starts.auto_starts`
-INIT_METHODS = ("auto",) + SKLEARN_METHODS
+#: every ``init_params`` value; ``"auto"`` is :func:`emkit.engine.starts.auto_starts`,
+#: ``"mbhac"`` :func:`emkit.engine.starts.mbhac_start` (families with ``hierarchical_start``)
+INIT_METHODS = ("auto", "mbhac") + SKLEARN_METHODS
 #: per-row side data holding the row index, for random responsibilities
 ROW_KEY = "_init_row"
 #: Lloyd iterations after k-means++ seeding when initialising a mixture: a
@@ -370,6 +371,9 @@ def make_start(method: str, data: Data, n_components: int, rng: np.random.Random
     Start
     """
     K = n_components
+    if method == "mbhac":
+        raise ValueError("init_params='mbhac' starts from a partition, not centres; "
+                         "use emkit.engine.starts.mbhac_start")
     if method == "random":
         return Start(K, seed=int(rng.randint(0, 2**31 - 1)), softening=softening)
     data = start_view(data, transform)

@@ -1,6 +1,9 @@
 """Model-based hierarchical agglomerative clustering (MBHAC) as a start for EM.
 
-Fraley (1998) showed that agglomerating clusters so as to lose the least
+Three trees are offered: ``"vvv"``, mclust's default (the unconstrained
+Gaussian criterion on mclust's scaled-SVD coordinates, duplicated rows
+grouped first; see :mod:`emkit.engine.hcvvv`), and Ward's criterion on the
+scaled-SVD (``"svd"``) or raw (``"raw"``) coordinates.  Fraley (1998) showed that agglomerating clusters so as to lose the least
 classification likelihood of a Gaussian mixture is fast and deterministic,
 and mclust starts EM from the partition it gives at each number of
 components.  Under the spherical, equal-volume model (mclust's ``"EII"``)
@@ -42,6 +45,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..backends.numpy_backend import Data, NumpyBackend
+from .hcvvv import group_duplicates, svd_coordinates, vvv_merges
 
 #: at most this many distinct rows are agglomerated (an (m, m) float64
 #: matrix: 8 MB at 1,000 rows)
@@ -144,18 +148,31 @@ def cut(merges: np.ndarray, m: int, n_clusters: int) -> np.ndarray:
     return labels
 
 
-def _tree(X: np.ndarray, w: np.ndarray, kind: str) -> np.ndarray:
+def _vvv_tree(X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # identical rows form one starting cluster (mclust's dupPartition); weights that are
+    # not counts are rescaled to a mean of one point per row
+    if not np.allclose(w, np.round(w)):
+        w = w * (w.size / w.sum())
+    Xu, wu, rows = group_duplicates(X, w)
+    return vvv_merges(svd_coordinates(Xu, wu), wu), rows
+
+
+def _tree(X: np.ndarray, w: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Merge sequence of the tree and, for "vvv", the tree point of every row."""
     h = hashlib.sha1(np.ascontiguousarray(X).tobytes())
     h.update(np.ascontiguousarray(w).tobytes())
     key = (h.hexdigest(), X.shape, kind)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    merges = ward_merges(_coordinates(X, w, kind), w)
-    _CACHE[key] = merges
+    if kind == "vvv":
+        tree = _vvv_tree(X, w)
+    else:
+        tree = (ward_merges(_coordinates(X, w, kind), w), None)
+    _CACHE[key] = tree
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
-    return merges
+    return tree
 
 
 def mbhac_labels(sub: Data, n_clusters: int, kind: str = "svd") -> np.ndarray:
@@ -166,9 +183,10 @@ def mbhac_labels(sub: Data, n_clusters: int, kind: str = "svd") -> np.ndarray:
     sub : Data
         In-memory rows with positive weights (see :func:`subsample`).
     n_clusters : int
-    kind : {"svd", "raw"}
-        Agglomerate on the scaled-SVD coordinates (mclust's default) or on
-        the data as given.
+    kind : {"vvv", "svd", "raw"}
+        mclust's default tree (unconstrained Gaussian criterion on its
+        scaled-SVD coordinates; Ward's "svd" tree for one feature), or
+        Ward's criterion on scaled-SVD coordinates or on the data as given.
 
     Returns
     -------
@@ -177,5 +195,9 @@ def mbhac_labels(sub: Data, n_clusters: int, kind: str = "svd") -> np.ndarray:
         subsample has fewer rows than ``n_clusters``.
     """
     X = np.asarray(sub.X, dtype=np.float64)
-    merges = _tree(X, sub.sample_weight, kind)
-    return cut(merges, X.shape[0], n_clusters)
+    if kind == "vvv" and X.shape[1] < 2:
+        kind = "svd"
+    merges, rows = _tree(X, sub.sample_weight, kind)
+    if rows is None:
+        return cut(merges, X.shape[0], n_clusters)
+    return cut(merges, merges.shape[0] + 1, n_clusters)[rows]

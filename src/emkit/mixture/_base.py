@@ -21,7 +21,7 @@ from ..backends.dask_backend import DaskBackend, is_dask_array, persist_rows
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..engine.em import run_em
 from ..engine.init import INIT_METHODS, make_start, params_from_start
-from ..engine.starts import START_ERRORS, auto_starts, is_tie
+from ..engine.starts import START_ERRORS, auto_starts, is_tie, mbhac_start
 from ..exceptions import DegenerateComponentWarning, DroppedStartWarning, LikelihoodDecreaseWarning
 from ._dask import DaskPredictMixin
 from ._online import OnlineMixin
@@ -126,6 +126,11 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
         family.check_settings()
         family.check_missing_policy(self._marginalize())
         self._check_common_params(self._family_type.param_names)
+        if self.init_params == "mbhac" and not family.hierarchical_start:
+            raise ValueError(
+                f"init_params='mbhac' (Gaussian model-based agglomeration) is not available for "
+                f"{type(self).__name__}; use 'auto', 'kmeans' or 'random_from_data'"
+            )
 
     # ----------------------------------------------------------- validation
     def _check_common_params(self, family_param_names) -> None:
@@ -264,9 +269,12 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
         soft = float(family.init_softening)
         name = f"{tag} ({method})"
         try:
-            start = make_start(method, data, self.n_components, rng, backend, softening=soft,
-                               transform=family.start_transform())
-            params = params_from_start(family, data, start, backend)
+            if method == "mbhac":
+                params = mbhac_start(family, data, self.n_components, backend)
+            else:
+                start = make_start(method, data, self.n_components, rng, backend, softening=soft,
+                                   transform=family.start_transform())
+                params = params_from_start(family, data, start, backend)
         except START_ERRORS as exc:
             return [(name, exc)]
         params.update(user)

@@ -37,13 +37,17 @@ class GaussianMixture(BaseMixture):
     n_init : int, default=1
         Number of initialisations; the best run is kept (runs without a
         degenerate component rank first, then by log-likelihood).
-    init_params : {"auto", "kmeans", "k-means++", "random", "random_from_data"}, default="auto"
+    init_params : {"auto", "mbhac", "kmeans", "k-means++", "random", "random_from_data"}, default="auto"
         How runs start.  ``"auto"``: short EM runs from model-based
         hierarchical agglomeration (Fraley 1998, mclust's start), k-means and
         random rows on a subsample of at most 2,000 rows, the best two
-        continued to convergence on all rows (emEM, Biernacki, Celeux &
-        Govaert 2003; see :mod:`emkit.engine.starts`).  The others are
-        scikit-learn's single starts.
+        continued to convergence on all rows, mclust's start among them
+        (emEM, Biernacki, Celeux & Govaert 2003; see
+        :mod:`emkit.engine.starts`).  ``"mbhac"``: mclust's start alone, the
+        partition of the unconstrained (VVV) agglomeration on its scaled-SVD
+        coordinates, on at most 1,000 rows (deterministic; see
+        :mod:`emkit.engine.hcvvv`).  The others are scikit-learn's single
+        starts.
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
