@@ -127,6 +127,19 @@ class StandardisedRows:
         return Z
 
 
+def _observed_rows(data, backend, cols, cells: bool):
+    """Rows that observe the block (any cell if ``cells``, else all), or None for every row."""
+    def one_chunk(chunk):
+        Xb = _columns(np.asarray(chunk.X), cols)
+        if Xb.dtype.kind not in "fc":
+            return np.ones(Xb.shape[0], dtype=bool)
+        nan = np.isnan(Xb)
+        return ~(nan.all(axis=1) if cells else nan.any(axis=1))
+
+    observed = backend.map_concat(one_chunk, data)
+    return None if observed.all() else observed
+
+
 def _prepared_block(Xb, cells: bool, fill: float, stand_in):
     """A block's columns as its family's set-up sees them, and the rows it is set up on.
 
@@ -155,6 +168,40 @@ def _prepared_block(Xb, cells: bool, fill: float, stand_in):
     if cells and np.isnan(Xb).any():
         Xb = np.where(np.isnan(Xb), stand_in, Xb)
     return Xb, observed
+
+
+class _BlockRows:
+    """A block's columns of a large in-memory or memory-mapped ``X``, prepared chunk by chunk.
+
+    Slicing rows (what a backend's chunks do) reads those rows of the block's
+    columns and fills their missing cells as :func:`_prepared_block` does,
+    so a block's set-up never holds more than a chunk of it (a block's
+    ``X[:, cols]`` would read all of its columns of a memory-mapped file).
+    """
+
+    def __init__(self, X, cols, cells: bool, fill: float, stand_in):
+        self.X, self.cols = X, cols
+        self.cells, self.fill, self.stand_in = cells, fill, stand_in
+        self.shape = (X.shape[0], int(cols.size))
+        self.ndim = 2
+        self.size = self.shape[0] * self.shape[1]
+        self.dtype = np.dtype(np.float64) if X.dtype.kind in "fc" else X.dtype
+
+    def __len__(self):
+        return self.shape[0]
+
+    def _prepared(self, rows):
+        return _prepared_block(_columns(np.asarray(rows), self.cols), self.cells, self.fill,
+                               self.stand_in)[0]
+
+    def __getitem__(self, idx):
+        if isinstance(idx, tuple):
+            return np.asarray(self)[idx]
+        return self._prepared(self.X[idx])
+
+    def __array__(self, dtype=None, copy=None):
+        out = self._prepared(self.X)
+        return out if dtype is None else out.astype(dtype, copy=False)
 
 
 class _CellCache:
@@ -342,18 +389,28 @@ class MixedFamily(Family):
         sd = np.sqrt(np.maximum(totals[3] / weight - centre * centre, 0.0))
         scale = np.where(sd > 1e-12 * np.maximum(np.abs(centre), 1.0), sd, 1.0)
         blocks, aux = [], {}
+        # above one chunk of rows, blocks are set up chunk by chunk (memory-mapped X stays on disk)
+        lazy = (self.marginalize and not is_dask_array(data.X)
+                and data.n_samples > backend.resolve_chunk_size(data, 1))
         for b, (fam, cols) in enumerate(self.blocks):
-            Xb, w = data.X[:, cols], data.sample_weight
+            w = data.sample_weight
             if self.marginalize:
                 cells = self._cells(fam)
                 stand_in = centre[cols] if fam.data_kind == "continuous" else fam.missing_fill
-                Xb, observed = _prepared_block(Xb, cells, fam.missing_fill, stand_in)
+                if lazy:
+                    Xb = _BlockRows(data.X, cols, cells, fam.missing_fill, stand_in)
+                    observed = _observed_rows(data, backend, cols, cells)
+                else:
+                    Xb, observed = _prepared_block(data.X[:, cols], cells, fam.missing_fill,
+                                                   stand_in)
                 if observed is not None:
                     if not np.any(observed & (w > 0)):
                         raise ValueError(f"{self.block_label(b)}: no row with a positive weight has "
                                          f"{'any' if cells else 'all'} of the block's columns "
                                          "observed")
                     w = w * observed
+            else:
+                Xb = data.X[:, cols]
             sub = replace(data, X=Xb, sample_weight=w, aux=self._view(data.aux, b))
             fam_b, sub = self._in_block(b, fam.prepare, sub, backend, {})
             blocks.append((fam_b, cols))
