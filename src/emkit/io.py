@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._sniff import TEXT_EXTENSIONS, from_text, split_extension, text_source
 from .exceptions import ModelFileError  # noqa: F401  (lived here before; kept importable)
 
 __all__ = [
@@ -47,14 +48,15 @@ class DroppedRowsWarning(UserWarning):
 
 
 # --------------------------------------------------------------------- public
-def read_table(path, columns=None, *, drop_missing: bool = False) -> tuple[np.ndarray, list[str]]:
+def read_table(path, columns=None, *, drop_missing: bool = False, delimiter: str | None = None,
+               decimal: str | None = None) -> tuple[np.ndarray, list[str]]:
     """Read a numeric table from CSV, Parquet or ``.npy`` into a float array.
 
     Parameters
     ----------
     path : str or path-like
-        ``.csv`` (comma separated) or ``.tsv`` (tab separated) text, with or
-        without a header row; ``.parquet``/``.pq`` (needs pyarrow);
+        ``.csv``, ``.tsv``, ``.txt`` or ``.dat`` text (each also
+        gzip-compressed, ``.csv.gz``), with or without a header row; ``.parquet``/``.pq`` (needs pyarrow);
         ``.npy`` (loaded without pickle); or ``"-"`` for CSV on standard
         input.  A CSV file has a header when its first non-blank row holds a
         cell that is not a number; without one the columns are named
@@ -63,6 +65,12 @@ def read_table(path, columns=None, *, drop_missing: bool = False) -> tuple[np.nd
         Columns to keep, in this order: names, integer indices (negative
         ones count from the end), or strings of digits read as indices when
         they are not column names.  ``None`` keeps every column.
+    delimiter : str, optional
+        Of a text table: one character, or ``"tab"``, ``"space"`` (runs of
+        blanks); default: sniffed from the first rows (see :mod:`emkit._sniff`).
+    decimal : {".", ","}, optional
+        The decimal mark of a text table; default: a comma when numbers such
+        as ``1,5`` appear and the delimiter is not a comma.
     drop_missing : bool or "keep", default=False
         Drop rows with missing (empty, ``NA``), NaN or infinite cells in the
         kept columns, with a :class:`DroppedRowsWarning` saying how many.
@@ -87,18 +95,24 @@ def read_table(path, columns=None, *, drop_missing: bool = False) -> tuple[np.nd
     if path == "-" or (isinstance(path, bytes) and path == b"-"):
         src = "<stdin>"
         text = _read_stdin()
-        X, names, rows = _read_csv_guarded(io.StringIO(text, newline=""), src, ",", columns)
+        fh, sep = _text_or_error(lambda: from_text(text, src, None, delimiter, decimal), src)
+        X, names, rows = _read_csv_guarded(fh, src, sep, columns)
         X = _handle_missing(X, names, src, rows, drop_missing)
     else:
         fspath = os.fspath(path)
         if isinstance(fspath, bytes):
             fspath = os.fsdecode(fspath)
         src = fspath
-        ext = _extension(fspath)
-        if ext not in SUPPORTED_EXTENSIONS:
+        if os.path.isdir(fspath):
+            raise DataError(f"{src}: is a directory, not a data file")
+        ext, gz = split_extension(fspath)
+        if gz and ext not in TEXT_EXTENSIONS:
+            ext = ext + ".gz"
+        if ext not in SUPPORTED_EXTENSIONS and ext not in TEXT_EXTENSIONS:
             raise DataError(
                 f"{src}: unsupported file type {ext or '(no extension)'!r}; "
-                f"supported: {', '.join(SUPPORTED_EXTENSIONS)} and '-' for CSV on stdin"
+                f"supported: {', '.join(SUPPORTED_EXTENSIONS)} (text ones also as .gz) and '-' "
+                "for CSV on stdin"
             )
         if not os.path.exists(fspath):
             raise DataError(f"{src}: no such file")
@@ -106,15 +120,12 @@ def read_table(path, columns=None, *, drop_missing: bool = False) -> tuple[np.nd
             raise DataError(f"{src}: is a directory, not a data file")
         if os.path.getsize(fspath) == 0:
             raise DataError(f"{src}: file is empty")
-        if ext in (".csv", ".tsv"):
-            delimiter = "\t" if ext == ".tsv" else ","
-            try:
-                fh = open(fspath, encoding="utf-8-sig", newline="")  # noqa: SIM115
-            except OSError as exc:
-                raise DataError(f"{src}: cannot open: {exc.strerror or exc}") from None
+        if ext in TEXT_EXTENSIONS:
+            fh, sep = _text_or_error(
+                lambda: text_source(fspath, src, ext, gz, delimiter, decimal), src)
             with fh:
                 try:
-                    X, names, rows = _read_csv_guarded(fh, src, delimiter, columns)
+                    X, names, rows = _read_csv_guarded(fh, src, sep, columns)
                     X = _handle_missing(X, names, src, rows, drop_missing)
                 except UnicodeDecodeError:
                     raise DataError(f"{src}: not a UTF-8 text file") from None
@@ -127,7 +138,20 @@ def read_table(path, columns=None, *, drop_missing: bool = False) -> tuple[np.nd
     return X, names
 
 
-def data_row_lines(path) -> np.ndarray | None:
+def _text_or_error(open_source, src: str):
+    """Run :func:`emkit._sniff.text_source` (or ``from_text``), every problem a DataError."""
+    try:
+        return open_source()
+    except UnicodeDecodeError:
+        raise DataError(f"{src}: not a UTF-8 text file") from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{src}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    except ValueError as exc:
+        message = str(exc)
+        raise DataError(message if message.startswith(src) else f"{src}: {message}") from None
+
+
+def data_row_lines(path, delimiter: str | None = None, decimal: str | None = None) -> np.ndarray | None:
     """1-based file line of every data row that :func:`read_table` reads from ``path``.
 
     For messages about a row: row ``i`` of the array read from a CSV or TSV
@@ -136,19 +160,19 @@ def data_row_lines(path) -> np.ndarray | None:
     where row ``i`` is the ``i + 1``-th row.
     """
     fspath = os.fsdecode(os.fspath(path)) if path != "-" else "-"
-    ext = _extension(fspath) if fspath != "-" else ""
-    if ext not in (".csv", ".tsv") or not os.path.isfile(fspath):
+    ext, gz = split_extension(fspath) if fspath != "-" else ("", False)
+    if ext not in TEXT_EXTENSIONS or not os.path.isfile(fspath):
         return None
-    delimiter = "\t" if ext == ".tsv" else ","
     try:
-        with open(fspath, encoding="utf-8-sig", newline="") as fh:
+        fh, delimiter = text_source(fspath, fspath, ext, gz, delimiter, decimal)
+        with fh:
             _, first = _next_nonblank(fh)
             cells = next(csv.reader([first], delimiter=delimiter)) if first else []
             header = any(not _is_number(c) and c.strip().lower() not in _MISSING_TOKENS
                          for c in cells)
             fh.seek(0)
             return _csv_row_numbers(fh, delimiter, header)
-    except (OSError, UnicodeDecodeError, csv.Error, _CSVRecordError):
+    except (OSError, UnicodeDecodeError, ValueError, csv.Error, _CSVRecordError):
         return None
 
 
@@ -271,9 +295,8 @@ def _read_csv(fh, src: str, delimiter: str, columns):
     if delimiter == "," and ";" in re.sub(r'"[^"]*"', "", first):  # a ';' outside quotes
         raise DataError(
             f"{src}: the first row is ';'-separated ({first.strip()[:60]!r}), probably with "
-            "decimal commas, but .csv files are read as ','-separated with decimal points; "
-            "convert it, for example with pandas.read_csv(path, sep=';', decimal=',')"
-            ".to_csv('converted.csv', index=False)"
+            "decimal commas, but it is read as ','-separated; leave the delimiter to be "
+            "sniffed or give delimiter=';' and decimal=',' (--delimiter ';' --decimal ',')"
         )
     header = any(
         not _is_number(c) and c.strip().lower() not in _MISSING_TOKENS for c in first_cells

@@ -76,6 +76,8 @@ def _say(message: str, style: str | None = None) -> None:
 
 #: Python arguments named in library messages -> the command-line options that set them
 _OPTION_WORDS = re.compile(r"\b(max_iter|tol|n_init|acceleration)=('?)([^\s',;)]+)\2")
+#: "delimiter=';' and decimal=',' (--delimiter ';' --decimal ',')": the options only
+_PYTHON_THEN_OPTIONS = re.compile(r"\b\w+=\S+(?: and \w+=\S+)* \((--[^)]*)\)")
 _OPTION_NAMES = re.compile(r"(?<![-\w.])(max_iter|n_init|tol)\b(?![=_(])")
 
 
@@ -84,6 +86,7 @@ def _cli_words(text: str) -> str:
     text = _OPTION_WORDS.sub(lambda m: f"--{m.group(1).replace('_', '-')} {m.group(3)}", text)
     text = _OPTION_NAMES.sub(lambda m: f"--{m.group(1).replace('_', '-')}", text)
     text = text.replace("drop_missing=True (--drop-missing on the command line)", "--drop-missing")
+    text = _PYTHON_THEN_OPTIONS.sub(r"\1", text)
     return text.replace("drop_missing=True", "--drop-missing")
 
 
@@ -101,6 +104,7 @@ class _Session:
         self.seen_warnings: set = set()
         self.interrupt_reported = False
         self.source = None  # where the data came from (.locate.Source), for messages
+        self.text_format: dict = {}  # --delimiter and --decimal of a text DATA file
 
 
 _session = _Session()

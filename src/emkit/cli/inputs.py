@@ -165,6 +165,13 @@ class _Inputs:
         self.side_column = side_column
 
 
+def _text_format() -> dict:
+    """``delimiter`` and ``decimal`` for io.read_table, as --delimiter and --decimal gave them."""
+    from .application import _session
+
+    return {k: v for k, v in _session.text_format.items() if v is not None}
+
+
 def _read_inputs(data: str, columns: str | None, *, weights_column: str | None = None,
                  trials_column: str | None = None, drop_missing: bool = False,
                  default_names: list[str] | None = None) -> _Inputs:
@@ -180,11 +187,11 @@ def _read_inputs(data: str, columns: str | None, *, weights_column: str | None =
         for c in side:
             if c in cols:
                 raise CliError(f"column {c!r} is in --columns and is also the weights or trials column")
-        X, names = io.read_table(data, cols + side, drop_missing=drop_missing)
+        X, names = io.read_table(data, cols + side, drop_missing=drop_missing, **_text_format())
         feat = list(range(len(cols)))
         side_idx = list(range(len(cols), len(cols) + len(side)))
     else:
-        X, names = io.read_table(data, None, drop_missing=drop_missing)
+        X, names = io.read_table(data, None, drop_missing=drop_missing, **_text_format())
         side_idx = [_column_index(c, names, "--weights-column" if c == weights_column
                                   else "--trials-column") for c in side]
         if len(set(side_idx)) != len(side_idx):
@@ -200,7 +207,7 @@ def _read_inputs(data: str, columns: str | None, *, weights_column: str | None =
     from .application import _session
     from .locate import Source
 
-    _session.source = Source(data, out.names, dropped=drop_missing is True)
+    _session.source = Source(data, out.names, dropped=drop_missing is True, **_text_format())
     rest = iter(side_idx)
     if weights_column is not None:
         out.weights = X[:, next(rest)]

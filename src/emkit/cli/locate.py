@@ -28,10 +28,11 @@ class Source:
         so matrix rows no longer match file rows one to one.
     """
 
-    def __init__(self, data: str, names, dropped: bool):
+    def __init__(self, data: str, names, dropped: bool, **text_format):
         self.data = data
         self.names = list(names)
         self.dropped = dropped
+        self.text_format = text_format
 
     def row(self, i: int) -> str:
         """The file row of matrix row ``i`` (0-based), as messages show it."""
@@ -39,7 +40,7 @@ class Source:
             return f"data row {i + 1} of those kept by --drop-missing"
         from ..io import data_row_lines
 
-        lines = data_row_lines(self.data)
+        lines = data_row_lines(self.data, **self.text_format)
         if lines is not None and i < len(lines):
             return f"row {int(lines[i])}"
         return f"row {i + 1}"

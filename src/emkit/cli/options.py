@@ -95,3 +95,23 @@ TraceOpt = Annotated[bool, typer.Option(
 PlotHistoryOpt = Annotated[Path | None, typer.Option(
     "--plot-history", metavar="PNG", show_default=False,
     help="Draw the log-likelihood of every EM iteration into this PNG.")]
+
+
+def _remember(name: str):
+    """An option callback keeping the value for :func:`~emkit.cli.inputs._read_inputs`."""
+    def callback(value):
+        from .application import _session
+
+        _session.text_format[name] = value
+        return value
+
+    return callback
+
+
+DelimiterOpt = Annotated[str | None, typer.Option(
+    "--delimiter", metavar="C", show_default=False, callback=_remember("delimiter"),
+    help="Delimiter of a text DATA file: a character, 'tab' or 'space'.  [default: sniffed]")]
+DecimalOpt = Annotated[str | None, typer.Option(
+    "--decimal", metavar=".|,", show_default=False, callback=_remember("decimal"),
+    help="Decimal mark of a text DATA file.  [default: ',' when numbers such as 1,5 appear "
+         "and the delimiter is not ',']")]

@@ -19,6 +19,8 @@ from ..inputs import (
     _side_kwargs,
 )
 from ..options import (
+    DecimalOpt,
+    DelimiterOpt,
     FIT_MAX_ITER,
     FIT_TOL,
     AccelerationName,
@@ -132,6 +134,8 @@ def fit(
     fixed: FixedOpt = None,
     trace: TraceOpt = False,
     plot_history: PlotHistoryOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fit one mixture to DATA and print its parameters."""

@@ -21,6 +21,8 @@ from ..inputs import (
 )
 from ...selection import DEFAULTS
 from ..options import (
+    DecimalOpt,
+    DelimiterOpt,
     ColumnsOpt,
     CriterionName,
     DataArg,
@@ -90,6 +92,8 @@ def select(
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="MODEL",
                                              help="Save the chosen model to this file.")] = None,
     drop_missing: DropOpt = False,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fit every candidate mixture and choose one by BIC, AIC or ICL.

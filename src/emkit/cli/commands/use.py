@@ -20,7 +20,18 @@ from ..inputs import (
     _load_model,
     _read_inputs,
 )
-from ..options import ColumnsOpt, DataArg, DropOpt, JsonOpt, ModelArg, SeedOpt, TrialsColOpt, TrialsOpt
+from ..options import (
+    ColumnsOpt,
+    DataArg,
+    DecimalOpt,
+    DelimiterOpt,
+    DropOpt,
+    JsonOpt,
+    ModelArg,
+    SeedOpt,
+    TrialsColOpt,
+    TrialsOpt,
+)
 from ..views import _fmt, _model_dict, _print_json, _print_model
 
 def _missing_cells(model, drop_missing: bool):
@@ -62,6 +73,8 @@ def predict(
     trials: TrialsOpt = None,
     trials_column: TrialsColOpt = None,
     drop_missing: DropOpt = False,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
 ) -> None:
     """Most likely component (or --proba: probabilities) of every row of DATA."""
     _check_out_path(out, "--out")
@@ -89,6 +102,8 @@ def score(
     trials: TrialsOpt = None,
     trials_column: TrialsColOpt = None,
     drop_missing: DropOpt = False,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Log-likelihood of DATA under the model, with BIC and AIC."""
