@@ -5,8 +5,15 @@ reduction of additive sufficient statistics over row chunks, behind a
 scikit-learn compatible API.
 """
 
+from ._bootstrap import BootstrapResult, bootstrap
+from ._bootstrap_lrt import BootstrapLRTResult, bootstrap_lrt
 from ._modelfile import load, save
-from .exceptions import ConvergenceWarning, DegenerateComponentWarning, SingularCovarianceError
+from .exceptions import (
+    BootstrapFailureWarning,
+    ConvergenceWarning,
+    DegenerateComponentWarning,
+    SingularCovarianceError,
+)
 from .mixture import (
     BernoulliMixture,
     BinomialMixture,
@@ -22,6 +29,9 @@ __version__ = "0.1.0"
 __all__ = [
     "BernoulliMixture",
     "BinomialMixture",
+    "BootstrapFailureWarning",
+    "BootstrapLRTResult",
+    "BootstrapResult",
     "CategoricalMixture",
     "ConvergenceWarning",
     "DegenerateComponentWarning",
@@ -30,6 +40,8 @@ __all__ = [
     "PoissonMixture",
     "SingularCovarianceError",
     "__version__",
+    "bootstrap",
+    "bootstrap_lrt",
     "load",
     "save",
     "select_model",

@@ -34,7 +34,16 @@ class DroppedStartWarning(UserWarning):
     """
 
 
+class BootstrapFailureWarning(UserWarning):
+    """Some bootstrap replicates could not be refitted.
+
+    They are counted (``n_failed``) and their reasons kept (``failures``) in
+    the result; the statistics are over the replicates that were refitted.
+    """
+
+
 __all__ = [
+    "BootstrapFailureWarning",
     "ConvergenceWarning",
     "DegenerateComponentWarning",
     "ModelFileError",

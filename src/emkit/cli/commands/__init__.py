@@ -1,3 +1,3 @@
 """One module per group of commands; importing them registers them on the app."""
 
-from . import demo, fit, select, use  # noqa: F401
+from . import bootstrap, demo, fit, select, use  # noqa: F401
