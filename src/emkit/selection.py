@@ -168,8 +168,9 @@ def select_model(
     table : list of dict
         One dict per candidate, in covariance type then component order,
         with keys ``"covariance_type"`` (None for discrete families),
-        ``"n_components"``, ``"criterion"`` (``"bic"`` or ``"aic"``),
-        ``"value"``, ``"log_likelihood"`` (total, weighted),
+        ``"n_components"``, ``"criterion"`` (``"bic"``, ``"aic"`` or ``"icl"``),
+        ``"value"`` (of that criterion), ``"bic"``, ``"aic"`` and ``"icl"``
+        (all three, whichever chooses), ``"log_likelihood"`` (total, weighted),
         ``"n_parameters"``, ``"converged"``, ``"degenerate"``, ``"best"``,
         ``"start"`` (``"default"``, ``"split"`` or ``"merge"``: where the kept
         fit started), ``"monotone"`` (False when the log-likelihood is below
@@ -263,28 +264,35 @@ def _row(problem, cell, ct, k, criterion) -> dict:
         "log_likelihood": None, "n_parameters": None, "converged": None,
         "degenerate": None, "best": False, "start": cell.start, "monotone": None,
         "error": cell.error, "warnings": list(cell.warnings), "model": cell.model,
+        "bic": None, "aic": None, "icl": None,
     }
     model = cell.model
     if model is not None:
-        value, loglik = _criterion(model, problem.Xv, problem.w if problem.weighted else None,
-                                   criterion, problem.fit_params)
+        values, loglik = _criteria(model, problem.Xv, problem.w if problem.weighted else None,
+                                   problem.fit_params)
+        row.update(values)
         row.update(
-            value=value, log_likelihood=loglik, n_parameters=int(model._n_parameters()),
+            value=values[criterion], log_likelihood=loglik,
+            n_parameters=int(model._n_parameters()),
             converged=bool(model.converged_),
             degenerate=bool(len(model.degenerate_components_)),
         )
     return row
 
 
-def _criterion(model, X, w, criterion: str, fit_params: dict) -> tuple[float, float]:
-    """The criterion and total (weighted) log-likelihood of a fitted candidate."""
-    rows = model._row_scores(X, fit_params)  # chunk by chunk: no (n, K) array
+def _criteria(model, X, w, fit_params: dict) -> tuple[dict, float]:
+    """BIC, AIC and ICL and the total (weighted) log-likelihood of a fitted candidate.
+
+    One pass over ``X``, chunk by chunk (no (n, K) array); ICL is the BIC plus
+    twice the entropy of the hard classification, mclust's definition
+    (Biernacki, Celeux & Govaert 2000).
+    """
+    rows = model._row_scores(X, fit_params)  # log density and log max posterior per row
     scores = rows[:, 0]
     w = np.ones(scores.shape[0]) if w is None else w
     n_eff = float(w.sum())
     loglik = float(w @ scores)
-    penalty = 2.0 if criterion == "aic" else np.log(n_eff)
-    value = -2.0 * loglik + model._n_parameters() * penalty
-    if criterion == "icl":  # twice the entropy of the hard classification (mclust's ICL)
-        value -= 2.0 * float(w @ rows[:, 1])
-    return value, loglik
+    p = model._n_parameters()
+    bic = -2.0 * loglik + p * np.log(n_eff)
+    return {"bic": bic, "aic": -2.0 * loglik + 2.0 * p,
+            "icl": bic - 2.0 * float(w @ rows[:, 1])}, loglik

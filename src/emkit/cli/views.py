@@ -185,7 +185,32 @@ def _add_column(table: Table, header: str, cells, numeric: bool) -> None:
         table.add_column(header, overflow="fold")
 
 
+def _criterion_grid(table: list[dict], key: str, title: str | None = None) -> Table:
+    """One criterion as a grid: a row per number of components, a column per
+    covariance type (mclustBIC / mclustICL's layout, emkit's sign); '-' where
+    a candidate failed, '*' after a degenerate fit's value."""
+    types = list(dict.fromkeys(r.get("covariance_type") for r in table))
+    ks = sorted({r["n_components"] for r in table})
+    cell = {(r.get("covariance_type"), r["n_components"]): r for r in table}
+    rows = []
+    for k in ks:
+        cells = [str(k)]
+        for ct in types:
+            r = cell.get((ct, k))
+            v = None if r is None else r.get(key)
+            cells.append(_fixed(v) + ("*" if r is not None and r.get("degenerate") else ""))
+        rows.append(cells)
+    t = Table(title=title, title_justify="left", header_style="bold")
+    _add_column(t, "K", [r[0] for r in rows], True)
+    for j, ct in enumerate(types):
+        _add_column(t, str(ct) if ct is not None else key.upper(), [r[j + 1] for r in rows], True)
+    for cells in rows:
+        t.add_row(*cells)
+    return t
+
+
 def _candidates_json(table: list[dict]) -> list[dict]:
-    keys = ("covariance_type", "n_components", "criterion", "value", "log_likelihood",
+    keys = ("covariance_type", "n_components", "criterion", "value", "bic", "aic", "icl",
+            "log_likelihood",
             "n_parameters", "converged", "degenerate", "best", "start", "monotone", "error")
     return [{k: r.get(k) for k in keys} for r in table]

@@ -15,7 +15,7 @@ Layout: :mod:`._common` (matplotlib set-up, argument checks, saving),
 :mod:`.classification` (uncertainty, 2-D density contours, pairs plot),
 :mod:`.heatmap` (component x feature parameters of discrete families),
 :mod:`.discrete` (observed against fitted pmf), :mod:`.diagnostics` (EM
-history, model-selection criterion) and :mod:`.auto` (the plot that suits a
+history, model-selection criterion overall and per model) and :mod:`.auto` (the plot that suits a
 model, saved as a PNG).
 """
 
@@ -23,7 +23,7 @@ from ._common import family_of
 from .auto import plot_auto
 from .classification import plot_density_2d, plot_pairs, plot_uncertainty, uncertainty
 from .continuous import plot_clusters_2d, plot_density_1d
-from .diagnostics import competitive_limits, plot_criterion, plot_history
+from .diagnostics import competitive_limits, plot_criterion, plot_history, plot_model_criterion
 from .discrete import plot_pmf
 from .heatmap import plot_heatmap
 
@@ -37,6 +37,7 @@ __all__ = [
     "plot_density_2d",
     "plot_heatmap",
     "plot_history",
+    "plot_model_criterion",
     "plot_pairs",
     "plot_pmf",
     "plot_uncertainty",

@@ -157,3 +157,74 @@ def plot_criterion(table, ax=None, *, zoom=True):
               bbox_to_anchor=(1.01, 1.0), fontsize="small", borderaxespad=0.0)
     ax.grid(True, alpha=0.3)
     return ax
+
+
+# ------------------------------------------------------------ per-model criterion
+#: plot.mclustBIC's colour of every model (mclust.options("bicPlotColors"), mclust 6.0)
+MODEL_COLOURS = {
+    "EII": "gray", "VII": "black", "EEI": "#218B21", "EVI": "#41884F", "VEI": "#508476",
+    "VVI": "#58819C", "EEE": "#597DC3", "VEE": "#5178EA", "EVE": "#716EE7", "VVE": "#9B60B8",
+    "EEV": "#B2508B", "VEV": "#C03F60", "EVV": "#C82A36", "VVV": "#CC0000", "E": "gray",
+    "V": "black",
+}
+#: a matplotlib marker (and whether it is filled) near mclust's plotting symbol of every model
+MODEL_MARKERS = {
+    "EII": ("^", True), "VII": ("^", False), "EEI": ("o", True), "EVI": ("P", False),
+    "VEI": ("X", False), "VVI": ("o", False), "EEE": ("s", True), "VEE": ("*", False),
+    "EVE": ("D", False), "VVE": ("P", True), "EEV": ("s", False), "VEV": ("X", True),
+    "EVV": ("v", False), "VVV": ("D", True), "E": ("^", True), "V": ("^", False),
+}
+
+
+def plot_model_criterion(table, ax=None, *, mclust_sign=True):
+    """The criterion against the number of components, one line per model.
+
+    The layout of mclust's ``plot.mclustBIC`` / ``plot.mclustICL``: each
+    covariance type (model name) is one line over the numbers of components,
+    in mclust's colour with a marker of its own, and a candidate that failed
+    or ended degenerate (mclust's NA) leaves a gap.
+
+    Parameters
+    ----------
+    table : list of dict
+        The table returned by :func:`emkit.select_model`.
+    ax : matplotlib.axes.Axes, optional
+    mclust_sign : bool, default=True
+        Draw minus emkit's criterion, mclust's sign (higher is better); False
+        draws emkit's (lower is better).
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        Line ``i`` holds model ``i``: x the numbers of components in
+        increasing order, y its criterion values (NaN for gaps).
+    """
+    rows = list(table)
+    if not rows:
+        raise ValueError("the model-selection table is empty")
+    crit = str(rows[0].get("criterion") or "criterion").upper()
+    sign = -1.0 if mclust_sign else 1.0
+    _matplotlib()
+    ax = _new_axes(ax)
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault(row.get("covariance_type"), []).append(row)
+    for i, (ct, group) in enumerate(groups.items()):
+        group = sorted(group, key=lambda r: r["n_components"])
+        ks = np.array([r["n_components"] for r in group])
+        vs = np.array([np.nan if r.get("value") is None or r.get("error") or r.get("degenerate")
+                       else sign * float(r["value"]) for r in group])
+        marker, filled = MODEL_MARKERS.get(str(ct), ("o", True))
+        colour = MODEL_COLOURS.get(str(ct), _colour(i))
+        ax.plot(ks, vs, color=colour, marker=marker, lw=1.2, markersize=6,
+                markerfacecolor=colour if filled else "none",
+                label=str(ct) if ct is not None else "model")
+    _integer_xaxis(ax)
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    ax.set_xlabel("number of components")
+    ax.set_ylabel(f"{crit} (mclust's sign: higher is better)" if mclust_sign
+                  else f"{crit} (lower is better)")
+    ax.set_title(f"{crit} of every model")
+    ax.legend(loc="lower right", ncol=2, fontsize="small")
+    ax.grid(True, alpha=0.3)
+    return ax

@@ -34,7 +34,7 @@ from ..options import (
     WeightsColOpt,
 )
 from ..progress import _select_progress
-from ..views import _candidates_json, _model_dict, _print_json, _print_model, _select_table
+from ..views import _candidates_json, _criterion_grid, _model_dict, _print_json, _print_model, _select_table
 
 #: "1-9": the components of selection.DEFAULTS as a --components range
 _DEFAULT_COMPONENTS = f"{min(DEFAULTS['n_components'])}-{max(DEFAULTS['n_components'])}"
@@ -143,6 +143,11 @@ def select(
         out_console = _stdout()
         out_console.print(_select_table(table, title=f"{len(table)} candidates by "
                                         f"{criterion.value.upper()} (lower is better; seed {seed})"))
+        out_console.print()
+        other = "bic" if criterion.value == "icl" else "icl"
+        out_console.print(_criterion_grid(
+            table, other, title=f"{other.upper()} of every candidate (lower is better; "
+            "* degenerate)"))
         out_console.print()
         _print_model(best)
     if out is not None:
