@@ -9,6 +9,10 @@ grid, each in its own fresh process:
 - mclust: ``Mclust(X, G = 1:9, modelNames = c("VVV", "EEE", "VVI", "VII"))``
   through ``Rscript``, timed inside R with ``system.time`` (R start-up and
   data loading excluded);
+- with ``--models all``: every one of mclust's 14 models on both sides
+  (``select_model(X, covariance_types=MODEL_NAMES)`` against
+  ``Mclust(X, G = 1:9)``, mclust's default of all 14); scikit-learn is left
+  out (it has only the four);
 - scikit-learn: a loop of ``GaussianMixture(k, covariance_type=ct,
   random_state=0).fit(X)`` over the grid, at scikit-learn's defaults.
 
@@ -22,6 +26,7 @@ Usage::
 
     python benchmarks/bench_select.py [--data aniso,faithful] [--n 50000]
                                       [--repeats 1] [--threads N] [--json results.json]
+                                      [--models sklearn|all]
 
 ``--threads N`` sets the BLAS / OpenMP thread count of every child process
 (mclust's EM is single-threaded Fortran; on a shared machine one thread each
@@ -54,7 +59,7 @@ R_SCRIPT = r"""
 suppressPackageStartupMessages(library(mclust))
 args <- commandArgs(trailingOnly = TRUE)
 X <- as.matrix(read.csv(args[1], header = FALSE))
-models <- c("VVV", "EEE", "VVI", "VII")
+models <- if (args[2] == "all") mclust.options("emModelNames") else c("VVV", "EEE", "VVI", "VII")
 t0 <- proc.time()
 fit <- Mclust(X, G = 1:9, modelNames = models, verbose = FALSE)
 t <- proc.time() - t0
@@ -80,12 +85,21 @@ def load(name: str, n: int) -> np.ndarray:
     return load_faithful()
 
 
-# ------------------------------------------------------------ child processes
-def child_emkit(X: np.ndarray) -> dict:
-    import emkit
+class _Same(dict):
+    """mclust's model names are emkit's: the identity mapping."""
 
+    def __missing__(self, key):
+        return key
+
+
+# ------------------------------------------------------------ child processes
+def child_emkit(X: np.ndarray, models: str = "sklearn") -> dict:
+    import emkit
+    from emkit.families._mclust_models import MODEL_NAMES
+
+    kw = {"covariance_types": MODEL_NAMES} if models == "all" else {}
     t0, c0 = time.perf_counter(), time.process_time()
-    best, table = emkit.select_model(X, random_state=0)
+    best, table = emkit.select_model(X, random_state=0, **kw)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {
         "wall": wall, "cpu": cpu, "pick": [best.covariance_type, best.n_components],
@@ -114,7 +128,8 @@ def child_sklearn(X: np.ndarray) -> dict:
     return {"wall": wall, "cpu": cpu, "pick": [ct, int(k)], "cells": cells}
 
 
-def run_child(tool: str, data: str, n: int, env: dict | None = None) -> dict:
+def run_child(tool: str, data: str, n: int, env: dict | None = None,
+              models: str = "sklearn") -> dict:
     """Run one tool in a fresh process; add its peak resident memory (MiB)."""
     if tool == "mclust":
         X = load(data, n)
@@ -123,15 +138,15 @@ def run_child(tool: str, data: str, n: int, env: dict | None = None) -> dict:
             np.savetxt(csv, X, delimiter=",", fmt="%.17g")
             script = Path(tmp) / "select.R"
             script.write_text(R_SCRIPT)
-            proc = subprocess.Popen(["Rscript", str(script), str(csv)], stdout=subprocess.PIPE,
-                                    text=True, env=env)
+            proc = subprocess.Popen(["Rscript", str(script), str(csv), models],
+                                    stdout=subprocess.PIPE, text=True, env=env)
             out = proc.stdout.read()
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode:
             raise RuntimeError(f"Rscript failed ({proc.returncode})")
         res = {"cells": {}}
-        inv = {v: k for k, v in TYPES.items()}
+        inv = {v: k for k, v in TYPES.items()} if models != "all" else _Same()
         for line in out.splitlines():
             parts = line.split()
             if parts and parts[0] == "TIME":
@@ -143,7 +158,8 @@ def run_child(tool: str, data: str, n: int, env: dict | None = None) -> dict:
                 ll = None if parts[4] == "NA" else float(parts[4])
                 res["cells"][f"{inv[parts[1]]}-{parts[2]}"] = {"bic": b, "loglik": ll}
     else:
-        cmd = [sys.executable, __file__, "--child", tool, "--data", data, "--n", str(n)]
+        cmd = [sys.executable, __file__, "--child", tool, "--data", data, "--n", str(n),
+               "--models", models]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
         out = proc.stdout.read()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -166,7 +182,8 @@ def cpu_model() -> str:
 
 
 def compare(name: str, runs: dict) -> dict:
-    em, mc, sk = runs["emkit"], runs["mclust"], runs["sklearn"]
+    em, mc = runs["emkit"], runs["mclust"]
+    sk = runs.get("sklearn", {"cells": {}})
     below, gains, both = [], [], 0
     for cell, r in em["cells"].items():
         m = mc["cells"].get(cell, {}).get("loglik")
@@ -183,9 +200,11 @@ def compare(name: str, runs: dict) -> dict:
         and r["loglik"] < mc["cells"][cell]["loglik"] * (1 + 1e-6)
     )
     nonmono = [c for c, r in em["cells"].items() if r.get("monotone") is False]
-    print(f"\n== {name}: emkit vs mclust vs scikit-learn (K = 1..9 x 4 covariance types)")
+    n_types = len({c.rsplit("-", 1)[0] for c in em["cells"]})
+    print(f"\n== {name}: emkit vs mclust{'' if 'sklearn' not in runs else ' vs scikit-learn'} "
+          f"(K = 1..9 x {n_types} covariance types)")
     print(f"{'':10s}{'wall s':>9s}{'cpu s':>9s}{'wall/emkit':>12s}{'peak MiB':>10s}  pick (BIC)")
-    for tool in ("emkit", "mclust", "sklearn"):
+    for tool in runs:
         r = runs[tool]
         ct, k = r["pick"]
         bic = r["cells"][f"{ct}-{k}"]["bic"]
@@ -208,12 +227,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None,
                     help="BLAS/OpenMP threads of every child (default: the libraries' own)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--models", choices=("sklearn", "all"), default="sklearn",
+                    help="the four scikit-learn covariance types (also fitted by scikit-learn), "
+                         "or all 14 mclust models (emkit and mclust only)")
     ap.add_argument("--child", choices=("emkit", "sklearn"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         X = load(args.data, args.n)
-        fn = child_emkit if args.child == "emkit" else child_sklearn
-        print(json.dumps(fn(X)))
+        out = child_emkit(X, args.models) if args.child == "emkit" else child_sklearn(X)
+        print(json.dumps(out))
         return
     env = dict(os.environ)
     if args.threads:
@@ -225,8 +247,9 @@ def main() -> None:
     results = {}
     for name in args.data.split(","):
         runs = {}
-        for tool in ("emkit", "mclust", "sklearn"):
-            reps = [run_child(tool, name, args.n, env) for _ in range(args.repeats)]
+        tools = ("emkit", "mclust") + (("sklearn",) if args.models == "sklearn" else ())
+        for tool in tools:
+            reps = [run_child(tool, name, args.n, env, args.models) for _ in range(args.repeats)]
             best = min(reps, key=lambda r: r["wall"])
             best["all_wall"] = [r["wall"] for r in reps]
             runs[tool] = best

@@ -1,9 +1,11 @@
 """Bootstrap standard errors and the bootstrap LRT against mclust 6.0.0.
 
-Fixtures (tests/fixtures/mclust_bootstrap, made by make_fixtures.R next to
-them): MclustBootstrap on Old Faithful, EEE with G = 3, 999 replicates of each
-resampling type, as shipped and with every replicate run to 1e-10; and
-mclustBootstrapLRT for G = 1..3 against G + 1, with 999 replicates.  emkit runs
+Fixtures (tests/fixtures/mclust_bootstrap, made by the R scripts next to
+them): MclustBootstrap on Old Faithful, EEE with G = 3, 999 replicates of the
+nonparametric and parametric bootstrap, as shipped and with every replicate
+run to 1e-10; mclustBootstrapLRT for G = 1..3 against G + 1 with 999
+replicates (mclust's tolerance), and mclustBIC's fits to 1e-10 with their
+observed statistics.  emkit runs
 few replicates here, so standard errors and p-values are compared within
 their Monte Carlo error (the error of a standard deviation from B draws is
 about 1 / sqrt(2 (B - 1)) relative; of a p-value sqrt(p (1 - p) / B)).
@@ -58,7 +60,7 @@ def test_the_fit_is_mclusts(eee3):
 
 
 @pytest.mark.parametrize(("kind", "rtype", "n_boot"), [
-    ("nonparametric", "bs", 80), ("parametric", "pb", 30), ("weighted", "wlbs", 30)])
+    ("nonparametric", "bs", 60), ("parametric", "pb", 25)])
 def test_standard_errors_agree_with_mclust_within_monte_carlo_error(eee3, kind, rtype, n_boot):
     gm, X = eee3
     _, means = _r_fit()
@@ -197,24 +199,27 @@ def _hc_fits():
 def test_lrt_statistic_and_p_values_agree_with_mclust():
     X, fits = _hc_fits()
     np.testing.assert_array_equal(X, _faithful())
-    ref = _csv("lrt_tight.csv")
-    n_boot = 15
+    tight = _csv("lrt_obs_tight.csv")
+    shipped = _csv("lrt_shipped.csv")
+    n_boot = 9
     seeds = replicate_seeds(0, 3 * n_boot).reshape(3, n_boot)
     for K in (1, 2, 3):
-        row = ref[K - 1]
+        row = tight[K - 1]
         lls = [f.score(X) * len(X) for f in fits[K - 1:K + 1]]
         np.testing.assert_allclose(lls, [float(row["loglik_G"]), float(row["loglik_G1"])],
                                    rtol=1e-8)
         obs, boot, bad = lrt_pair(fits[K - 1], fits[K], X, seeds[K - 1], None, {})
-        assert abs(obs - float(row["obs"])) <= 1e-6 * max(1.0, abs(float(row["obs"])))
+        assert abs(obs - float(row["obs"])) <= 1e-6 * abs(float(row["obs"])), (K, obs, row)
         assert bad == [] and boot.shape == (n_boot,)
         p = (1 + np.count_nonzero(boot >= obs)) / (n_boot + 1)
-        p_ref = float(row["p_value"])
-        assert abs(p - p_ref) <= 4 * np.sqrt(p_ref * (1 - p_ref) / n_boot) + 1 / (n_boot + 1), \
-            (K, p, p_ref)
-        # the bootstrap distribution itself: its mean within Monte Carlo error of R's
-        sd = boot.std(ddof=1)
-        assert abs(boot.mean() - float(row["boot_mean"])) <= 4 * sd / np.sqrt(n_boot), (K, boot)
+        if K < 3:
+            # mclust's shipped run (fits to 1e-5) has the same statistic to 1e-3 here;
+            # at K = 3 its G = 4 fit stopped 5.5 log-likelihood units short
+            p_ref = float(shipped[K - 1]["p_value"])
+            assert abs(float(shipped[K - 1]["obs"]) - obs) < 1e-3 * obs
+            assert abs(p - p_ref) <= 4 * np.sqrt(p_ref * (1 - p_ref) / n_boot) + 1 / (n_boot + 1)
+        # the statistic is far in the tail of its null distribution for every K here
+        assert p == 1 / (n_boot + 1), (K, obs, boot)
 
 
 def test_sequential_lrt_stops_at_the_first_k_it_does_not_reject():
