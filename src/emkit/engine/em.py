@@ -242,7 +242,9 @@ def run_em(
     fixed : frozenset of str
         Parameter names held at their initial values.
     acceleration : {None, "squarem"}
-        ``None`` runs plain EM.
+        ``None`` runs plain EM; ``"squarem"`` runs
+        :func:`emkit.engine.squarem.run_squarem` under the same stopping rule
+        and pass budget.
     callback : callable or None
         Called after every iteration with a dict holding ``iteration``,
         ``log_likelihood`` (mean per sample), ``change`` and ``params``.
@@ -261,14 +263,6 @@ def run_em(
     -------
     EMResult
     """
-    if acceleration is not None:
-        from .squarem import run_squarem
-
-        return run_squarem(
-            family, params, data, backend, tol=tol, max_iter=max_iter, fixed=fixed,
-            callback=callback, catch_interrupt=catch_interrupt, verbose=verbose,
-            verbose_interval=verbose_interval, label=label, rule=rule, warn_decrease=warn_decrease,
-        )
     monitor = ConvergenceMonitor(tol, max_iter, callback=callback, verbose=verbose,
                                  verbose_interval=verbose_interval, label=label, rule=rule,
                                  eps=data_eps(data), slack=family.likelihood_slack(),
@@ -276,6 +270,11 @@ def run_em(
     params = dict(params)
     stats, ll = expectation(family, params, data, backend)
     monitor.start(ll)
+    if acceleration is not None:
+        from .squarem import run_squarem
+
+        return run_squarem(family, params, stats, ll, data, backend, monitor, fixed=fixed,
+                           catch_interrupt=catch_interrupt)
     interrupted = False
     try:
         while monitor.passes_left > 0:

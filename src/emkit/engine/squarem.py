@@ -40,14 +40,15 @@ Statistical Software 92(7):1-41.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
-from .em import EMResult, data_eps, expectation, hold_fixed, maximization, monitor_result
-from .monitor import DEFAULT_MAX_ITER, DEFAULT_TOL, ConvergenceMonitor
+from ..families._stats import Stats
+from .em import EMResult, expectation, hold_fixed, maximization, monitor_result
+from .monitor import ConvergenceMonitor
 
 logger = logging.getLogger("emkit")
 
@@ -115,25 +116,21 @@ def _unpack(family: Family, vec: np.ndarray, layout, ref: Mapping, fixed: frozen
 
 def run_squarem(
     family: Family,
-    params: Mapping,
+    params: dict,
+    stats: Stats,
+    ll: float,
     data: Data,
     backend: NumpyBackend,
+    monitor: ConvergenceMonitor,
     *,
-    tol: float = DEFAULT_TOL,
-    max_iter: int = DEFAULT_MAX_ITER,
     fixed: frozenset = frozenset(),
-    callback: Callable[[dict], None] | None = None,
     catch_interrupt: bool = False,
-    verbose: int = 0,
-    verbose_interval: int = 10,
-    label: str = "SQUAREM",
-    rule: str = "aitken",
-    warn_decrease: bool = True,
 ) -> EMResult:
     """EM accelerated by SQUAREM (scheme S3 with an adaptive step bound).
 
-    Takes the same arguments as :func:`emkit.engine.em.run_em` and returns
-    the same :class:`~emkit.engine.em.EMResult`.
+    Called by :func:`emkit.engine.em.run_em` (``acceleration="squarem"``),
+    which has made the monitor and evaluated the start; returns the same
+    :class:`~emkit.engine.em.EMResult` as plain EM.
 
     Parameters
     ----------
@@ -141,27 +138,23 @@ def run_squarem(
         Must implement ``to_unconstrained`` and ``from_unconstrained``.
     params : dict
         Initial parameters, ``"weights"`` included.
+    stats : Stats
+        Statistics of ``params`` (from its E-step).
+    ll : float
+        Mean log-likelihood of ``params``, already given to ``monitor.start``.
     data : Data
     backend : NumpyBackend
-    tol : float
-        Convergence threshold, the same rule as plain EM's (Aitken's
-        estimate of the remaining gain of the mean log-likelihood, from
-        consecutive plain EM steps).
-    max_iter : int
-        Maximum number of data passes after the one that evaluates
-        ``params``, as for plain EM; never exceeded.  0 evaluates ``params``
-        only.
+    monitor : ConvergenceMonitor
+        Carries ``tol`` and ``max_iter`` (data passes after the one that
+        evaluated ``params``; never exceeded), the stopping rule, the
+        callback (called after every accepted iterate with ``iteration``,
+        ``log_likelihood``, ``change``, ``params``, ``step_length`` and
+        ``extrapolated``, False for plain EM iterates) and logging.
     fixed : frozenset of str
         Parameter names held at their initial values.
-    callback : callable or None
-        Called after every accepted iterate with ``iteration`` (data passes
-        so far), ``log_likelihood``, ``change``, ``params``, ``step_length``
-        and ``extrapolated`` (False for plain EM iterates).
     catch_interrupt : bool
         Turn a ``KeyboardInterrupt`` into a stopped, unconverged result with
         the last accepted parameters.
-    verbose, verbose_interval : int
-        With ``verbose >= 2`` log every ``verbose_interval``-th accepted iterate.
 
     Returns
     -------
@@ -185,13 +178,7 @@ def run_squarem(
     ``theta2``.  A cycle starts only if its passes fit in ``max_iter``;
     otherwise plain EM steps use up the remaining passes.
     """
-    monitor = ConvergenceMonitor(tol, max_iter, callback=callback, verbose=verbose,
-                                 verbose_interval=verbose_interval, label=label, rule=rule,
-                                 eps=data_eps(data), slack=family.likelihood_slack(),
-                                 warn_decrease=warn_decrease)
-    params = dict(params)
-    stats, ll = expectation(family, params, data, backend)
-    monitor.start(ll)
+    tol = monitor.tol
     n_m = 0
     n_cycles = 0
     n_rejected = 0
