@@ -7,6 +7,7 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
+from .._status import fit_status
 from .application import _one_line, _stdout
 from .inputs import _family_of, _feature_names
 
@@ -78,13 +79,7 @@ def _model_summary(model) -> str:
     parts = [type(model).__name__, f"{K} component{'s' if K != 1 else ''}"]
     parts += list(_describe(model).summary)
     parts.append(f"{d} feature{'s' if d != 1 else ''} ({', '.join(_feature_names(model))})")
-    n_iter = int(getattr(model, "n_iter_", 0))
-    if getattr(model, "interrupted_", False):
-        status = f"interrupted after {n_iter} iterations (not converged)"
-    elif getattr(model, "converged_", False):
-        status = f"converged after {n_iter} iteration{'s' if n_iter != 1 else ''}"
-    else:
-        status = f"not converged after {n_iter} iterations"
+    status = fit_status(model)
     return " | ".join(parts) + f"\n{status}; mean log-likelihood per row {_fmt(model.lower_bound_, 6)}"
 
 

@@ -114,8 +114,16 @@ class Family:
         Returns
         -------
         log_prob : ndarray of shape (n_samples, n_components)
+
+        Notes
+        -----
+        A family implements this or :meth:`log_prob_cached`; by default it is
+        the first value of :meth:`log_prob_cached`.
         """
-        raise NotImplementedError
+        if type(self).log_prob_cached is Family.log_prob_cached:
+            raise NotImplementedError(
+                f"{type(self).__name__} implements neither log_prob nor log_prob_cached")
+        return self.log_prob_cached(X, params, aux)[0]
 
     def log_prob_cached(self, X, params, aux):
         """Like :meth:`log_prob` but also return a cache for :meth:`suff_stats`.
@@ -354,6 +362,11 @@ class Family:
         not, and :meth:`log_prob` uses ``aux["log_base_measure"]`` when given.
         """
         return None
+
+    def base_measure_of(self, X, aux: Mapping):
+        """``aux["log_base_measure"]`` when :meth:`prepare_aux` gave it, else computed for ``X``."""
+        const = aux.get("log_base_measure")
+        return self.log_base_measure(X, aux) if const is None else const
 
     def prepare_aux(self, data):
         """``data`` with ``aux["log_base_measure"]`` precomputed, for in-memory data.

@@ -146,9 +146,7 @@ class BinomialFamily(ProbabilityFamily):
         X = np.asarray(X, dtype=np.float64)
         N = _trials(X, aux)
         p = params["probs"]
-        const = aux.get("log_base_measure")
-        if const is None:
-            const = self.log_base_measure(X, aux)
+        const = self.base_measure_of(X, aux)
         return X @ floored_log(p).T + (N - X) @ floored_log1m(p).T + np.asarray(const)[:, None]
 
     def log_base_measure(self, X, aux) -> np.ndarray:

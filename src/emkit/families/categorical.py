@@ -219,9 +219,6 @@ class CategoricalFamily(CellMixin, Family):
         return {"n_categories_": int(np.shape(params["probs"])[2])}
 
     # ------------------------------------------------------------------ E-step
-    def log_prob(self, X, params, aux):
-        return self.log_prob_cached(X, params, aux)[0]
-
     def log_prob_cached(self, X, params, aux):
         """Log-probability of every row under every component.
 

@@ -195,9 +195,6 @@ class GaussianFamily(Family):
         return feature_rows(X, self._centre(X.shape[1]), self.covariance_type, K)
 
     # ------------------------------------------------------------------ E-step
-    def log_prob(self, X, params, aux):
-        return self.log_prob_cached(X, params, aux)[0]
-
     def log_prob_cached(self, X, params, aux):
         """Log densities of a chunk; rows too far to score finitely get ``-inf``.
 

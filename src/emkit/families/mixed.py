@@ -462,9 +462,6 @@ class MixedFamily(Family):
         return self._view(params, b, extra=("weights",))
 
     # ------------------------------------------------------------------ E-step
-    def log_prob(self, X, params, aux):
-        return self.log_prob_cached(X, params, aux)[0]
-
     def log_prob_cached(self, X, params, aux):
         """Sum of the blocks' log densities.
 

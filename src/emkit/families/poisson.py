@@ -75,9 +75,7 @@ class PoissonFamily(CellMixin, Family):
         """
         X = np.asarray(X, dtype=np.float64)
         rates = np.asarray(params["rates"], dtype=np.float64)
-        const = aux.get("log_base_measure")
-        if const is None:
-            const = self.log_base_measure(X, aux)
+        const = self.base_measure_of(X, aux)
         return X @ floored_log(rates).T + (np.asarray(const)[:, None] - rates.sum(axis=1)[None, :])
 
     def log_base_measure(self, X, aux) -> np.ndarray:

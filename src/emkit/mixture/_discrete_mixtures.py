@@ -13,18 +13,10 @@ from ..families.binomial import BinomialFamily
 from ..families.categorical import CategoricalFamily
 from ..families.poisson import PoissonFamily
 from ._base import BaseMixture
+from ._docs import RUNS_DOC, TOL_DOC
 
 
-_COMMON_DOC = """    tol : float, default=1e-9
-        Convergence threshold on Aitken's estimate of how much the mean
-        per-sample log-likelihood can still gain (Böhning et al. 1994), so a
-        fit does not stop on a slow plateau; see :mod:`emkit.engine.monitor`.
-    max_iter : int, default=1000
-        Maximum number of data passes (EM iterations) per run.
-    n_init : int, default=1
-        Number of initialisations; the best run is kept (runs without a
-        degenerate component rank first, then by log-likelihood).
-    init_params : {"auto", "kmeans", "k-means++", "random", "random_from_data"}, default="auto"
+_COMMON_DOC = TOL_DOC + RUNS_DOC + """    init_params : {"auto", "kmeans", "k-means++", "random", "random_from_data"}, default="auto"
         How runs start.  ``"auto"``: short EM runs from several k-means and
         random-row starts on at most 2,000 rows, the best two continued to
         convergence (emEM, Biernacki, Celeux & Govaert 2003; see

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from ..families.gaussian import GaussianFamily
 from ._base import BaseMixture
+from ._docs import RUNS_DOC, TOL_DOC
 
 
 class GaussianMixture(BaseMixture):
-    """Gaussian mixture fitted by EM, a drop-in for scikit-learn's estimator.
+    __doc__ = ("""Gaussian mixture fitted by EM, a drop-in for scikit-learn's estimator.
 
     Parameters shared with :class:`sklearn.mixture.GaussianMixture` mean the
     same thing.  The E-step and M-step are fused and run over row chunks, so
@@ -26,18 +27,9 @@ class GaussianMixture(BaseMixture):
         Celeux & Govaert 1995), or with one feature ``"E"`` / ``"V"``.  full =
         VVV, tied = EEE, diag = VVI and spherical = VII give the same fits;
         the mclust names store covariances as (K, d, d) stacks.
-    tol : float, default=1e-9
-        Convergence threshold on Aitken's estimate of how much the mean
-        per-sample log-likelihood can still gain (Böhning et al. 1994), so a
-        fit does not stop on a slow plateau; see :mod:`emkit.engine.monitor`.
-    reg_covar : float, default=1e-6
+""" + TOL_DOC + """    reg_covar : float, default=1e-6
         Non-negative constant added to the diagonal of every covariance.
-    max_iter : int, default=1000
-        Maximum number of data passes (EM iterations) per run.
-    n_init : int, default=1
-        Number of initialisations; the best run is kept (runs without a
-        degenerate component rank first, then by log-likelihood).
-    init_params : {"auto", "mbhac", "kmeans", "k-means++", "random", "random_from_data"}, default="auto"
+""" + RUNS_DOC + """    init_params : {"auto", "mbhac", "kmeans", "k-means++", "random", "random_from_data"}, default="auto"
         How runs start.  ``"auto"``: short EM runs from model-based
         hierarchical agglomeration (Fraley 1998, mclust's start), k-means and
         random rows on a subsample of at most 2,000 rows, the best two
@@ -133,7 +125,7 @@ class GaussianMixture(BaseMixture):
     >>> gm = GaussianMixture(2, random_state=0).fit(X)
     >>> np.round(np.sort(gm.means_[:, 0]))
     array([0., 5.])
-    """
+    """)
 
     _family_type = GaussianFamily
     _param_attrs = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._status import fit_status
 from ._common import _colour, _integer_xaxis, _matplotlib, _new_axes
 
 # --------------------------------------------------------------------- history
@@ -30,13 +31,7 @@ def plot_history(model, ax=None):
     # with SQUAREM, history_ holds accepted iterates while n_iter_ counts EM steps
     n_steps = int(getattr(model, "n_iter_", n))
     accelerated = n_steps != n
-    steps = f"{n_steps} EM step{'s' if n_steps != 1 else ''}"
-    if getattr(model, "interrupted_", False):
-        status = f"interrupted after {steps}"
-    elif getattr(model, "converged_", False):
-        status = f"converged after {steps}"
-    else:
-        status = f"not converged after {steps}"
+    status = fit_status(model, n_steps, "EM step")
     ax.plot(it, history, color="C0", lw=2, marker="o" if n <= 60 else None, markersize=4,
             label="mean log-likelihood per row")
     if n:
