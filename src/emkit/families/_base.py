@@ -26,13 +26,13 @@ from dataclasses import replace
 import numpy as np
 
 from .._validation import check_finite
-from ._describe import Column, Description
+from ._describe import DescriptionHooks
 
 #: rows per block when precomputing parameter-free log terms
 _BASE_MEASURE_BLOCK = 65536
 
 
-class Family:
+class Family(DescriptionHooks):
     """Base class of component families.
 
     Subclasses set :attr:`name` and :attr:`param_names` and implement
@@ -453,91 +453,6 @@ class Family:
     def derived(self, params: Mapping) -> dict:
         """Extra fitted attributes of the estimator (name with trailing ``_`` -> value)."""
         return {}
-
-    # ------------------------------------------------------------ description
-    def settings(self) -> dict:
-        """Configuration shown with the parameters (for example the covariance type)."""
-        return {}
-
-    def describe(self, params: Mapping) -> Description:
-        """What tables, JSON and plots show of fitted parameters.
-
-        The default shows :meth:`settings` and every parameter of
-        :attr:`param_names`, one table column per parameter of shape
-        (n_components, n_features) labelled by :attr:`param_labels`.
-
-        Parameters
-        ----------
-        params : dict
-            Fitted parameters.
-
-        Returns
-        -------
-        description : Description
-        """
-        fields = {p: params[p] for p in self.param_names}
-        fields.update(self.settings())
-        columns = tuple(
-            Column(self.param_labels.get(p, p), np.asarray(params[p], dtype=np.float64))
-            for p in self.param_names if np.ndim(params[p]) == 2
-        )
-        return Description(fields=fields, columns=columns)
-
-    # ------------------------------------------------------------------ plots
-    def marginal_density(self, x, params: Mapping, feature: int, aux: Mapping) -> np.ndarray:
-        """Density (continuous) or probability (discrete) of one feature's values.
-
-        Parameters
-        ----------
-        x : ndarray of shape (m,)
-            Points (continuous) or support values (discrete).
-        params : dict
-        feature : int
-            Column index.
-        aux : dict of ndarray
-            Per-row side data of the plotted rows (a discrete family averages
-            over them, as binomial trials).
-
-        Returns
-        -------
-        density : ndarray of shape (n_components, m)
-            Every component's own (unweighted) marginal.
-        """
-        raise NotImplementedError(f"the {self.name} family has no marginal density")
-
-    def marginal_range(self, params: Mapping, feature: int, x, aux: Mapping) -> tuple:
-        """Interval of a feature that holds nearly all of every component's mass.
-
-        Returns
-        -------
-        lo, hi : float
-            For a discrete family ``hi`` is the largest support value to draw
-            (an int, at least the largest of ``x``).
-        """
-        raise NotImplementedError(f"the {self.name} family has no marginal range")
-
-    def heatmap(self, params: Mapping):
-        """A component x feature table of one parameter to draw as a heatmap, or None.
-
-        Returns
-        -------
-        label : str
-            What a cell is ("P(x = 1)").
-        values : ndarray of shape (n_components, n_features)
-        limits : tuple of float
-            The parameter's range (the colour scale's ends).
-        """
-        return None
-
-    def ellipses(self, params: Mapping):
-        """Centres and covariance matrices to draw as ellipses, or None.
-
-        Returns
-        -------
-        means : ndarray of shape (n_components, n_features)
-        covariances : ndarray of shape (n_components, n_features, n_features)
-        """
-        return None
 
     # ------------------------------------------------------ acceleration hooks
     def to_unconstrained(self, params: Mapping, fixed: frozenset) -> dict:

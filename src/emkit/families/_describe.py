@@ -7,6 +7,7 @@ instead of knowing families by name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,4 +63,99 @@ class Description:
     wide_max: int = 6
 
 
-__all__ = ["Column", "Description"]
+
+class DescriptionHooks:
+    """What the layers above show of a family: tables, JSON and plots.
+
+    Part of :class:`~emkit.families.Family` (its base class); kept apart from
+    the EM and set-up hooks.  Uses the family's ``name``, ``param_names`` and
+    ``param_labels``.
+    """
+
+    # ------------------------------------------------------------ description
+    def settings(self) -> dict:
+        """Configuration shown with the parameters (for example the covariance type)."""
+        return {}
+
+    def describe(self, params: Mapping) -> Description:
+        """What tables, JSON and plots show of fitted parameters.
+
+        The default shows :meth:`settings` and every parameter of
+        :attr:`param_names`, one table column per parameter of shape
+        (n_components, n_features) labelled by :attr:`param_labels`.
+
+        Parameters
+        ----------
+        params : dict
+            Fitted parameters.
+
+        Returns
+        -------
+        description : Description
+        """
+        fields = {p: params[p] for p in self.param_names}
+        fields.update(self.settings())
+        columns = tuple(
+            Column(self.param_labels.get(p, p), np.asarray(params[p], dtype=np.float64))
+            for p in self.param_names if np.ndim(params[p]) == 2
+        )
+        return Description(fields=fields, columns=columns)
+
+    # ------------------------------------------------------------------ plots
+    def marginal_density(self, x, params: Mapping, feature: int, aux: Mapping) -> np.ndarray:
+        """Density (continuous) or probability (discrete) of one feature's values.
+
+        Parameters
+        ----------
+        x : ndarray of shape (m,)
+            Points (continuous) or support values (discrete).
+        params : dict
+        feature : int
+            Column index.
+        aux : dict of ndarray
+            Per-row side data of the plotted rows (a discrete family averages
+            over them, as binomial trials).
+
+        Returns
+        -------
+        density : ndarray of shape (n_components, m)
+            Every component's own (unweighted) marginal.
+        """
+        raise NotImplementedError(f"the {self.name} family has no marginal density")
+
+    def marginal_range(self, params: Mapping, feature: int, x, aux: Mapping) -> tuple:
+        """Interval of a feature that holds nearly all of every component's mass.
+
+        Returns
+        -------
+        lo, hi : float
+            For a discrete family ``hi`` is the largest support value to draw
+            (an int, at least the largest of ``x``).
+        """
+        raise NotImplementedError(f"the {self.name} family has no marginal range")
+
+    def heatmap(self, params: Mapping):
+        """A component x feature table of one parameter to draw as a heatmap, or None.
+
+        Returns
+        -------
+        label : str
+            What a cell is ("P(x = 1)").
+        values : ndarray of shape (n_components, n_features)
+        limits : tuple of float
+            The parameter's range (the colour scale's ends).
+        """
+        return None
+
+    def ellipses(self, params: Mapping):
+        """Centres and covariance matrices to draw as ellipses, or None.
+
+        Returns
+        -------
+        means : ndarray of shape (n_components, n_features)
+        covariances : ndarray of shape (n_components, n_features, n_features)
+        """
+        return None
+
+
+__all__ = ["Column", "Description", "DescriptionHooks"]

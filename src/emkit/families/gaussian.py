@@ -35,14 +35,13 @@ from ._covariance import (
 from ._linalg import (
     SingularCovarianceError,
     feature_rows,
-    _expansion_is_safe,
     _whitened_moments,
     precision_cholesky_full,
     singular_message,
 )
+from ._gaussian_products import log_densities, moments
 from ._mclust_models import MODEL_NAMES, MODELS_1D
 
-_LOG_2PI = np.log(2.0 * np.pi)
 _EPS10 = 10 * np.finfo(np.float64).eps
 #: largest magnitude a fit accepts: squares and products of such values stay finite
 _MAX_MAGNITUDE = 1e150
@@ -211,95 +210,17 @@ class GaussianFamily(Family):
 
     def _log_prob_cached(self, X, params, aux):
         F, lin = self._features(X, params)
-        dt = F.dtype
         d = F.shape[0] - lin - 1
         P = params["precisions_cholesky"]
         m = params["means"] - self._centre(d)  # (K, d) float64
-        K = m.shape[0]
-        ct = self.covariance_type
-        const = -0.5 * d * _LOG_2PI
-        cache = F
-        if ct == "full" and lin and dt == np.float64 and _expansion_is_safe(F[lin:lin + d], P, m):
-            # log N = -1/2 x'Lx + x'L m - 1/2 m'L m + log det P: one product
-            prec = P @ np.swapaxes(P, 1, 2)  # (K, d, d)
-            iu = np.triu_indices(d)
-            theta = np.empty((lin + d + 1, K))
-            theta[:lin] = -0.5 * (prec[:, iu[0], iu[1]] * np.where(iu[0] == iu[1], 1.0, 2.0)).T
-            Lm = np.einsum("kab,kb->ka", prec, m)
-            theta[lin:lin + d] = Lm.T
-            log_det = np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
-            theta[-1] = const - 0.5 * (Lm * m).sum(axis=1) + log_det
-            lp = (theta.T @ F).T
-        elif ct == "full":
-            # float32 (and wide features): whiten all components at once,
-            # y = x P_k - m_k P_k, as one (n, d) x (d, K*d) product
-            # (the shift rides on the row of ones: [x, 1] times [P; -m P])
-            W = np.empty((d + 1, K * d))
-            W[:d] = P.transpose(1, 0, 2).reshape(d, K * d)
-            W[d] = -np.einsum("kd,kde->ke", m, P).reshape(K * d)
-            Yt = W.T.astype(dt) @ F[lin:]  # (K*d, n): component-major, rows contiguous
-            # sum of squares per component: (K, K*d) block of ones times Yt**2
-            sq = (np.repeat(np.eye(K, dtype=dt), d, axis=1) @ (Yt * Yt)).T
-            cache = (F, Yt, P, m)
-            log_det = np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
-            lp = (const + log_det) - 0.5 * sq.astype(np.float64)
-        elif ct == "tied":
-            # x'Lx shared by every component: whiten once
-            Y = F[:d].T @ P.astype(dt)
-            quad = np.einsum("ij,ij->i", Y, Y, dtype=np.float64)
-            prec = P @ P.T
-            Lm = m @ prec  # (K, d)
-            theta = np.empty((d + 1, K))
-            theta[:d] = Lm.T
-            theta[d] = const - 0.5 * (Lm * m).sum(axis=1) + np.log(np.diag(P)).sum()
-            lp = np.asarray((theta.T.astype(dt) @ F).T, dtype=np.float64)
-            lp -= 0.5 * quad[:, None]
-        else:
-            # diag / spherical: one product of [x**2, x, 1] with a (2d+1, K) matrix
-            prec = P**2 if ct == "diag" else np.broadcast_to((P**2)[:, None], (K, d))
-            log_det = np.log(P).sum(axis=1) if ct == "diag" else d * np.log(P)
-            theta = np.concatenate(
-                [-0.5 * prec.T, (m * prec).T, (const - 0.5 * (m * m * prec).sum(axis=1) + log_det)[None]]
-            )
-            lp = (theta.T.astype(dt) @ F).T
-        # lp is the transpose of a (K, n) product: column-major (n, K), so the
-        # engine's row-wise reductions run along contiguous memory
-        return np.asarray(lp, dtype=np.float64), cache
+        return log_densities(F, lin, P, m, self.covariance_type)
 
     def suff_stats(self, X, resp, aux, cache=None):
         if isinstance(cache, tuple):
             return _whitened_moments(resp, *cache)
         F = self._features(X, resp.shape[1])[0] if cache is None else cache
         lin = F.shape[0] - 1 - np.asarray(X).shape[1]
-        d = F.shape[0] - lin - 1
-        K = resp.shape[1]
-        ct = self.covariance_type
-        r = resp.astype(F.dtype, copy=False)
-        if r.dtype == np.float32:
-            # responsibilities below float32's normal range would become
-            # subnormals, which slow the product down by orders of magnitude
-            np.copyto(r, 0.0, where=r < np.finfo(np.float32).tiny)
-        # one (m, n) x (n, K) product gives every first and second moment
-        S = np.asarray(F @ r, dtype=np.float64)
-        sx = S[lin:lin + d].T
-        if ct in ("diag", "spherical"):
-            return {"sxx": S[:d].T, "sx": sx}
-        if ct == "tied":  # total weighted scatter; rows of resp sum to the sample weight
-            Xt = F[:d]
-            w = resp.sum(axis=1)
-            Xw = Xt if np.all(w == 1.0) else Xt * w.astype(F.dtype)
-            return {"sx": sx, "sxx": np.asarray(Xw @ Xt.T, dtype=np.float64)}
-        if lin:
-            iu = np.triu_indices(d)
-            sxx = np.empty((K, d, d))
-            sxx[:, iu[0], iu[1]] = S[:lin].T
-            sxx[:, iu[1], iu[0]] = S[:lin].T
-            return {"sx": sx, "sxx": sxx}
-        # wide features: stacked responsibilities times rows, (d, n) x (n, K*d)
-        Xc = F[:d].T
-        RX = (r[:, :, None] * Xc[:, None, :]).reshape(-1, K * d)
-        sxx = np.asarray(F[:d] @ RX, dtype=np.float64).reshape(d, K, d).transpose(1, 0, 2)
-        return {"sx": sx, "sxx": sxx}
+        return moments(F, lin, resp, self.covariance_type)
 
     # ------------------------------------------------------------------ M-step
     def _means_step(self, stats, params, fixed):
