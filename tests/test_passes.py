@@ -84,3 +84,57 @@ def test_user_initial_values_skip_the_initialisation(count_passes):
     est = emkit.GaussianMixture(2, weights_init=[0.5, 0.5], means_init=[[2, 55], [4.5, 80]],
                                 precisions_init=np.array([np.eye(2)] * 2))
     assert count_passes(est, X) == {"checks and set-up": 1}
+
+
+_FAMILIES = [
+    lambda rng: (emkit.GaussianMixture(3, random_state=0), load_faithful(), {}),
+    lambda rng: (emkit.PoissonMixture(3, random_state=0), rng.poisson(3.0, (400, 2)).astype(float), {}),
+    lambda rng: (emkit.BinomialMixture(3, random_state=0), rng.binomial(8, 0.3, (400, 2)).astype(float),
+                 {"n_trials": 8}),
+    lambda rng: (emkit.CategoricalMixture(3, random_state=0), rng.integers(0, 4, (400, 3)).astype(float), {}),
+]
+
+
+@pytest.mark.parametrize("make", _FAMILIES)
+@pytest.mark.parametrize("init", ["kmeans", "k-means++", "random_from_data", "auto"])
+def test_the_weighted_mean_is_summed_once(count_passes, monkeypatch, make, init):
+    """The set-up pass sums the weighted mean row; no start sums it again."""
+    import emkit.engine.init as init_module
+
+    sums = []
+    orig = init_module._centre_of
+
+    def counted(data, backend):
+        sums.append(data.n_samples)
+        return orig(data, backend)
+
+    monkeypatch.setattr(init_module, "_centre_of", counted)
+    est, X, kwargs = make(np.random.default_rng(0))
+    est.set_params(init_params=init)
+    count_passes(est, X, **kwargs)
+    assert sums == []
+
+
+@pytest.mark.parametrize("make", _FAMILIES)
+@pytest.mark.parametrize("init", ["k-means++", "random_from_data"])
+def test_seeding_starts_make_k_plus_one_passes(count_passes, make, init):
+    """k-means++: the row order, the first seed's distances and one pass per further
+    seed; random rows: the row order and one pass per drawn row (its copies leave the
+    pool).  Then one pass for the M-step of the start; nothing else before EM."""
+    est, X, kwargs = make(np.random.default_rng(0))
+    est.set_params(init_params=init)
+    K = est.n_components
+    assert count_passes(est, X, **kwargs) == {
+        "checks and set-up": 1, "initialisation": K + 1, "initial M-step": 1}
+
+
+def test_the_gaussian_centre_is_the_weighted_mean():
+    rng = np.random.default_rng(3)
+    X = rng.normal(5.0, 2.0, (300, 2))
+    w = rng.uniform(0.1, 2.0, 300)
+    from emkit.backends.numpy_backend import Data
+
+    base_family = emkit.GaussianMixture(2)._configured_family()
+    family, data = base_family.prepare(Data(X, w / w.max()), NumpyBackend())
+    np.testing.assert_allclose(data.mean, np.average(X, axis=0, weights=w), rtol=1e-13)
+    np.testing.assert_array_equal(family.centre, data.mean)

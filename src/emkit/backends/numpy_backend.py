@@ -53,12 +53,18 @@ class Data:
     start : int, default=0
         Index of the first row in the whole data (a chunk's offset), for
         messages that name a row.
+    mean : ndarray of shape (n_features,) or None, default=None
+        Weighted mean row of these rows, float64, when the set-up pass
+        (:meth:`emkit.families.Family.prepare`) has computed it; the
+        initialisation centres on it without another pass.  Chunks and
+        subsamples do not carry it.
     """
 
     X: np.ndarray
     sample_weight: np.ndarray
     aux: Mapping[str, np.ndarray] = field(default_factory=dict)
     start: int = 0
+    mean: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:

@@ -147,7 +147,7 @@ def kmeans_plusplus(data: Data, n_clusters: int, rng: np.random.RandomState, bac
         In the coordinates of ``X - shift``.
     """
     if shift is None:
-        shift = _centre_of(data, backend)
+        shift = centre_of(data, backend)
     w = data.sample_weight
     order = _canonical_order(data, backend, shift)
     n_local = 2 + int(np.log(n_clusters))
@@ -308,7 +308,9 @@ def with_row_index(data: Data) -> Data:
 
 
 def centre_of(data: Data, backend: NumpyBackend) -> np.ndarray:
-    """Weighted mean row, shape (n_features,)."""
+    """Weighted mean row, shape (n_features,): ``data.mean`` when the set-up pass gave it."""
+    if data.mean is not None:
+        return np.asarray(data.mean, dtype=np.float64)
     return _centre_of(data, backend)
 
 
@@ -378,7 +380,7 @@ def make_start(method: str, data: Data, n_components: int, rng: np.random.Random
         return Start(K, seed=int(rng.randint(0, 2**31 - 1)), softening=softening)
     data = start_view(data, transform)
     if shift is None:
-        shift = _centre_of(data, backend)
+        shift = centre_of(data, backend)
     if method == "random_from_data":
         centres = random_rows(data, K, rng, backend, shift)
     else:

@@ -324,7 +324,9 @@ class Family(DescriptionHooks):
         data : Data
             With the extra side data.
         """
-        totals = self._check_chunks(data, backend, scan=True)
+        totals, (wx, wsum) = self._check_chunks(data, backend, scan=True)
+        mean = wx / wsum
+        data = replace(data, mean=mean if np.all(np.isfinite(mean)) else None)
         family = self.configure(totals, data, init or {})
         return family, family.prepare_aux(data)
 
@@ -332,8 +334,12 @@ class Family(DescriptionHooks):
         """Check every chunk of ``data`` (finite values, support), as :meth:`prepare` does."""
         self._check_chunks(data, backend, scan=False)
 
-    def _check_chunks(self, data, backend, scan: bool) -> tuple:
-        """One pass: the first problem of any chunk raises; else the summed scans."""
+    def _check_chunks(self, data, backend, scan: bool):
+        """One pass: the first problem of any chunk raises.
+
+        With ``scan``, returns the summed :meth:`scan` tuples and the weighted
+        sum of the rows with the sum of the weights (for :attr:`Data.mean`).
+        """
         def one_chunk(chunk):
             out = np.empty(1, dtype=object)
             try:
@@ -342,17 +348,23 @@ class Family(DescriptionHooks):
             except ValueError as exc:
                 out[0] = (str(exc), ())
                 return out
-            out[0] = ("", self.scan(chunk) if scan else ())
+            if scan:
+                w = chunk.sample_weight
+                out[0] = ("", (*self.scan(chunk), w @ np.asarray(chunk.X, dtype=np.float64), w.sum()))
+            else:
+                out[0] = ("", ())
             return out
 
         results = backend.map_concat(one_chunk, data)
         problems = [m for m, _ in results if m]
         if problems:
             raise ValueError(problems[0])
+        if not scan:
+            return None
         totals = None
         for _, part in results:
             totals = part if totals is None else tuple(a + b for a, b in zip(totals, part, strict=True))
-        return totals or ()
+        return totals[:-2], totals[-2:]
 
     def log_base_measure(self, X, aux: Mapping):
         """Parameter-free part of the log density of every row, shape (n_samples,), or None.

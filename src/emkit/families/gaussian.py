@@ -99,11 +99,9 @@ class GaussianFamily(Family):
         return gaussian_family(self.covariance_type, float(self.reg_covar), centre, n_features)
 
     def scan(self, chunk):
-        """Weighted sum of the rows and of the weights (for the centre).
-
-        Raises ValueError for values beyond ``1e150`` in magnitude: their
-        squares overflow float64, which would turn the fit into NaN.
-        """
+        """Nothing to sum (the centre is the set-up pass's mean row); raises
+        ValueError for values beyond ``1e150`` in magnitude: their squares
+        overflow float64, which would turn the fit into NaN."""
         X = np.asarray(chunk.X, dtype=np.float64)
         big = np.abs(X) > _MAX_MAGNITUDE
         if big.any():
@@ -113,13 +111,11 @@ class GaussianFamily(Family):
                 f"beyond {_MAX_MAGNITUDE:g} in magnitude; squared it overflows float64, so "
                 "divide X by a constant (for example a power of ten) before fitting"
             )
-        w = chunk.sample_weight
-        return (w @ X, w.sum())
+        return ()
 
     def configure(self, totals, data, init):
-        """The family centred at the weighted mean of the data."""
-        total, wsum = totals
-        return self._for_model(total / wsum, data.n_features)
+        """The family centred at the weighted mean of the data (``data.mean``)."""
+        return self._for_model(data.mean, data.n_features)
 
     def check_init(self, values, n_components, n_features):
         K, out = n_components, {}
