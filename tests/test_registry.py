@@ -37,9 +37,13 @@ def test_layers_above_the_engine_do_not_dispatch_on_family_names():
     dispatch = re.compile(
         rf"""(==|!=|\bin\b|startswith\()\s*\(?\s*["']({names})["']|["']({names})["']\s*(==|!=)"""
     )
+    # nor name one at all: a quoted family or estimator name (a default, a dict key,
+    # a returned name) is family knowledge that belongs in the family's registry entry
+    named = re.compile(rf"""["']({names})["']""")
     for path in _layer_sources():
         text = path.read_text()
         assert not dispatch.search(text), f"{path}: {dispatch.search(text).group(0)}"
+        assert not named.search(text), f"{path}: {named.search(text).group(0)}"
         assert "COVARIANCE_TYPES" not in text, path
         assert "__name__.lower()" not in text, path
 
@@ -106,3 +110,27 @@ def test_describe_shows_the_fitted_parameters(name):
         sd = next(c for c in desc.columns if c.label == "sd").values
         np.testing.assert_allclose(sd, np.sqrt(np.einsum("kii->ki", model.covariances_)))
         assert desc.summary == ("full covariance",)
+
+
+def test_column_kinds_choose_the_most_specific_family():
+    """--family auto reads the registry: each family lists the column kinds it models."""
+    kinds = [k.name for k in registry.COLUMN_KINDS]
+    for fam in registry.families().values():
+        assert set(fam.column_kinds) <= set(kinds), fam.name
+    # every kind has a family, and the most general kind's family models every kind
+    assert all(registry.families_for_column(k) for k in kinds)
+    general = registry.families_for_column(kinds[-1])[0]
+    assert set(general.column_kinds) == set(kinds)
+    cases = {
+        "binary": [0.0, 1.0, np.nan, 1.0],
+        "count": [0.0, 3.0, 7.0, np.nan],
+        "real": [0.5, -2.0, 3.0],
+    }
+    for kind, values in cases.items():
+        assert registry.column_kind(np.array(values)).name == kind
+        fams = registry.families_for_column(kind)
+        assert [len(f.column_kinds) for f in fams] == sorted(len(f.column_kinds) for f in fams)
+    assert registry.column_kind(np.array([np.nan, np.nan])).name == kinds[-1]
+    assert registry.column_kind(np.array([-1.0, 2.0])).name == kinds[-1]  # negative: not a count
+    with pytest.raises(ValueError, match="no registered family models 'ordinal' columns"):
+        registry.families_for_column("ordinal")

@@ -18,7 +18,11 @@ from the family (see :mod:`emkit.mixture._factory`).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
+
+import numpy as np
 
 #: modules under emkit.families that each define one registered family
 FAMILY_MODULES = (
@@ -34,7 +38,42 @@ FAMILY_MODULES = (
 #: offered as a family of their own): module under emkit.mixture -> class name
 COMPOSITE_ESTIMATORS = (("_mixed", "MixedMixture"),)
 
-__all__ = ["COMPOSITE_ESTIMATORS", "FAMILY_MODULES", "estimator_class", "estimators", "families", "family_of", "get"]
+
+
+@dataclass(frozen=True)
+class ColumnKind:
+    """A kind of table column, for ``emkit fit --family auto``.
+
+    Parameters
+    ----------
+    name : str
+        What families list in their ``column_kinds``.
+    text : str
+        What such a column holds, shown in the table of inferred families.
+    test : callable
+        Whether observed values of shape (n,) (no NaN) are all of this kind.
+    suggest_override : bool
+        A column of this kind is often of a more general kind that happens
+        to look like this one (rounded measurements as counts): the table
+        names the override to the most general family.
+    """
+
+    name: str
+    text: str
+    test: Callable[[np.ndarray], bool]
+    suggest_override: bool = False
+
+
+#: column kinds, most specific first; every column is at least "real"
+COLUMN_KINDS = (
+    ColumnKind("binary", "only 0 and 1", lambda v: bool(np.all((v == 0) | (v == 1)))),
+    ColumnKind("count", "non-negative integers",
+               lambda v: bool(np.all(v >= 0) and np.all(v == np.floor(v))), suggest_override=True),
+    ColumnKind("real", "real numbers", lambda v: True),
+)
+
+__all__ = ["COLUMN_KINDS", "COMPOSITE_ESTIMATORS", "FAMILY_MODULES", "ColumnKind", "column_kind",
+           "estimator_class", "estimators", "families", "families_for_column", "family_of", "get"]
 
 
 @cache
@@ -102,3 +141,32 @@ def family_of(model) -> type:
     if family is None:
         raise ValueError(f"{cls.__name__} is not an emkit mixture estimator")
     return family
+
+
+def column_kind(values: np.ndarray) -> ColumnKind:
+    """The most specific kind of a column.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples,)
+        The column; NaN cells (missing) are ignored.  A column with no
+        observed cell is "real".
+    """
+    seen = np.asarray(values, dtype=np.float64)
+    seen = seen[~np.isnan(seen)]
+    for kind in COLUMN_KINDS[:-1]:
+        if seen.size and kind.test(seen):
+            return kind
+    return COLUMN_KINDS[-1]
+
+
+def families_for_column(kind: str) -> list:
+    """Registered families that model columns of ``kind``, most specific first.
+
+    Most specific: accepting the fewest column kinds (registration order on
+    ties).  The first is what ``emkit fit --family auto`` gives such a column.
+    """
+    fams = [f for f in families().values() if kind in f.column_kinds]
+    if not fams:
+        raise ValueError(f"no registered family models {kind!r} columns")
+    return sorted(fams, key=lambda f: len(f.column_kinds))

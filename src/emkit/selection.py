@@ -98,7 +98,7 @@ def select_model(
     random_state=None,
     *,
     sample_weight=None,
-    family="gaussian",
+    family=None,
     max_iter=DEFAULTS["max_iter"],
     tol=DEFAULTS["tol"],
     neighbours: bool = True,
@@ -140,8 +140,10 @@ def select_model(
     sample_weight : array-like of shape (n_samples,), default=None
         Frequency weights; the criterion then uses the weighted
         log-likelihood and ``sum(sample_weight)`` as the sample size.
-    family : str, default="gaussian"
-        A registered family (see :func:`emkit.registry.families`).
+    family : str or None, default=None
+        A registered family (see :func:`emkit.registry.families`); None is
+        the family the registry gives real-valued columns, the Gaussian
+        (:func:`emkit.registry.families_for_column`).
     max_iter : int or None, default=None
         None keeps the estimator's default.
     tol : float or None, default=None
@@ -195,6 +197,8 @@ def select_model(
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be 'bic', 'aic' or 'icl', got {criterion!r}")
+    if family is None:
+        family = registry.families_for_column("real")[0].name
     fam = registry.get(family)
     cls = registry.estimator_class(family)
     ks = _check_components(n_components)

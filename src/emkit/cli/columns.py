@@ -6,28 +6,27 @@ from rich.table import Table
 from .. import registry
 from .application import CliError, _stderr
 
-#: what --family auto infers, with why (shown in the table printed before fitting)
-_RULES = {
-    "bernoulli": "only 0 and 1",
-    "poisson": "non-negative integers (--column-family {name}=gaussian overrides)",
-    "gaussian": "real numbers",
-}
-
-
 def infer_family(values: np.ndarray) -> str:
-    """The family ``--family auto`` gives a column: bernoulli, poisson or gaussian.
+    """The family ``--family auto`` gives a column (see :func:`_inferred`)."""
+    return _inferred(values, "")[0]
+
+
+def _inferred(values: np.ndarray, name: str) -> tuple[str, str]:
+    """Family name and why, for a column: the registry's most specific family for its kind.
 
     Parameters
     ----------
     values : ndarray of shape (n_samples,)
         The column; NaN cells (missing) are ignored.
+    name : str
+        The column's name, for the override note.
     """
-    seen = values[~np.isnan(values)]
-    if seen.size and np.all((seen == 0) | (seen == 1)):
-        return "bernoulli"
-    if seen.size and np.all(seen >= 0) and np.all(seen == np.floor(seen)):
-        return "poisson"
-    return "gaussian"
+    kind = registry.column_kind(values)
+    candidates = registry.families_for_column(kind.name)
+    why = kind.text
+    if kind.suggest_override and len(candidates) > 1:
+        why += f" (--column-family {name}={candidates[-1].name} overrides)"
+    return candidates[0].name, why
 
 
 def parse_column_families(items, names: list[str]) -> dict:
@@ -58,8 +57,7 @@ def column_families(X: np.ndarray, names: list[str], overrides: dict) -> list[tu
         if name in overrides:
             rows.append((name, overrides[name], "--column-family"))
         else:
-            family = infer_family(X[:, j])
-            rows.append((name, family, _RULES[family].format(name=name)))
+            rows.append((name, *_inferred(X[:, j], name)))
     return rows
 
 

@@ -36,6 +36,10 @@ class RegistryEntry:
     side_data: str | None = None
     #: what the side data is, for messages ("the number of trials")
     side_data_text: str = ""
+    #: kinds of table column the family models (names in
+    #: :data:`emkit.registry.COLUMN_KINDS`); ``emkit fit --family auto`` gives a
+    #: column the family that accepts its kind and the fewest other kinds
+    column_kinds: tuple[str, ...] = ()
 
     @classmethod
     def expand_variants(cls, name: str, n_features: int | None) -> tuple[str, ...] | None:

@@ -35,6 +35,7 @@ class BernoulliFamily(ProbabilityFamily):
 
     name = "bernoulli"
     estimator_name = "BernoulliMixture"
+    column_kinds = ("binary",)
     value_label = "value (0 or 1)"
     ordered = False
 

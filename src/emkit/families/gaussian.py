@@ -74,6 +74,7 @@ class GaussianFamily(Family):
     name = "gaussian"
     param_names = ("means", "covariances")
     estimator_name = "GaussianMixture"
+    column_kinds = ("binary", "count", "real")
     display_name = "Gaussian"
     variant_param = "covariance_type"
     # the fourteen mclust models (and E / V in one dimension) run through

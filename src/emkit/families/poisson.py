@@ -39,6 +39,7 @@ class PoissonFamily(CellMixin, Family):
     name = "poisson"
     param_names = ("rates",)
     estimator_name = "PoissonMixture"
+    column_kinds = ("binary", "count")
     init_names = ("rates_init",)
     data_kind = "discrete"
     param_labels = {"rates": "rate"}

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from ... import registry
 from ..application import CliError, _say, _stdout, app
 from ..inputs import _check_matplotlib, _save_model
 from ...selection import DEFAULTS
@@ -28,8 +29,10 @@ def demo(
     out = _stdout()
     out.print(Text(f"Old Faithful: {X.shape[0]} eruptions, columns {', '.join(names)} (minutes)",
                    style="bold"))
-    # the defaults of emkit select and emkit.select_model (selection.DEFAULTS)
-    best, table = _run_select(X, None, {}, family="gaussian", seed=seed,
+    # the defaults of emkit select and emkit.select_model (selection.DEFAULTS), with
+    # the family the registry gives real-valued columns
+    family = registry.families_for_column("real")[0].name
+    best, table = _run_select(X, None, {}, family=family, seed=seed,
                               covariances=list(DEFAULTS["covariance_types"]))
     best.feature_names_ = list(names)
     ranked = sorted((r for r in table if r.get("value") is not None), key=lambda r: r["value"])
