@@ -138,3 +138,35 @@ def test_the_gaussian_centre_is_the_weighted_mean():
     family, data = base_family.prepare(Data(X, w / w.max()), NumpyBackend())
     np.testing.assert_allclose(data.mean, np.average(X, axis=0, weights=w), rtol=1e-13)
     np.testing.assert_array_equal(family.centre, data.mean)
+
+
+@pytest.mark.parametrize("acceleration", [None, "squarem"])
+@pytest.mark.parametrize("make", [
+    lambda rng: (emkit.GaussianMixture(3, random_state=0, n_init=2), load_faithful(), {}),
+    lambda rng: (emkit.BinomialMixture(2, random_state=0),
+                 rng.binomial(8, np.where(rng.random(400) < 0.4, 0.2, 0.7)[:, None], (400, 2)).astype(float),
+                 {"n_trials": 8}),
+    lambda rng: (emkit.PoissonMixture(2, random_state=0, init_params="kmeans"),
+                 rng.poisson(np.where(rng.random(400) < 0.4, 2.0, 9.0)[:, None], (400, 2)).astype(float), {}),
+])
+def test_fit_predict_takes_the_labels_from_the_final_e_step(monkeypatch, make, acceleration):
+    """fit_predict makes exactly the passes of fit, and its labels are predict's."""
+    n = [0]
+    for name in ("map_reduce", "map_concat"):
+        orig = getattr(NumpyBackend, name)
+
+        def wrapped(self, fn, data, *args, _orig=orig, **kwargs):
+            n[0] += 1
+            return _orig(self, fn, data, *args, **kwargs)
+
+        monkeypatch.setattr(NumpyBackend, name, wrapped)
+    est, X, kwargs = make(np.random.default_rng(0))
+    est.set_params(acceleration=acceleration)
+    fitted = est.fit(X, **kwargs)
+    fit_passes = n[0]
+    expected = fitted.predict(X, **kwargs)
+    n[0] = 0
+    labels = est.fit_predict(X, **kwargs)
+    assert n[0] == fit_passes
+    np.testing.assert_array_equal(labels, expected)
+    assert labels.dtype.kind == "i" and labels.shape == (X.shape[0],)

@@ -117,8 +117,45 @@ def _fill_impossible(log_norm: np.ndarray, resp: np.ndarray, log_weights) -> Non
     resp[bad] = fill  # log_norm of such a row is already log(0) = -inf
 
 
-def e_step_chunk(family: Family, params: Mapping, chunk: Data):
+class LabelKeeper:
+    """Most likely component of every row, from the last E-steps of EM runs.
+
+    :meth:`~emkit.mixture._base.BaseMixture.fit_predict` gives one to the
+    runs, so the labels of the fitted parameters come from the run's own
+    final E-step instead of one more pass over the data.  Only in-memory
+    data (:class:`NumpyBackend`) fills it; with another backend the chunks
+    run elsewhere and the caller predicts as usual.
+
+    Parameters
+    ----------
+    keep : int
+        E-steps of a run whose labels are kept (SQUAREM may accept an
+        iterate evaluated a few E-steps before its last one).
+    """
+
+    def __init__(self, keep: int = 4):
+        self.keep = keep
+        self._recent: list = []
+        #: labels of the chosen run's final parameters, shape (n_samples,), or None
+        self.chosen: np.ndarray | None = None
+
+    def store(self, params: Mapping, labels: np.ndarray) -> None:
+        self._recent = [*self._recent[1 - self.keep:], (params, labels)]
+
+    def run_done(self, params: Mapping, chosen: bool) -> None:
+        """End of a run whose result is ``params``; ``chosen``: it is the best so far."""
+        if chosen:
+            self.chosen = next((lab for p, lab in reversed(self._recent) if p is params), None)
+        self._recent = []
+
+
+def e_step_chunk(family: Family, params: Mapping, chunk: Data, labels: np.ndarray | None = None):
     """Fused E-step of one chunk: statistics and weighted log-likelihood sum.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_chunk,) or None
+        Filled with the most likely component of every row (as ``predict``).
 
     Returns
     -------
@@ -134,6 +171,8 @@ def e_step_chunk(family: Family, params: Mapping, chunk: Data):
     else:
         lp = lp + log_w
     log_norm, resp = normalize_log(lp, log_w)
+    if labels is not None:
+        labels[:] = resp.argmax(axis=1)
     w = chunk.sample_weight
     if w.min() == 1.0 and w.max() == 1.0:  # unweighted rows: skip two n x K passes
         loglik = float(log_norm.sum())
@@ -146,12 +185,27 @@ def e_step_chunk(family: Family, params: Mapping, chunk: Data):
     return Stats(**stats), loglik
 
 
-def expectation(family: Family, params: Mapping, data: Data, backend: NumpyBackend):
-    """Summed statistics and mean per-sample log-likelihood over all chunks."""
+def expectation(family: Family, params: Mapping, data: Data, backend: NumpyBackend,
+                keeper: LabelKeeper | None = None):
+    """Summed statistics and mean per-sample log-likelihood over all chunks.
+
+    With a ``keeper`` and in-memory data, the same pass also stores every
+    row's most likely component in it.
+    """
     K = params["weights"].shape[0]
-    stats, loglik = backend.map_reduce(
-        lambda chunk: e_step_chunk(family, params, chunk), data, K
-    )
+    if keeper is None or not isinstance(backend, NumpyBackend):
+        stats, loglik = backend.map_reduce(
+            lambda chunk: e_step_chunk(family, params, chunk), data, K
+        )
+    else:
+        labels = np.empty(data.n_samples, dtype=np.intp)
+
+        def fn(chunk):
+            at = chunk.start - data.start
+            return e_step_chunk(family, params, chunk, labels[at:at + chunk.n_samples])
+
+        stats, loglik = backend.map_reduce(fn, data, K)
+        keeper.store(params, labels)
     return stats, loglik / float(data.sample_weight.sum())
 
 
@@ -222,6 +276,7 @@ def run_em(
     label: str = "EM",
     rule: str = "aitken",
     warn_decrease: bool = True,
+    keeper: LabelKeeper | None = None,
 ) -> EMResult:
     """Run EM from ``params`` until Aitken's estimate of the remaining gain is below ``tol``.
 
@@ -258,6 +313,8 @@ def run_em(
     warn_decrease : bool
         Warn at once when the log-likelihood falls by more than rounding;
         with False the result's ``extra`` keeps the count and first message.
+    keeper : LabelKeeper or None
+        Given to every E-step (labels of the last few iterates).
 
     Returns
     -------
@@ -268,18 +325,18 @@ def run_em(
                                  eps=data_eps(data), slack=family.likelihood_slack(),
                                  warn_decrease=warn_decrease)
     params = dict(params)
-    stats, ll = expectation(family, params, data, backend)
+    stats, ll = expectation(family, params, data, backend, keeper)
     monitor.start(ll)
     if acceleration is not None:
         from .squarem import run_squarem
 
         return run_squarem(family, params, stats, ll, data, backend, monitor, fixed=fixed,
-                           catch_interrupt=catch_interrupt)
+                           catch_interrupt=catch_interrupt, keeper=keeper)
     interrupted = False
     try:
         while monitor.passes_left > 0:
             new_params = maximization(family, stats, params, fixed)
-            new_stats, new_ll = expectation(family, new_params, data, backend)
+            new_stats, new_ll = expectation(family, new_params, data, backend, keeper)
             monitor.count_pass()
             params, stats = new_params, new_stats
             monitor.record(new_ll, params)

@@ -47,7 +47,7 @@ import numpy as np
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
 from ..families._stats import Stats
-from .em import EMResult, expectation, hold_fixed, maximization, monitor_result
+from .em import EMResult, LabelKeeper, expectation, hold_fixed, maximization, monitor_result
 from .monitor import ConvergenceMonitor
 
 logger = logging.getLogger("emkit")
@@ -125,6 +125,7 @@ def run_squarem(
     *,
     fixed: frozenset = frozenset(),
     catch_interrupt: bool = False,
+    keeper: LabelKeeper | None = None,
 ) -> EMResult:
     """EM accelerated by SQUAREM (scheme S3 with an adaptive step bound).
 
@@ -155,6 +156,8 @@ def run_squarem(
     catch_interrupt : bool
         Turn a ``KeyboardInterrupt`` into a stopped, unconverged result with
         the last accepted parameters.
+    keeper : LabelKeeper or None
+        Given to every E-step (labels of the last few iterates).
 
     Returns
     -------
@@ -196,7 +199,7 @@ def run_squarem(
             # plain EM step from the accepted iterate: also the convergence probe
             p1 = maximization(family, stats, params, fixed)
             n_m += 1
-            s1, ll1 = expectation(family, p1, data, backend)
+            s1, ll1 = expectation(family, p1, data, backend, keeper)
             monitor.count_pass()
             if monitor.check_step(ll_start, ll1):  # a fixed point: nothing moved
                 accept(p1, s1, ll1, 1.0, False)
@@ -206,7 +209,7 @@ def run_squarem(
             s2 = ll2 = None
             if ll1 - ll_start < tol and monitor.passes_left > 0:
                 # the second plain EM step decides convergence, as in plain EM
-                s2, ll2 = expectation(family, p2, data, backend)
+                s2, ll2 = expectation(family, p2, data, backend, keeper)
                 monitor.count_pass()
                 if monitor.check(ll_start, ll1, ll2):
                     accept(p1, s1, ll1, 1.0, False)
@@ -226,7 +229,7 @@ def run_squarem(
             result = None
             if step is not None and abs(a - 1.0) > 0.01:
                 result, used = _extrapolate(family, step, p2, fixed, data, backend, ll_start,
-                                            params)
+                                            params, keeper)
                 monitor.count_pass(used)
                 n_m += used > 1
                 if result is None:  # safeguard: fall back to the plain EM iterate
@@ -238,7 +241,7 @@ def run_squarem(
                 accept(*result, a, True)
             else:
                 if s2 is None:
-                    s2, ll2 = expectation(family, p2, data, backend)
+                    s2, ll2 = expectation(family, p2, data, backend, keeper)
                     monitor.count_pass()
                 accept(p2, s2, ll2, a, False)
                 if monitor.check(ll_start, ll1, ll2):
@@ -279,7 +282,7 @@ def _step_length(family, p0, p1, p2, fixed, step_max):
     return alpha, r, v, v0, layout
 
 
-def _extrapolate(family, step, ref, fixed, data, backend, ll0, p0):
+def _extrapolate(family, step, ref, fixed, data, backend, ll0, p0, keeper=None):
     """Extrapolated point followed by one stabilising EM step.
 
     Parameters
@@ -306,13 +309,13 @@ def _extrapolate(family, step, ref, fixed, data, backend, ll0, p0):
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         try:
             pe = _unpack(family, v0 + 2.0 * alpha * r + alpha * alpha * v, layout, ref, fixed)
-            se, lle = expectation(family, pe, data, backend)
+            se, lle = expectation(family, pe, data, backend, keeper)
             passes += 1
             if not np.isfinite(lle):
                 return None, passes
             # stabilise with one EM step
             p3 = maximization(family, se, pe, fixed)
-            s3, ll3 = expectation(family, p3, data, backend)
+            s3, ll3 = expectation(family, p3, data, backend, keeper)
             passes += 1
         except (ValueError, FloatingPointError):
             return None, passes

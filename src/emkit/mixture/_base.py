@@ -19,7 +19,7 @@ from .._validation import (
 )
 from ..backends.dask_backend import DaskBackend, is_dask_array, persist_rows
 from ..backends.numpy_backend import Data, NumpyBackend
-from ..engine.em import run_em
+from ..engine.em import LabelKeeper, run_em
 from ..engine.init import INIT_METHODS, make_start, params_from_start
 from ..engine.starts import START_ERRORS, auto_starts, is_tie, mbhac_start
 from ..exceptions import DegenerateComponentWarning, DroppedStartWarning, LikelihoodDecreaseWarning
@@ -322,10 +322,14 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
         -------
         labels : ndarray of shape (n_samples,)
         """
-        self._fit(X, sample_weight, kwargs)
-        return self.predict(X, **{k: v for k, v in kwargs.items() if k != "callback"})
+        predict_kwargs = {k: v for k, v in kwargs.items() if k != "callback"}
+        keeper = LabelKeeper()
+        self._fit(X, sample_weight, kwargs, keeper)
+        if keeper.chosen is not None:  # from the kept run's final E-step: no extra pass
+            return keeper.chosen
+        return self.predict(X, **predict_kwargs)
 
-    def _fit(self, X, sample_weight, kwargs):
+    def _fit(self, X, sample_weight, kwargs, keeper=None):
         callback = kwargs.pop("callback", None)
         catch_interrupt = bool(kwargs.pop("catch_interrupt", False))
         persist = bool(kwargs.pop("persist", True))
@@ -368,11 +372,14 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
             for name, params0 in starts:
                 n_runs += 1
                 result = self._run_start(family, name, params0, data, backend, fixed, callback,
-                                         catch_interrupt, failures)
+                                         catch_interrupt, failures, keeper)
                 if result is None:
                     continue
                 result.degenerate = bool(family.degenerate_components(result.params))
-                if best is None or _better(result, best):
+                chosen = best is None or _better(result, best)
+                if keeper is not None:
+                    keeper.run_done(result.params, chosen)
+                if chosen:
                     best = result
                 if result.interrupted:
                     break
@@ -427,7 +434,7 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
         return best
 
     def _run_start(self, family, name, params0, data, backend, fixed, callback, catch_interrupt,
-                   failures):
+                   failures, keeper=None):
         """EM from one start; a failing start is dropped with a warning (None)."""
         if isinstance(params0, Exception):
             exc = params0
@@ -440,7 +447,7 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
                     fixed=fixed, acceleration=self.acceleration, callback=callback,
                     catch_interrupt=catch_interrupt, verbose=self.verbose,
                     verbose_interval=self.verbose_interval, label=f"{type(self).__name__} {name}",
-                    warn_decrease=False,
+                    warn_decrease=False, keeper=keeper,
                 )
                 if (self.acceleration is not None and not result.interrupted
                         and family.degenerate_components(result.params)):
@@ -451,6 +458,7 @@ class BaseMixture(ScoringMixin, OnlineMixin, DaskPredictMixin, DensityMixin, Bas
                         family, params0, data, backend, tol=self.tol, max_iter=self.max_iter,
                         fixed=fixed, acceleration=None, catch_interrupt=catch_interrupt,
                         label=f"{type(self).__name__} {name} (plain EM)", warn_decrease=False,
+                        keeper=keeper,
                     )
                     if not family.degenerate_components(plain.params):
                         result = plain
