@@ -104,6 +104,19 @@ def _check_feature(feature, n_features: int) -> int:
     return int(feature) % n_features
 
 
+def _pair(features, d: int, what: str) -> tuple[int, int]:
+    if d < 2:
+        raise ValueError(f"{what} needs at least two features; use plot_density_1d")
+    try:
+        fx, fy = features
+    except (TypeError, ValueError):
+        raise ValueError(f"features must be a pair of column indices, got {features!r}") from None
+    fx, fy = _check_feature(fx, d), _check_feature(fy, d)
+    if fx == fy:
+        raise ValueError(f"features must name two different columns, got {features!r}")
+    return fx, fy
+
+
 def _feature_label(feature_names, j: int) -> str:
     if feature_names is not None and j < len(feature_names):
         return str(feature_names[j])

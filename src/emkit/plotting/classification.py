@@ -21,6 +21,7 @@ from ._common import (
     _fitted,
     _matplotlib,
     _new_axes,
+    _pair,
 )
 
 #: marker area (points^2) of a certain row and of the most uncertain possible row
@@ -34,19 +35,6 @@ def _shapes(model, what: str):
         raise ValueError(f"{what} needs a family with covariance ellipses; the {family.name} "
                          "family has none: use plot_density_1d")
     return family, params, shapes
-
-
-def _pair(features, d: int, what: str) -> tuple[int, int]:
-    if d < 2:
-        raise ValueError(f"{what} needs at least two features; use plot_density_1d")
-    try:
-        fx, fy = features
-    except (TypeError, ValueError):
-        raise ValueError(f"features must be a pair of column indices, got {features!r}") from None
-    fx, fy = _check_feature(fx, d), _check_feature(fy, d)
-    if fx == fy:
-        raise ValueError(f"features must name two different columns, got {features!r}")
-    return fx, fy
 
 
 def uncertainty(model, X) -> np.ndarray:

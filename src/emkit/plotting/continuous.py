@@ -9,7 +9,6 @@ import numpy as np
 from ._common import (
     _DATA_COLOUR,
     _MIXTURE_COLOUR,
-    _check_feature,
     _check_X,
     _colour,
     _feature_label,
@@ -18,6 +17,7 @@ from ._common import (
     _fitted,
     _new_axes,
     _one_feature,
+    _pair,
 )
 
 # ----------------------------------------------------------------- 1-D density
@@ -133,16 +133,7 @@ def plot_clusters_2d(model, X, features=(0, 1), ax=None, *, feature_names=None):
         raise ValueError(f"plot_clusters_2d needs a family with covariance ellipses; the "
                          f"{family.name} family has none: use plot_density_1d")
     X = _check_X(X)
-    d = X.shape[1]
-    if d < 2:
-        raise ValueError("plot_clusters_2d needs at least two features; use plot_density_1d")
-    try:
-        fx, fy = features
-    except (TypeError, ValueError):
-        raise ValueError(f"features must be a pair of column indices, got {features!r}") from None
-    fx, fy = _check_feature(fx, d), _check_feature(fy, d)
-    if fx == fy:
-        raise ValueError(f"features must name two different columns, got {features!r}")
+    fx, fy = _pair(features, X.shape[1], "plot_clusters_2d")
     _matplotlib()
     from matplotlib.lines import Line2D
 
