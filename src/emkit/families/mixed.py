@@ -40,7 +40,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .._validation import check_finite
 from ..backends.dask_backend import is_dask_array
 from ._base import Family
 from ._blocks import (
@@ -55,11 +54,12 @@ from ._blocks import (
     _prepared_block,
     StandardisedRows,
 )
+from ._mixed_checks import BlockChecks
 from ._mixed_describe import BlockDescription
 
 
 @dataclass(frozen=True, eq=False)
-class MixedFamily(BlockDescription, Family):
+class MixedFamily(BlockChecks, BlockDescription, Family):
     """Products of independent blocks, each a registered family over some columns.
 
     Parameters
@@ -126,87 +126,9 @@ class MixedFamily(BlockDescription, Family):
             aux.update(self._prefixed(self._in_block(b, fam.side_aux, n_samples, int(cols.size), {}, where), b))
         return aux
 
-    def check_missing(self, X, start: int = 0) -> None:
-        """Raise ValueError for a cell the ``missing`` policy does not allow.
-
-        Without ``marginalize`` any NaN or inf; with it inf, and a block
-        partly missing in a row unless its family integrates out single cells.
-        """
-        if not self.marginalize:
-            check_finite(X, row_offset=start)
-            return
-        inf = np.isinf(X)
-        if inf.any():
-            r, c = divmod(int(np.flatnonzero(inf.ravel())[0]), X.shape[1])
-            raise ValueError(f"X contains inf at row {r + start}, column {self.column_label(c)}; "
-                             "only NaN marks a missing cell")
-        nan = np.isnan(X)
-        for b, (fam, cols) in enumerate(self.blocks):
-            if self._cells(fam):
-                continue
-            block = nan[:, cols]
-            partial = block.any(axis=1) & ~block.all(axis=1)
-            if partial.any():
-                r = int(np.flatnonzero(partial)[0])
-                c = int(cols[int(np.argmax(block[r]))])
-                raise ValueError(
-                    f"row {r + start}, column {self.column_label(c)} is missing while other columns "
-                    f"of blocks[{b}] ({fam.name}) are observed in that row; with "
-                    "missing='marginalize' such a block is missing as a whole: give a column that "
-                    "can be missing on its own a block of its own"
-                )
-
-    def check_support(self, X, aux, start=0):
-        for b, (fam, cols) in enumerate(self.blocks):
-            Xb = _columns(X, cols)
-            if self.marginalize:
-                Xb = fill_missing(fam.unknown_as_missing(Xb), fill=fam.missing_fill)[0]
-            self._in_block(b, fam.check_support, Xb, self._view(aux, b), start)
-
-    def _check_pass(self, data, backend, count: bool):
-        """One pass of the missing-value and support checks.
-
-        Returns
-        -------
-        totals : ndarray of shape (4, n_features) or None
-            With ``count``: observed cells, and the weight, weighted sum and
-            weighted sum of squares of the observed cells, per column.
-        """
-        def one_chunk(chunk):
-            out = np.empty(1, dtype=object)
-            try:
-                self.check_missing(chunk.X, chunk.start)
-                self.check_support(chunk.X, chunk.aux, chunk.start)
-            except ValueError as exc:
-                out[0] = (str(exc), None)
-                return out
-            if count:
-                X = np.asarray(chunk.X, dtype=np.float64)
-                seen = ~np.isnan(X)
-                X0 = np.where(seen, X, 0.0)
-                w = chunk.sample_weight
-                out[0] = ("", np.stack([seen.sum(axis=0), w @ seen, w @ X0, w @ (X0 * X0)]))
-            else:
-                out[0] = ("", None)
-            return out
-
-        results = backend.map_concat(one_chunk, data)
-        problems = [m for m, _ in results if m]
-        if problems:
-            raise ValueError(problems[0])
-        return sum(c for _, c in results) if count else None
-
     def start_transform(self):
         """:class:`StandardisedRows` from the set-up pass (None before :meth:`prepare`)."""
         return self.standardise
-
-    def check_data(self, data, backend):
-        self._check_pass(data, backend, count=False)
-
-    def check_rows(self, X, aux, start=0):
-        """Missing cells as the policy allows, then every block's support (one chunk)."""
-        self.check_missing(X, start)
-        self.check_support(X, aux, start)
 
     def prepare(self, data, backend, init=None):
         """Check the data, then set every block up on its columns with its family's ``prepare``.
