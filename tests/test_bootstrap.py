@@ -4,8 +4,8 @@ Fixtures (tests/fixtures/mclust_bootstrap, made by the R scripts next to
 them): MclustBootstrap on Old Faithful, EEE with G = 3, 999 replicates of the
 nonparametric and parametric bootstrap, as shipped and with every replicate
 run to 1e-10; mclustBootstrapLRT for G = 1..3 against G + 1 with 999
-replicates (mclust's tolerance), and mclustBIC's fits to 1e-10 with their
-observed statistics.  emkit runs
+replicates, as shipped (tolerance 1e-5) and with every fit run to 1e-10, and
+mclustBIC's fits to 1e-10 with their observed statistics.  emkit runs
 few replicates here, so standard errors and p-values are compared within
 their Monte Carlo error (the error of a standard deviation from B draws is
 about 1 / sqrt(2 (B - 1)) relative; of a p-value sqrt(p (1 - p) / B)).
@@ -215,9 +215,12 @@ def test_lrt_statistic_and_p_values_agree_with_mclust():
         if K < 3:
             # mclust's shipped run (fits to 1e-5) has the same statistic to 1e-3 here;
             # at K = 3 its G = 4 fit stopped 5.5 log-likelihood units short
-            p_ref = float(shipped[K - 1]["p_value"])
             assert abs(float(shipped[K - 1]["obs"]) - obs) < 1e-3 * obs
-            assert abs(p - p_ref) <= 4 * np.sqrt(p_ref * (1 - p_ref) / n_boot) + 1 / (n_boot + 1)
+        # mclustBootstrapLRT with every fit to 1e-10: the same statistic, its p-value
+        full = _csv("lrt_tight.csv")[K - 1]
+        assert abs(float(full["obs"]) - obs) <= 1e-6 * obs
+        p_ref = float(full["p_value"])
+        assert abs(p - p_ref) <= 4 * np.sqrt(p_ref * (1 - p_ref) / n_boot) + 1 / (n_boot + 1)
         # the statistic is far in the tail of its null distribution for every K here
         assert p == 1 / (n_boot + 1), (K, obs, boot)
 
