@@ -40,7 +40,8 @@ def storage_type(covariance_type: str) -> str:
     return covariance_type if covariance_type in SKLEARN_ALIASES else "full"
 
 
-def gaussian_family(covariance_type: str, reg_covar: float, centre, n_features: int) -> GaussianFamily:
+def gaussian_family(covariance_type: str, reg_covar: float, centre, n_features: int,
+                    reg_covar_relative: bool = True, data_variance=None) -> GaussianFamily:
     """The family object of a covariance type or mclust model name.
 
     The four scikit-learn names (and only they) run
@@ -55,9 +56,11 @@ def gaussian_family(covariance_type: str, reg_covar: float, centre, n_features: 
         Unknown name, or a model undefined for ``n_features``.
     """
     model = model_for_data(covariance_type, n_features)
+    kw = dict(reg_covar=reg_covar, centre=centre, reg_covar_relative=reg_covar_relative,
+              data_variance=data_variance)
     if covariance_type in SKLEARN_ALIASES:
-        return GaussianFamily(covariance_type, reg_covar, centre)
-    return StructuredGaussianFamily("full", reg_covar, centre, model)
+        return GaussianFamily(covariance_type, **kw)
+    return StructuredGaussianFamily("full", model=model, **kw)
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,8 +72,10 @@ class StructuredGaussianFamily(GaussianFamily):
     covariance_type : "full"
         Storage of the parameters (always full matrices).
     reg_covar : float
-        Added to the diagonal of every covariance after the model's M-step
-        (for the orientation models this keeps the orientation and changes
+        Added to the diagonal of every covariance after the model's M-step,
+        the same on every feature (relative: times the mean variance of the
+        features), so the floor is isotropic and keeps the model's structure
+        (for the orientation models it keeps the orientation and changes
         only the eigenvalues).
     centre : ndarray of shape (n_features,) or None
     model : str
@@ -98,10 +103,15 @@ class StructuredGaussianFamily(GaussianFamily):
             cov = structured_covariances(self.model, W, nk, prev)
         except np.linalg.LinAlgError:  # a component's scatter matrix is singular
             raise SingularCovarianceError(singular_message("a component", self.reg_covar)) from None
-        cov[:, np.arange(d), np.arange(d)] += self.reg_covar
+        cov[:, np.arange(d), np.arange(d)] += self.reg_diagonal(d)
         out["covariances"] = cov
         out["precisions_cholesky"] = precision_cholesky_full(cov, self.reg_covar)
         return out
+
+    def reg_scale(self, n_features: int) -> np.ndarray:
+        """One scale for every feature (the mean variance), so the floor is isotropic."""
+        scale = super().reg_scale(n_features)
+        return np.full(n_features, float(scale.mean()))
 
     def n_parameters(self, params, fixed=frozenset()):
         K, d = params["means"].shape

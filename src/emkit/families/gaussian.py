@@ -9,8 +9,11 @@ a fixed centre (the weighted mean of the data) and accumulated in float64, so
 data far from the origin loses no precision to cancellation.
 
 The M-step is the maximum-likelihood update of McLachlan & Peel, *Finite
-Mixture Models* (Wiley, 2000), section 3.2, with ``reg_covar`` added to the
-diagonal of every covariance as in scikit-learn.
+Mixture Models* (Wiley, 2000), section 3.2, with a floor added to the
+diagonal of every covariance: ``reg_covar`` times each feature's variance in
+the data (relative, the default, so that results do not depend on units; see
+:mod:`emkit.families._scale`), or ``reg_covar`` itself as in scikit-learn
+with ``reg_covar_relative=False``.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from ._linalg import (
 )
 from ._gaussian_products import log_densities, moments
 from ._mclust_models import MODEL_NAMES, MODELS_1D
+from ._scale import WeightedMoments, feature_scale, whitened_min_eigenvalues
 
 _EPS10 = 10 * np.finfo(np.float64).eps
 #: largest magnitude a fit accepts: squares and products of such values stay finite
@@ -55,10 +59,19 @@ class GaussianFamily(Family):
     ----------
     covariance_type : {"full", "tied", "diag", "spherical"}
     reg_covar : float
-        Non-negative constant added to the diagonal of every covariance.
+        Non-negative floor added to the diagonal of every covariance: relative
+        to each feature's variance in the data (``reg_covar * var_j`` on
+        entry ``j``) with ``reg_covar_relative``, else absolute.
     centre : ndarray of shape (n_features,) or None
         Point about which statistics are accumulated (usually the weighted
         mean of the data); ``None`` means the origin.
+    reg_covar_relative : bool
+        Scale the floor (and the degeneracy test) by the data's variances.
+        False gives scikit-learn's absolute ``reg_covar``.
+    data_variance : ndarray of shape (n_features,) or None
+        Weighted variance of every feature of the data, set when the family
+        is configured for a fit; ``None`` (before any data, or for scoring)
+        counts as unit variances.
 
     Notes
     -----
@@ -70,6 +83,8 @@ class GaussianFamily(Family):
     covariance_type: str = "full"
     reg_covar: float = 1e-6
     centre: np.ndarray | None = None
+    reg_covar_relative: bool = True
+    data_variance: np.ndarray | None = None
 
     name = "gaussian"
     param_names = ("means", "covariances")
@@ -82,7 +97,7 @@ class GaussianFamily(Family):
     variants = COVARIANCE_TYPES + MODEL_NAMES + MODELS_1D
     variant_groups = {"all": MODEL_NAMES, "sklearn": COVARIANCE_TYPES}
     cli_params = {"covariance": "covariance_type"}
-    settings_params = ("covariance_type", "reg_covar")
+    settings_params = ("covariance_type", "reg_covar", "reg_covar_relative")
     init_names = ("means_init", "precisions_init")
     dtypes = (np.float64, np.float32)
 
@@ -92,17 +107,39 @@ class GaussianFamily(Family):
 
         check_choice(self.covariance_type, "covariance_type", ALL_COVARIANCE_TYPES)
         check_float_param(self.reg_covar, "reg_covar", 0.0)
+        if not isinstance(self.reg_covar_relative, (bool, np.bool_)):
+            raise ValueError(f"reg_covar_relative must be True or False, got {self.reg_covar_relative!r}")
 
-    def _for_model(self, centre, n_features: int) -> GaussianFamily:
+    def _for_model(self, centre, n_features: int, data_variance=None) -> GaussianFamily:
         """This family, or the mclust model's, centred at ``centre``."""
         from ._gaussian_structured import gaussian_family
 
-        return gaussian_family(self.covariance_type, float(self.reg_covar), centre, n_features)
+        return gaussian_family(self.covariance_type, float(self.reg_covar), centre, n_features,
+                               reg_covar_relative=bool(self.reg_covar_relative),
+                               data_variance=data_variance)
+
+    def reg_scale(self, n_features: int) -> np.ndarray:
+        """What ``reg_covar`` multiplies on each diagonal entry, shape (n_features,).
+
+        The data's variance of every feature (:func:`feature_scale`) when the
+        floor is relative and the family was configured on data, else ones.
+        """
+        if not self.reg_covar_relative or self.data_variance is None:
+            return np.ones(n_features)
+        scale = feature_scale(self.data_variance)
+        # spherical covariances are isotropic: one scale, the mean variance
+        return np.full(n_features, float(scale.mean())) if self.covariance_type == "spherical" else scale
+
+    def reg_diagonal(self, n_features: int) -> np.ndarray:
+        """The floor added to the diagonal of every covariance, shape (n_features,)."""
+        return self.reg_covar * self.reg_scale(n_features)
 
     def scan(self, chunk):
-        """Nothing to sum (the centre is the set-up pass's mean row); raises
-        ValueError for values beyond ``1e150`` in magnitude: their squares
-        overflow float64, which would turn the fit into NaN."""
+        """Weighted mean and centred sum of squares of the rows (:class:`WeightedMoments`).
+
+        Raises ValueError for values beyond ``1e150`` in magnitude: their
+        squares overflow float64, which would turn the fit into NaN.
+        """
         X = np.asarray(chunk.X, dtype=np.float64)
         big = np.abs(X) > _MAX_MAGNITUDE
         if big.any():
@@ -112,11 +149,11 @@ class GaussianFamily(Family):
                 f"beyond {_MAX_MAGNITUDE:g} in magnitude; squared it overflows float64, so "
                 "divide X by a constant (for example a power of ten) before fitting"
             )
-        return ()
+        return (WeightedMoments.of(X, np.asarray(chunk.sample_weight, dtype=np.float64)),)
 
     def configure(self, totals, data, init):
-        """The family centred at the weighted mean of the data (``data.mean``)."""
-        return self._for_model(data.mean, data.n_features)
+        """The family centred at the weighted mean of the data (``data.mean``), with its variances."""
+        return self._for_model(data.mean, data.n_features, totals[0].variance())
 
     def check_init(self, values, n_components, n_features):
         K, out = n_components, {}
@@ -241,6 +278,7 @@ class GaussianFamily(Family):
         sxx = stats["sxx"]
         ct = self.covariance_type
         reg = self.reg_covar
+        floor = self.reg_diagonal(d)
         if ct == "full":
             cov = (
                 sxx / nk[:, None, None]
@@ -249,16 +287,16 @@ class GaussianFamily(Family):
                 + m[:, :, None] * m[:, None, :]
             )
             cov = 0.5 * (cov + cov.transpose(0, 2, 1))
-            cov[:, np.arange(d), np.arange(d)] += reg
+            cov[:, np.arange(d), np.arange(d)] += floor
             prec_chol = precision_cholesky_full(cov, reg)
         elif ct == "tied":
             cross = (sx.T @ m)  # sum_k sx_k m_k^T
             cov = (sxx - cross - cross.T + (m.T * nk) @ m) / nk.sum()
             cov = 0.5 * (cov + cov.T)
-            cov[np.arange(d), np.arange(d)] += reg
+            cov[np.arange(d), np.arange(d)] += floor
             prec_chol = precision_cholesky_full(cov[None], reg, label="the tied covariance")[0]
         else:
-            var = sxx / nk[:, None] - 2.0 * mhat * m + m * m + reg
+            var = sxx / nk[:, None] - 2.0 * mhat * m + m * m + floor
             if ct == "spherical":
                 var = var.mean(axis=1)
             bad = np.flatnonzero(np.atleast_2d(var.T).min(axis=0) <= 0.0)
@@ -349,10 +387,17 @@ class GaussianFamily(Family):
         return 1e-3 if self.reg_covar > 0 else 0.0
 
     def degenerate_components(self, params):
+        """Components whose covariance has collapsed onto the floor (or onto rounding).
+
+        Measured in units of the data (covariances whitened by the scale that
+        ``reg_covar`` multiplies, :meth:`reg_scale`): a component is degenerate
+        when an eigenvalue is at most twice ``reg_covar``, or below ``1e-12``
+        of the largest variance.  The test gives the same answer for ``X``
+        and ``c * X + b``.
+        """
         covs = self.covariance_matrices(params)
-        eig_min = np.linalg.eigvalsh(covs).min(axis=1)
-        scale = max(float(np.max(np.diagonal(covs, axis1=1, axis2=2))), 0.0)
-        threshold = max(2.0 * self.reg_covar, 1e-12 * scale)
+        eig_min, top = whitened_min_eigenvalues(covs, self.reg_scale(covs.shape[-1]))
+        threshold = max(2.0 * self.reg_covar, 1e-12 * top)
         return [int(k) for k in np.flatnonzero(eig_min <= threshold)]
 
     # ---------------------------------------------------- missing cells (MAR)
@@ -372,14 +417,28 @@ class GaussianFamily(Family):
         return conditional_stats(self, resp, cache)
 
     # ------------------------------------------------------ acceleration hooks
+    def _unit_sd(self, d: int) -> np.ndarray:
+        """Standard deviation of every feature of the data (ones before any data), shape (d,)."""
+        if self.data_variance is None:
+            return np.ones(d)
+        return np.sqrt(feature_scale(self.data_variance))
+
     def to_unconstrained(self, params, fixed):
-        """Means, and log-Cholesky (full, tied) or log (diag, spherical) covariances."""
-        out = {"means": np.asarray(params["means"], dtype=np.float64)}
+        """Means, and log-Cholesky (full, tied) or log (diag, spherical) covariances, in data units.
+
+        Means are centred and divided by each feature's standard deviation in
+        the data, and the Cholesky factors are those of the covariances so
+        standardised, so SQUAREM's step length (a ratio of norms over all
+        coordinates) is the same for ``X`` and ``c * X + b``.
+        """
+        means = np.asarray(params["means"], dtype=np.float64)
+        d = means.shape[1]
+        sd = self._unit_sd(d)
+        out = {"means": (means - self._centre(d)) / sd}
         ct = self.covariance_type
         cov = np.asarray(params["covariances"], dtype=np.float64)
         if ct in ("full", "tied"):
-            L = np.linalg.cholesky(cov)
-            d = L.shape[-1]
+            L = np.linalg.cholesky(cov) / sd[:, None]  # rows scaled: the standardised factor
             il = np.tril_indices(d, -1)
             out["cov_log_diag"] = np.log(np.diagonal(L, axis1=-2, axis2=-1))
             out["cov_offdiag"] = L[..., il[0], il[1]]
@@ -388,15 +447,17 @@ class GaussianFamily(Family):
         return out
 
     def from_unconstrained(self, theta, params, fixed):
-        out = {"means": theta["means"]}
+        d = theta["means"].shape[1]
+        sd = self._unit_sd(d)
+        out = {"means": theta["means"] * sd + self._centre(d)}
         ct = self.covariance_type
         if ct in ("full", "tied"):
             diag = theta["cov_log_diag"]
-            d = diag.shape[-1]
             L = np.zeros(diag.shape[:-1] + (d, d))
             il = np.tril_indices(d, -1)
             L[..., il[0], il[1]] = theta["cov_offdiag"]
             L[..., np.arange(d), np.arange(d)] = np.exp(diag)
+            L *= sd[:, None]
             cov = L @ np.swapaxes(L, -1, -2)
             if ct == "full":
                 prec = precision_cholesky_full(cov, self.reg_covar)

@@ -28,7 +28,15 @@ class GaussianMixture(BaseMixture):
         VVV, tied = EEE, diag = VVI and spherical = VII give the same fits;
         the mclust names store covariances as (K, d, d) stacks.
 """ + TOL_DOC + """    reg_covar : float, default=1e-6
-        Non-negative constant added to the diagonal of every covariance.
+        Non-negative floor on the diagonal of every covariance, relative to
+        the data: ``reg_covar * var_j`` is added to entry ``j``, with
+        ``var_j`` the (weighted) variance of feature ``j`` (one scale, the
+        mean variance, for spherical and mclust models), so fitting
+        ``c * X + b`` gives the transformed fit of ``X`` at any scale.  The
+        degeneracy test is measured in the same units.
+    reg_covar_relative : bool, default=True
+        False adds ``reg_covar`` itself, as scikit-learn does (its fits are
+        then reproduced exactly; results depend on the units of ``X``).
 """ + RUNS_DOC + """    init_params : {"auto", "mbhac", "kmeans", "k-means++", "random", "random_from_data"}, default="auto"
         How runs start.  ``"auto"``: short EM runs from model-based
         hierarchical agglomeration (Fraley 1998, mclust's start), k-means and
