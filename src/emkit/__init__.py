@@ -5,6 +5,8 @@ reduction of additive sufficient statistics over row chunks, behind a
 scikit-learn compatible API.
 """
 
+# first: Ctrl-C while the command line loads exits 130 without a traceback
+from . import _startup  # noqa: F401, I001
 from ._bootstrap import BootstrapResult, bootstrap
 from ._bootstrap_lrt import BootstrapLRTResult, bootstrap_lrt
 from ._modelfile import load, save

@@ -5,12 +5,20 @@ are flushed and fsynced, and the temporary file is renamed over the target
 (an atomic step on POSIX and Windows); the folder is then fsynced so the
 rename survives a crash.  If anything fails, the temporary file is removed
 and an older file at the target is left untouched.
+
+A process killed while writing (SIGKILL, power loss) cannot remove its
+temporary file.  Temporary names carry the writer's process id
+(``.NAME.PID.RANDOM.tmp``), and every write first removes the leftovers
+for the same target whose process no longer runs (on this machine), so
+stale files do not pile up; readers never look at them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from typing import BinaryIO
@@ -34,7 +42,8 @@ def atomic_write(path, write: Callable[[BinaryIO], object]) -> None:
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
+    remove_stale_temporaries(folder, base)
+    fd, tmp = tempfile.mkstemp(prefix=f".{base}.{os.getpid()}.", suffix=".tmp", dir=folder)
     try:
         with contextlib.suppress(AttributeError, OSError):
             os.fchmod(fd, _file_mode(path))
@@ -48,6 +57,39 @@ def atomic_write(path, write: Callable[[BinaryIO], object]) -> None:
             os.unlink(tmp)
         raise
     _fsync_dir(folder)
+
+
+def remove_stale_temporaries(folder: str, base: str) -> list[str]:
+    """Remove temporary files of earlier writes of ``base`` whose writer process is gone.
+
+    Returns
+    -------
+    removed : list of str
+        Paths removed.
+    """
+    removed = []
+    pattern = re.compile(r"\." + re.escape(base) + r"\.(\d+)\.[^.]+\.tmp\Z")
+    for name in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(base)}.*.tmp")):
+        m = pattern.match(os.path.basename(name))
+        if m is None or _process_alive(int(m.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+            removed.append(name)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (an unknown answer counts as yes: nothing is removed)."""
+    if pid == os.getpid() or os.name == "nt":  # Windows' os.kill would terminate the process
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError, ValueError):
+        return True
+    return True
 
 
 def _file_mode(path: str) -> int:

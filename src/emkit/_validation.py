@@ -98,3 +98,49 @@ def check_choice(value, name: str, choices) -> None:
         raise ValueError(
             f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}"
         )
+
+
+def non_numeric_cell(X):
+    """Where a table-like ``X`` holds a value that is not a number, as a message, or None.
+
+    For a pandas DataFrame (or anything with ``columns`` and ``iloc``) the
+    message names the column, its dtype, the row label and the value; for
+    other array-likes of strings, the cell ``X[i, j]``.  Only called after a
+    conversion to float failed, so its cost does not matter.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is not None and hasattr(X, "iloc"):
+        for j, name in enumerate(columns):
+            col = X.iloc[:, j]
+            if col.dtype.kind in "biufc":
+                continue
+            for i, value in enumerate(col.tolist()):
+                if not _is_number(value):
+                    return (f"column {str(name)!r} (dtype {col.dtype}) has a value that is not a "
+                            f"number: {value!r} in the row labelled {X.index[i]!r} (row {i + 1} "
+                            f"of the table); convert the column to numbers, for example with "
+                            f"pandas.to_numeric(df[{str(name)!r}], errors='coerce') (then "
+                            "drop or fill the NaN rows), or drop it")
+        return None
+    try:
+        arr = np.asarray(X, dtype=object)
+    except Exception:  # noqa: BLE001 - an array-like numpy cannot even hold: leave the original error
+        return None
+    if arr.ndim != 2:
+        return None
+    for (i, j), value in np.ndenumerate(arr):
+        if not _is_number(value):
+            return f"X[{i}, {j}] = {value!r} (row {i}, column {j}) is not a number"
+    return None
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, (numbers.Number, np.number)) and not isinstance(value, bool | np.bool_):
+        return True
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -1,9 +1,12 @@
 """The Typer application and its error guard.
 
 Every command runs inside :class:`_EmkitGroup`, which turns any problem into
-one line on standard error and a fixed exit status: 2 for bad input, 130 for
-Ctrl-C, 1 for an internal error (``EMKIT_DEBUG=1`` shows its traceback).
-Warnings are printed once each, as one line.
+one line on standard error and a fixed exit status: 2 for bad input (also
+input too large to hold in memory, nested too deeply or with numbers too
+large: MemoryError, RecursionError, OverflowError), 130 for Ctrl-C, 1 for an
+internal error (``EMKIT_DEBUG=1`` shows its traceback).  Ctrl-C before the
+guard runs (while the modules load) exits with 130 quietly too
+(:mod:`emkit._startup`).  Warnings are printed once each, as one line.
 """
 
 import contextlib
@@ -165,7 +168,10 @@ class _EmkitGroup(TyperGroup):
         return code
 
     def _guarded(self, args, prog_name, complete_var, extra) -> int:
+        from .._startup import release_interrupt
+
         try:
+            release_interrupt()  # from here on Ctrl-C is a KeyboardInterrupt this guard reports
             rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                               standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
@@ -201,12 +207,27 @@ class _EmkitGroup(TyperGroup):
             text = locate(_one_line(exc), _session.source)
             _say(f"emkit: error: {text or type(exc).__name__}", style="red")
             return 2
+        except (MemoryError, RecursionError, OverflowError) as exc:
+            _say(f"emkit: error: {_resource_message(exc)}", style="red")
+            return 2
         except Exception as exc:  # a bug: say so in one line unless asked for details
             if os.environ.get("EMKIT_DEBUG"):
                 raise
             _say(f"emkit: internal error: {type(exc).__name__}: {_one_line(exc)} "
                  "(set EMKIT_DEBUG=1 for a traceback)", style="red")
             return 1
+
+
+def _resource_message(exc: BaseException) -> str:
+    """One line for input too large to hold, nested too deeply, or with too large a number."""
+    detail = _one_line(exc)
+    detail = f" ({detail})" if detail else ""
+    if isinstance(exc, MemoryError):
+        return (f"not enough memory for this input{detail}; ask for less (fewer samples or "
+                "rows, fewer components or a smaller --chunk-size) or check the input file")
+    if isinstance(exc, RecursionError):
+        return f"the input is nested too deeply to read{detail}; check the input file"
+    return f"a number in the input is too large{detail}; check the input and the options"
 
 
 def _version_callback(value: bool) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from .._validation import check_choice, check_float_param, check_int_param
+from .._validation import check_choice, check_float_param, check_int_param, non_numeric_cell
 from ..backends.dask_backend import DaskBackend, is_dask_array, persist_rows
 from ..backends.numpy_backend import NumpyBackend
 from ..engine.init import INIT_METHODS
@@ -92,10 +92,17 @@ class InputsMixin:
         """
         if is_dask_array(X):
             return persist_rows(check_dask_array(self, X, reset), persist=reset and persist)
-        return validate_data(
-            self, X, reset=reset, dtype=list(self._dtypes), ensure_all_finite=False,
-            ensure_min_samples=2 if reset else 1,
-        )
+        try:
+            return validate_data(
+                self, X, reset=reset, dtype=list(self._dtypes), ensure_all_finite=False,
+                ensure_min_samples=2 if reset else 1,
+            )
+        except (ValueError, TypeError) as exc:
+            # "could not convert string to float: 'x'" does not say where: name the column
+            where = non_numeric_cell(X) if "convert" in str(exc) or "float" in str(exc) else None
+            if where is None:
+                raise
+            raise ValueError(f"X: {where}") from None
 
     def _block_problem(self, X, start: int) -> str:
         """Why the rows ``start:start + len(X)`` of a fitted model's input are unusable, or ''.
