@@ -73,7 +73,7 @@ def test_overflowing_data_exits_2_and_saves_nothing(tmp_path):
     data.write_text("a,b\n" + "\n".join(f"{i},{2 * i}" for i in range(30)) + "\n1e300,1\n")
     out = tmp_path / "m.emkit"
     line = one_line_error(run("fit", data, "--out", out))
-    assert "1e+300" in line and "divide X" in line
+    assert "1e+300" in line and "divide" in line
     assert not out.exists()
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
