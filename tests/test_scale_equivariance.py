@@ -85,8 +85,9 @@ def test_negative_factor_mirrors_the_fit(ct):
     A = -1e5 * np.eye(2)
     # k-means and the other starts see the mirrored data; the labels may come in another order
     order = np.argsort(got.means_[:, 0])[::-1]
+    # (the mirrored data reach the optimum along another path, so only to what tol pins down)
     np.testing.assert_allclose(got.means_[order], ref.means_[np.argsort(ref.means_[:, 0])] @ A.T,
-                               rtol=1e-8)
+                               rtol=1e-7)
     assert got.lower_bound_ == pytest.approx(ref.lower_bound_ - 2 * np.log(1e5), rel=1e-10)
 
 

@@ -97,7 +97,7 @@ class InputsMixin:
                 self, X, reset=reset, dtype=list(self._dtypes), ensure_all_finite=False,
                 ensure_min_samples=2 if reset else 1,
             )
-        except (ValueError, TypeError) as exc:
+        except ValueError as exc:
             # "could not convert string to float: 'x'" does not say where: name the column
             where = non_numeric_cell(X) if "convert" in str(exc) or "float" in str(exc) else None
             if where is None:
