@@ -148,15 +148,30 @@ def test_verbose_logs_through_logging(faithful, caplog):
     assert any(m.startswith("iteration 1:") for m in messages)
 
 
-def test_degenerate_component_on_repeated_values_is_reported():
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_degenerate_component_on_repeated_values_is_reported(scale):
+    # 30 copies of one value: the component on them collapses onto the covariance floor,
+    # which is relative (reg_covar times the data's variance), so it is reported at every
+    # scale and its variance is reg_covar * var(X), in the data's units
+    rng = np.random.default_rng(0)
+    X = scale * np.r_[rng.normal(0, 1, 200), np.full(30, 5.0)][:, None]
+    gm = emkit.GaussianMixture(2, means_init=[[0.0], [5.0 * scale]], random_state=0)
+    with pytest.warns(emkit.DegenerateComponentWarning, match=r"component\(s\) \[1\]"):
+        gm.fit(X)
+    assert gm.degenerate_components_ == [1]
+    assert gm.covariances_[1, 0, 0] == pytest.approx(gm.reg_covar * np.var(X), rel=1e-6)
+    assert gm.covariances_[0, 0, 0] == pytest.approx(scale**2, rel=0.2)  # the N(0, 1) block is not
+    assert np.all(np.isfinite(gm.score_samples(X)))
+
+
+def test_degenerate_component_with_absolute_floor_sits_on_reg_covar():
     rng = np.random.default_rng(0)
     X = np.r_[rng.normal(0, 1, 200), np.full(30, 5.0)][:, None]
-    gm = emkit.GaussianMixture(2, means_init=[[0.0], [5.0]], random_state=0)
+    gm = emkit.GaussianMixture(2, means_init=[[0.0], [5.0]], reg_covar_relative=False, random_state=0)
     with pytest.warns(emkit.DegenerateComponentWarning, match=r"component\(s\) \[1\]"):
         gm.fit(X)
     assert gm.degenerate_components_ == [1]
     assert gm.covariances_[1, 0, 0] == pytest.approx(gm.reg_covar, rel=1e-6)
-    assert np.all(np.isfinite(gm.score_samples(X)))
 
 
 def test_singular_covariance_names_component_and_suggests_fixes():
