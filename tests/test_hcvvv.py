@@ -20,7 +20,7 @@ import pytest
 import emkit
 from emkit.backends.numpy_backend import Data
 from emkit.engine.hcvvv import group_duplicates, svd_coordinates, vvv_alpha, vvv_merges
-from emkit.engine.mbhac import cut, mbhac_labels
+from emkit.engine.mbhac import cut, mbhac_labels, ward_merges
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mclust"
 
@@ -96,6 +96,20 @@ def test_greedy_merges_equal_a_plain_reference():
         clusters[a] += clusters.pop(b)
     np.testing.assert_array_equal(vvv_merges(Z, np.ones(m), alpha), np.array(ref))
 
+
+
+def test_ward_merges_cut_like_scipy_ward_linkage():
+    # the Ward tree, through the same greedy driver, against scipy's Ward linkage: the same
+    # partition at every number of clusters (continuous data, no tied merge costs)
+    from scipy.cluster.hierarchy import cut_tree, linkage
+
+    rng = np.random.default_rng(11)
+    Z = np.vstack([rng.normal(size=(25, 3)), rng.normal(size=(20, 3)) + [3, 0, 1]])
+    m = Z.shape[0]
+    merges = ward_merges(Z, np.ones(m))
+    tree = linkage(Z, method="ward")
+    for k in range(1, m + 1):
+        assert same_partition(cut(merges, m, k), cut_tree(tree, n_clusters=k)[:, 0]), k
 
 def test_duplicates_start_as_one_cluster():
     X = np.array([[0.0, 0.0], [1.0, 2.0], [0.0, 0.0], [5.0, 1.0], [1.0, 2.0]])

@@ -47,6 +47,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._agglomerate import greedy_merges
+
 #: rows of the initial cost matrix computed at once (bounds the (rows, m, p) differences)
 _BLOCK = 128
 
@@ -172,16 +174,8 @@ def vvv_merges(Z: np.ndarray, w: np.ndarray, alpha: float | None = None,
         t = (n[s:s + _BLOCK, None] * n[None, :] / l) * d2
         D[s:s + _BLOCK] = l * np.log(beta * (t + alpha) / l) - term[s:s + _BLOCK, None] - term[None, :]
     np.fill_diagonal(D, np.inf)
-    nn = D.argmin(axis=1)
-    nnd = D[np.arange(m), nn]
-    alive = np.ones(m, dtype=bool)
-    merges = np.empty((max(m - 1, 0), 2), dtype=np.intp)
-    for step in range(m - 1):
-        i = int(np.argmin(nnd))
-        j = int(nn[i])
-        if j < i:
-            i, j = j, i
-        merges[step] = (i, j)
+
+    def merge(i: int, j: int, others: np.ndarray) -> np.ndarray:
         # the merged cluster goes to slot i
         ni, nj = n[i], n[j]
         nij = ni + nj
@@ -192,34 +186,12 @@ def vvv_merges(Z: np.ndarray, w: np.ndarray, alpha: float | None = None,
         mean[i] = (ni * mean[i] + nj * mean[j]) / nij
         n[i] = nij
         term[i] = _terms(n[i:i + 1], W[i:i + 1], trace[i:i + 1], p, alpha, beta)[0]
-        alive[j] = False
-        D[j, :] = np.inf
-        D[:, j] = np.inf
-        nnd[j] = np.inf
-        others = np.flatnonzero(alive)
-        others = others[others != i]
-        if others.size == 0:
-            continue
         # cost of merging the new cluster with every other one, in one vectorised pass
         l = n[i] + n[others]
         diff = mean[others] - mean[i]
         c = n[i] * n[others] / l
         Wm = W[others] + W[i] + c[:, None, None] * (diff[:, :, None] * diff[:, None, :])
         tr = trace[others] + trace[i] + c * np.einsum("ak,ak->a", diff, diff)
-        row = _terms(l, Wm, tr, p, alpha, beta) - term[i] - term[others]
-        D[i, others] = row
-        D[others, i] = row
-        # rows whose cheapest partner was i or j look again; the others compare with i
-        stale = (nn[others] == i) | (nn[others] == j)
-        redo = others[stale]
-        keep = others[~stale]
-        better = D[keep, i] < nnd[keep]
-        nn[keep[better]] = i
-        nnd[keep[better]] = D[keep[better], i]
-        if redo.size:
-            sub = D[redo]
-            nn[redo] = sub.argmin(axis=1)
-            nnd[redo] = sub[np.arange(redo.size), nn[redo]]
-        nn[i] = int(np.argmin(D[i]))
-        nnd[i] = D[i, nn[i]]
-    return merges
+        return _terms(l, Wm, tr, p, alpha, beta) - term[i] - term[others]
+
+    return greedy_merges(D, merge)

@@ -19,10 +19,11 @@ module provides both trees (``"svd"`` and ``"raw"`` coordinates).
 
 The agglomeration runs on a deterministic weighted subsample of at most
 :data:`MBHAC_SAMPLE_SIZE` rows (every row below that size), in O(m^2) time
-and memory: it keeps every cluster's nearest neighbour and, since Ward's
-criterion is reducible (merging ``a`` and ``b`` never brings the merged
-cluster closer to ``c`` than the nearer of ``a`` and ``b``), recomputes only
-the neighbours of the clusters that pointed at the merged pair.  Trees are
+and memory, with the greedy nearest-partner loop of
+:mod:`emkit.engine._agglomerate`: every cluster keeps its nearest neighbour,
+recomputed only for the clusters that pointed at the merged pair (Ward's
+criterion is reducible: merging ``a`` and ``b`` never brings the merged
+cluster closer to ``c`` than the nearer of ``a`` and ``b``).  Trees are
 cached by subsample, so fits of several numbers of components or covariance
 types on the same data build each tree once.
 
@@ -45,6 +46,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..backends.numpy_backend import Data, NumpyBackend
+from ._agglomerate import greedy_merges
 from .hcvvv import group_duplicates, svd_coordinates, vvv_merges
 
 #: at most this many distinct rows are agglomerated (an (m, m) float64
@@ -104,34 +106,15 @@ def ward_merges(Z: np.ndarray, w: np.ndarray) -> np.ndarray:
     np.maximum(D, 0.0, out=D)
     D *= (size[:, None] * size[None, :]) / (size[:, None] + size[None, :])
     np.fill_diagonal(D, np.inf)
-    nn = D.argmin(axis=1)
-    nnd = D[np.arange(m), nn]
-    merges = np.empty((max(m - 1, 0), 2), dtype=np.intp)
-    for t in range(m - 1):
-        i = int(np.argmin(nnd))
-        j = int(nn[i])
-        if j < i:
-            i, j = j, i
-        merges[t] = (i, j)
+
+    def merge(i: int, j: int, others: np.ndarray) -> np.ndarray:
         si, sj = size[i], size[j]
         C[i] = (si * C[i] + sj * C[j]) / (si + sj)
         size[i] = si + sj
-        D[j, :] = np.inf
-        D[:, j] = np.inf
-        nnd[j] = np.inf
-        alive = np.isfinite(nnd)
-        alive[i] = False
-        diff = C - C[i]
-        row = np.full(m, np.inf)
-        row[alive] = (diff[alive] ** 2).sum(axis=1) * (size[alive] * size[i] / (size[alive] + size[i]))
-        D[i, :] = row
-        D[:, i] = row
-        stale = np.flatnonzero(((nn == i) | (nn == j)) & np.isfinite(nnd))
-        stale = np.append(stale, i)
-        sub = D[stale]
-        nn[stale] = sub.argmin(axis=1)
-        nnd[stale] = sub[np.arange(stale.size), nn[stale]]
-    return merges
+        diff = C[others] - C[i]
+        return (diff ** 2).sum(axis=1) * (size[others] * size[i] / (size[others] + size[i]))
+
+    return greedy_merges(D, merge)
 
 
 def cut(merges: np.ndarray, m: int, n_clusters: int) -> np.ndarray:
