@@ -37,6 +37,15 @@ def _shapes(model, what: str):
     return family, params, shapes
 
 
+def _pair_setup(model, X, features, ax, what: str):
+    """The checks and axes of a plot of two features: ``(family, means, covs, X, (fx, fy), ax)``."""
+    family, _, (means, covs) = _shapes(model, what)
+    X = _check_X(X)
+    pair = _pair(features, X.shape[1], what)
+    _matplotlib()
+    return family, means, covs, X, pair, _new_axes(ax)
+
+
 def uncertainty(model, X) -> np.ndarray:
     """Classification uncertainty of every row: ``1 - max_k responsibility``.
 
@@ -82,11 +91,7 @@ def plot_uncertainty(model, X, features=(0, 1), ax=None, *, feature_names=None):
     ax : matplotlib.axes.Axes
         One scatter collection per component, in component order.
     """
-    family, params, (means, covs) = _shapes(model, "plot_uncertainty")
-    X = _check_X(X)
-    fx, fy = _pair(features, X.shape[1], "plot_uncertainty")
-    _matplotlib()
-    ax = _new_axes(ax)
+    family, means, covs, X, (fx, fy), ax = _pair_setup(model, X, features, ax, "plot_uncertainty")
     resp = model.predict_proba(X)
     labels = resp.argmax(axis=1)
     u = 1.0 - resp.max(axis=1)
@@ -147,12 +152,8 @@ def plot_density_2d(model, X, features=(0, 1), ax=None, *, feature_names=None, l
 
     Parameters
     ----------
-    model : emkit estimator
-        A fitted mixture whose family draws ellipses, with two or more features.
-    X : array-like of shape (n_samples, n_features)
-    features : tuple of two int, default=(0, 1)
-    ax : matplotlib.axes.Axes, optional
-    feature_names : sequence of str, optional
+    model, X, features, ax, feature_names
+        As for :func:`plot_uncertainty`.
     levels : int or sequence of float, default=10
         Contour levels, as for :meth:`matplotlib.axes.Axes.contour`.
     resolution : int, default=200
@@ -162,11 +163,7 @@ def plot_density_2d(model, X, features=(0, 1), ax=None, *, feature_names=None, l
     -------
     ax : matplotlib.axes.Axes
     """
-    family, params, (means, covs) = _shapes(model, "plot_density_2d")
-    X = _check_X(X)
-    fx, fy = _pair(features, X.shape[1], "plot_density_2d")
-    _matplotlib()
-    ax = _new_axes(ax)
+    family, means, covs, X, (fx, fy), ax = _pair_setup(model, X, features, ax, "plot_density_2d")
     weights = np.asarray(model.weights_, dtype=np.float64)
     axes = []
     for j in (fx, fy):
