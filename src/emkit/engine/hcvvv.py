@@ -150,9 +150,8 @@ def vvv_merges(Z: np.ndarray, w: np.ndarray, alpha: float | None = None,
     Returns
     -------
     merges : ndarray of shape (m - 1, 2)
-        Row ``t`` merges cluster slot ``merges[t, 1]`` into slot
-        ``merges[t, 0]`` (``merges[t, 0] < merges[t, 1]``; a slot is named by
-        one of its original points), cheapest first.
+        The merge sequence, as :func:`emkit.engine._agglomerate.greedy_merges`
+        returns it.
     """
     Z = np.asarray(Z, dtype=np.float64)
     m, p = Z.shape
