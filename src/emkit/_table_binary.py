@@ -59,7 +59,15 @@ def _check_numeric_dtype(dtype: np.dtype, src: str, what: str) -> None:
         raise DataError(f"{src}: {what} has {kind} dtype ({dtype}); expected numbers")
 
 
-def _read_parquet(path: str, src: str, columns):
+def _is_text_type(pa, t) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _read_parquet(path: str, src: str, columns, text: dict | None = None):
+    """Read the chosen columns as float64; with a dict ``text``, string columns go there
+    (object arrays of strings, None where null; their cells of X are NaN)."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -79,6 +87,8 @@ def _read_parquet(path: str, src: str, columns):
     idx = list(range(len(names))) if usecols is None else usecols
     for i in idx:
         t = schema.field(i).type
+        if text is not None and _is_text_type(pa, t):
+            continue
         if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
                 or pa.types.is_decimal(t)):
             raise DataError(
@@ -93,6 +103,13 @@ def _read_parquet(path: str, src: str, columns):
     X = np.empty((table.num_rows, len(idx)), dtype=np.float64)
     for j, i in enumerate(idx):
         chunked = table.column(names[i])
+        if text is not None and _is_text_type(pa, chunked.type):
+            cells = np.empty(table.num_rows, dtype=object)
+            cells[:] = [None if v is None or not v.strip() else v.strip()
+                        for v in chunked.to_pylist()]
+            text[j] = cells
+            X[:, j] = np.nan
+            continue
         col = chunked.cast(pa.float64()) if not pa.types.is_float64(chunked.type) else chunked
         X[:, j] = col.to_numpy(zero_copy_only=False)  # nulls become NaN
     return X, [names[i] for i in idx]

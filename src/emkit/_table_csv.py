@@ -22,10 +22,10 @@ def _next_nonblank(fh) -> tuple[int, str]:
             return pos, line
 
 
-def _read_csv_guarded(fh, src: str, delimiter: str, columns):
+def _read_csv_guarded(fh, src: str, delimiter: str, columns, text: dict | None = None):
     """:func:`_read_csv` with every error of the csv module and the parser as DataError."""
     try:
-        return _read_csv(fh, src, delimiter, columns)
+        return _read_csv(fh, src, delimiter, columns, text)
     except _CSVRecordError as exc:
         raise DataError(f"{src}: row {exc.line}: {exc}") from None
     except csv.Error as exc:
@@ -34,11 +34,15 @@ def _read_csv_guarded(fh, src: str, delimiter: str, columns):
         raise DataError(f"{src}: cannot parse the table ({type(exc).__name__}: {exc})") from None
 
 
-def _read_csv(fh, src: str, delimiter: str, columns):
+def _read_csv(fh, src: str, delimiter: str, columns, text: dict | None = None):
     """Parse CSV text from a seekable text stream.
 
     Returns X, names and a callable mapping data-row indices to file row
-    numbers (computed only when asked, for error messages).
+    numbers (computed only when asked, for error messages).  With a dict
+    ``text``, a column whose observed cells are all non-numeric is a text
+    column: ``text[j]`` (j its index among the kept columns) gets its cells
+    as an object array of stripped strings (None where missing) and its
+    cells of X are NaN; otherwise a non-numeric cell is an error.
     """
     start, first = _next_nonblank(fh)
     if not first:
@@ -89,7 +93,7 @@ def _read_csv(fh, src: str, delimiter: str, columns):
         # raises at the first ragged row or bad cell; if there is none (say,
         # whitespace-only lines that loadtxt counts as rows) it parses the rows
         fh.seek(0)
-        X = _parse_csv_careful(fh, src, delimiter, header, ncols, usecols, kept)
+        X = _parse_csv_careful(fh, src, delimiter, header, ncols, usecols, kept, text)
 
     def row_numbers() -> np.ndarray:
         fh.seek(0)
@@ -152,11 +156,20 @@ def _float_or_missing(cell: str) -> float:
         raise
 
 
-def _parse_csv_careful(fh, src, delimiter, header, ncols, usecols, kept) -> np.ndarray:
-    """Parse record by record; raise DataError at the first ragged row or bad cell."""
+def _parse_csv_careful(fh, src, delimiter, header, ncols, usecols, kept, text=None) -> np.ndarray:
+    """Parse record by record; raise DataError at the first ragged row or bad cell.
+
+    With a dict ``text`` (see :func:`_read_csv`), non-numeric cells are kept
+    as strings and their columns become text columns when every observed
+    cell is non-numeric; a column mixing numbers and text is an error naming
+    its first non-numeric cell.
+    """
     idx = list(range(ncols)) if usecols is None else usecols
     pairs = list(zip(idx, kept, strict=True))
     rows = []
+    raw = [] if text is not None else None
+    first_text: dict = {}  # kept column -> (row, cell) of its first non-numeric cell
+    first_number: dict = {}  # kept column -> (row, cell) of its first number
     for line, record in _csv_records(fh, delimiter, header):
         if len(record) != ncols:
             where = "the header" if header else "the first row"
@@ -164,12 +177,34 @@ def _parse_csv_careful(fh, src, delimiter, header, ncols, usecols, kept) -> np.n
                 f"{src}: row {line} has {len(record)} cell(s) but {where} has {ncols}"
             )
         row = []
-        for j, name in pairs:
+        for m, (j, name) in enumerate(pairs):
             try:
-                row.append(_float_or_missing(record[j]))
+                value = _float_or_missing(record[j])
             except ValueError:
-                raise DataError(
-                    f"{src}: non-numeric value {record[j]!r} in column {name!r}, row {line}"
-                ) from None
+                if text is None:
+                    raise DataError(
+                        f"{src}: non-numeric value {record[j]!r} in column {name!r}, row {line}"
+                    ) from None
+                first_text.setdefault(m, (line, record[j]))
+                value = np.nan
+            else:
+                if text is not None and not np.isnan(value):
+                    first_number.setdefault(m, (line, record[j]))
+            row.append(value)
         rows.append(row)
-    return np.array(rows, dtype=np.float64).reshape(len(rows), len(idx))
+        if raw is not None:
+            raw.append([record[j] for j in idx])
+    X = np.array(rows, dtype=np.float64).reshape(len(rows), len(idx))
+    for m, (line, cell) in first_text.items():
+        if m in first_number:
+            nline, number = first_number[m]
+            raise DataError(
+                f"{src}: column {kept[m]!r} mixes numbers ({number!r}, row {nline}) and text "
+                f"({cell!r}, row {line}); correct the cell, or leave it empty to mark it missing"
+            )
+        cells = np.empty(len(raw), dtype=object)
+        for i, record in enumerate(raw):
+            c = record[m].strip()
+            cells[i] = None if c.lower() in _MISSING_TOKENS else c
+        text[m] = cells
+    return X

@@ -18,6 +18,7 @@ import numpy as np
 
 from ._sniff import TEXT_EXTENSIONS, from_text, split_extension, text_source
 from ._table_binary import _read_npy, _read_parquet
+from ._table_labels import UNKNOWN, LabelledTable
 from ._table_common import _MISSING_TOKENS, DataError, DroppedRowsWarning, _is_number
 from ._table_csv import _CSVRecordError, _csv_row_numbers, _next_nonblank, _read_csv_guarded
 from .exceptions import ModelFileError  # noqa: F401  (lived here before; kept importable)
@@ -26,6 +27,8 @@ __all__ = [
     "DataError",
     "DroppedRowsWarning",
     "SUPPORTED_EXTENSIONS",
+    "LabelledTable",
+    "read_labelled_table",
     "read_table",
 ]
 
@@ -76,52 +79,121 @@ def read_table(path, columns=None, *, drop_missing: bool = False, delimiter: str
         non-numeric cell; missing, NaN or infinite cells (unless
         ``drop_missing``); an unknown column; an unsupported format.
     """
+    src = _source_name(path)
+
+    def finish(X, names, rows):
+        return _handle_missing(X, names, src, rows, drop_missing)[0], names
+
+    return _read_raw(path, columns, delimiter, decimal, None, finish)
+
+
+def read_labelled_table(path, columns=None, *, levels=None, unknown: str = "error",
+                        drop_missing: bool = False, delimiter: str | None = None,
+                        decimal: str | None = None) -> LabelledTable:
+    """Read a table whose columns may hold text labels ("red", "green").
+
+    Numeric columns are read as by :func:`read_table`.  A column whose
+    observed cells are all non-numeric (text files; string columns of
+    Parquet files) is a text column: its cells become the codes ``0 .. L-1``
+    of its ``L`` labels, sorted (two labels: 0 and 1), and missing cells are
+    NaN.  A column mixing numbers and text is an error naming both.  A text
+    file with text columns needs a header row.
+
+    Parameters
+    ----------
+    path, columns, drop_missing, delimiter, decimal
+        As for :func:`read_table`.
+    levels : mapping of str to sequence of str, optional
+        The labels a model was fitted with, by column name: those columns
+        are coded with exactly these labels (and must be text columns).
+    unknown : {"error", "missing"}, default="error"
+        A label not in ``levels``: :class:`DataError` naming the label, the
+        column and the row, or a missing cell (NaN).
+
+    Returns
+    -------
+    table : emkit._table_labels.LabelledTable
+        ``X`` of shape (n_rows, n_columns), ``names``, the text columns'
+        ``levels`` and their raw cells ``text`` (rows dropped with
+        ``drop_missing`` are left out of both ``X`` and ``text``).
+
+    Raises
+    ------
+    DataError
+        As :func:`read_table`, and for an unseen label (``unknown="error"``).
+    """
+    from ._table_labels import check_levels, encode_table
+
+    if unknown not in UNKNOWN:
+        raise ValueError(f"unknown must be one of {UNKNOWN}, got {unknown!r}")
+    fixed = {str(k): check_levels(v, f"levels[{k!r}]") for k, v in (levels or {}).items()}
+    raw_text: dict = {}
+    src = _source_name(path)
+
+    def finish(X, names, rows):
+        def row_of(i: int) -> int:
+            lines = rows() if rows is not None else None
+            return int(lines[i]) if lines is not None and len(lines) == X.shape[0] else i + 1
+
+        out_levels, text = encode_table(X, names, raw_text, src, fixed, unknown, row_of)
+        X, kept = _handle_missing(X, names, src, rows, drop_missing)
+        if kept is not None:
+            text = {k: v[kept] for k, v in text.items()}
+        return LabelledTable(X, names, out_levels, text)
+
+    return _read_raw(path, columns, delimiter, decimal, raw_text, finish)
+
+
+def _source_name(path) -> str:
+    if path == "-" or (isinstance(path, bytes) and path == b"-"):
+        return "<stdin>"
+    fspath = os.fspath(path)
+    return os.fsdecode(fspath) if isinstance(fspath, bytes) else fspath
+
+
+def _read_raw(path, columns, delimiter, decimal, text, finish):
+    """``finish(X, names, rows)`` on the table read, while a text file is still open.
+
+    ``rows`` maps data rows to file rows (text files; else None); ``text``,
+    when a dict, is filled with the text columns' cells (see
+    :func:`emkit._table_csv._read_csv`).
+    """
     if isinstance(columns, (str, int, np.integer)):
         columns = [columns]
-    if path == "-" or (isinstance(path, bytes) and path == b"-"):
-        src = "<stdin>"
-        text = _read_stdin()
-        fh, sep = _text_or_error(lambda: from_text(text, src, None, delimiter, decimal), src)
-        X, names, rows = _read_csv_guarded(fh, src, sep, columns)
-        X = _handle_missing(X, names, src, rows, drop_missing)
-    else:
-        fspath = os.fspath(path)
-        if isinstance(fspath, bytes):
-            fspath = os.fsdecode(fspath)
-        src = fspath
-        if os.path.isdir(fspath):
-            raise DataError(f"{src}: is a directory, not a data file")
-        ext, gz = split_extension(fspath)
-        if gz and ext not in TEXT_EXTENSIONS:
-            ext = ext + ".gz"
-        if ext not in SUPPORTED_EXTENSIONS and ext not in TEXT_EXTENSIONS:
-            raise DataError(
-                f"{src}: unsupported file type {ext or '(no extension)'!r}; "
-                f"supported: {', '.join(SUPPORTED_EXTENSIONS)} (text ones also as .gz) and '-' "
-                "for CSV on stdin"
-            )
-        if not os.path.exists(fspath):
-            raise DataError(f"{src}: no such file")
-        if os.path.isdir(fspath):
-            raise DataError(f"{src}: is a directory, not a data file")
-        if os.path.getsize(fspath) == 0:
-            raise DataError(f"{src}: file is empty")
-        if ext in TEXT_EXTENSIONS:
-            fh, sep = _text_or_error(
-                lambda: text_source(fspath, src, ext, gz, delimiter, decimal), src)
-            with fh:
-                try:
-                    X, names, rows = _read_csv_guarded(fh, src, sep, columns)
-                    X = _handle_missing(X, names, src, rows, drop_missing)
-                except UnicodeDecodeError:
-                    raise DataError(f"{src}: not a UTF-8 text file") from None
-        elif ext == ".npy":
-            X, names = _read_npy(fspath, src, columns)
-            X = _handle_missing(X, names, src, None, drop_missing)
-        else:
-            X, names = _read_parquet(fspath, src, columns)
-            X = _handle_missing(X, names, src, None, drop_missing)
-    return X, names
+    src = _source_name(path)
+    if src == "<stdin>":
+        raw = _read_stdin()
+        fh, sep = _text_or_error(lambda: from_text(raw, src, None, delimiter, decimal), src)
+        return finish(*_read_csv_guarded(fh, src, sep, columns, text))
+    fspath = src
+    if os.path.isdir(fspath):
+        raise DataError(f"{src}: is a directory, not a data file")
+    ext, gz = split_extension(fspath)
+    if gz and ext not in TEXT_EXTENSIONS:
+        ext = ext + ".gz"
+    if ext not in SUPPORTED_EXTENSIONS and ext not in TEXT_EXTENSIONS:
+        raise DataError(
+            f"{src}: unsupported file type {ext or '(no extension)'!r}; "
+            f"supported: {', '.join(SUPPORTED_EXTENSIONS)} (text ones also as .gz) and '-' "
+            "for CSV on stdin"
+        )
+    if not os.path.exists(fspath):
+        raise DataError(f"{src}: no such file")
+    if os.path.isdir(fspath):
+        raise DataError(f"{src}: is a directory, not a data file")
+    if os.path.getsize(fspath) == 0:
+        raise DataError(f"{src}: file is empty")
+    if ext in TEXT_EXTENSIONS:
+        fh, sep = _text_or_error(
+            lambda: text_source(fspath, src, ext, gz, delimiter, decimal), src)
+        with fh:
+            try:
+                return finish(*_read_csv_guarded(fh, src, sep, columns, text))
+            except UnicodeDecodeError:
+                raise DataError(f"{src}: not a UTF-8 text file") from None
+    if ext == ".npy":
+        return finish(*_read_npy(fspath, src, columns), None)
+    return finish(*_read_parquet(fspath, src, columns, text), None)
 
 
 def _text_or_error(open_source, src: str):
@@ -191,7 +263,7 @@ def _handle_missing(X: np.ndarray, names: list[str], src: str, rows, drop_missin
         finite = ~np.isinf(X)
         drop_missing = False
     if finite.all():
-        return X
+        return X, None
     bad_rows = ~finite.all(axis=1)
     n_bad_rows = int(bad_rows.sum())
     n_rows = X.shape[0]
@@ -206,7 +278,7 @@ def _handle_missing(X: np.ndarray, names: list[str], src: str, rows, drop_missin
             DroppedRowsWarning,
             stacklevel=3,
         )
-        return np.ascontiguousarray(X[~bad_rows])
+        return np.ascontiguousarray(X[~bad_rows]), ~bad_rows
     n_bad = int((~finite).sum())
     r, c = np.argwhere(~finite)[0]
     row = f"row {int(r) + 1}"
