@@ -68,8 +68,8 @@ def test_fixed_levels_unseen_label_and_dropped_rows(tmp_path):
 
 def test_mixed_numbers_and_text_is_an_error(tmp_path):
     path = write(tmp_path, "age,sex\n31,f\n4o,m\n52,f\n")
-    with pytest.raises(DataError, match=r"column 'age' mixes numbers \('31', row 2\) and text "
-                                        r"\('4o', row 3\)"):
+    with pytest.raises(DataError, match=r"non-numeric value '4o' in column 'age', row 3, a "
+                                        r"column of numbers \('31' in row 2\)"):
         read_labelled_table(path)
 
 

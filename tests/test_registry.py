@@ -115,8 +115,15 @@ def test_describe_shows_the_fitted_parameters(name):
 def test_column_kinds_choose_the_most_specific_family():
     """--family auto reads the registry: each family lists the column kinds it models."""
     kinds = [k.name for k in registry.COLUMN_KINDS]
+    texts = [k.name for k in registry.TEXT_KINDS]
     for fam in registry.families().values():
-        assert set(fam.column_kinds) <= set(kinds), fam.name
+        assert set(fam.column_kinds) <= set(kinds + texts), fam.name
+    # text columns: two labels are Bernoulli (0/1), more are categories
+    assert registry.text_kind(1).name == registry.text_kind(2).name == "two labels"
+    assert registry.text_kind(3).name == "labels"
+    assert [f.name for f in registry.families_for_column("two labels")] == ["bernoulli",
+                                                                             "categorical"]
+    assert [f.name for f in registry.families_for_column("labels")] == ["categorical"]
     # every kind has a family, and the most general kind's family models every kind
     assert all(registry.families_for_column(k) for k in kinds)
     general = registry.families_for_column(kinds[-1])[0]

@@ -60,6 +60,52 @@ def _check_fitted(model, cls, attrs: dict) -> None:
     except ValueError as exc:
         raise ModelFileError(f"invalid fitted parameters: {exc}") from None
     _check_fit_record(attrs)
+    _check_levels(model, family, attrs)
+
+
+def _check_levels(model, family, attrs: dict) -> None:
+    """The labels of text columns (``feature_levels_``, set by the command line).
+
+    ``feature_levels_`` maps feature names (of ``feature_names_``) to lists of
+    distinct non-empty labels, code order.  Each such column must be modelled
+    by a discrete family of unordered values (Bernoulli, categorical) whose
+    support holds a code for every label; ``unknown_levels_`` ("error" or
+    "missing") says what an unseen label means, and "missing" needs
+    ``missing="marginalize"``.
+    """
+    from ._table_labels import check_levels
+
+    levels = attrs.get("feature_levels_")
+    policy = attrs.get("unknown_levels_")
+    if policy is not None and policy not in ("error", "missing"):
+        raise ModelFileError(f"unknown_levels_ must be 'error' or 'missing', got {policy!r}")
+    if policy == "missing" and model.get_params().get("missing") != "marginalize":
+        raise ModelFileError("unknown_levels_='missing' needs a model with missing='marginalize'")
+    if levels is None:
+        return
+    names = attrs.get("feature_names_")
+    if not isinstance(levels, dict) or not isinstance(names, list):
+        raise ModelFileError("feature_levels_ must be a dict of labels by the feature names of "
+                             "feature_names_")
+    params = {"weights": model.weights_,
+              **{k: getattr(model, a) for k, a in model._param_attrs.items()}}
+    for name, labels in levels.items():
+        if name not in names:
+            raise ModelFileError(f"feature_levels_ names {name!r}, which is not a feature")
+        try:
+            labels = check_levels(labels, f"feature_levels_[{name!r}]")
+        except ValueError as exc:
+            raise ModelFileError(str(exc)) from None
+        j = names.index(name)
+        fam = family.feature_family(j)
+        if fam.data_kind != "discrete" or fam.ordered:
+            raise ModelFileError(f"feature {name!r} has text labels, but its {fam.name} family "
+                                 "does not model unordered categories")
+        with np.errstate(all="ignore"):
+            top = int(family.marginal_range(params, j, np.arange(len(labels)), {})[1])
+        if len(labels) > top + 1:
+            raise ModelFileError(f"feature {name!r} has {len(labels)} labels, but its "
+                                 f"{fam.name} component has {top + 1} categories")
 
 
 def _check_fit_record(attrs: dict) -> None:

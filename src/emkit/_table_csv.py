@@ -199,8 +199,9 @@ def _parse_csv_careful(fh, src, delimiter, header, ncols, usecols, kept, text=No
         if m in first_number:
             nline, number = first_number[m]
             raise DataError(
-                f"{src}: column {kept[m]!r} mixes numbers ({number!r}, row {nline}) and text "
-                f"({cell!r}, row {line}); correct the cell, or leave it empty to mark it missing"
+                f"{src}: non-numeric value {cell!r} in column {kept[m]!r}, row {line}, a column "
+                f"of numbers ({number!r} in row {nline}); correct the cell, or leave it empty "
+                "to mark it missing"
             )
         cells = np.empty(len(raw), dtype=object)
         for i, record in enumerate(raw):

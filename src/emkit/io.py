@@ -96,7 +96,7 @@ def read_labelled_table(path, columns=None, *, levels=None, unknown: str = "erro
     observed cells are all non-numeric (text files; string columns of
     Parquet files) is a text column: its cells become the codes ``0 .. L-1``
     of its ``L`` labels, sorted (two labels: 0 and 1), and missing cells are
-    NaN.  A column mixing numbers and text is an error naming both.  A text
+    NaN.  A column mixing numbers and text is an error naming its first text cell.  A text
     file with text columns needs a header row.
 
     Parameters

@@ -72,7 +72,19 @@ COLUMN_KINDS = (
     ColumnKind("real", "real numbers", lambda v: True),
 )
 
-__all__ = ["COLUMN_KINDS", "COMPOSITE_ESTIMATORS", "FAMILY_MODULES", "ColumnKind", "column_kind",
+#: kinds of text columns (read as category codes with their labels), by number of labels
+TEXT_KINDS = (
+    ColumnKind("two labels", "two distinct strings", lambda v: bool(np.all((v == 0) | (v == 1)))),
+    ColumnKind("labels", "strings", lambda v: True),
+)
+
+
+def text_kind(n_labels: int) -> ColumnKind:
+    """The kind of a text column with ``n_labels`` distinct labels (one or two: "two labels")."""
+    return TEXT_KINDS[0] if n_labels <= 2 else TEXT_KINDS[1]
+
+
+__all__ = ["COLUMN_KINDS", "TEXT_KINDS", "text_kind", "COMPOSITE_ESTIMATORS", "FAMILY_MODULES", "ColumnKind", "column_kind",
            "estimator_class", "estimators", "families", "families_for_column", "family_of", "get"]
 
 

@@ -89,6 +89,8 @@ def _cli_words(text: str) -> str:
     text = _OPTION_WORDS.sub(lambda m: f"--{m.group(1).replace('_', '-')} {m.group(3)}", text)
     text = _OPTION_NAMES.sub(lambda m: f"--{m.group(1).replace('_', '-')}", text)
     text = text.replace("drop_missing=True (--drop-missing on the command line)", "--drop-missing")
+    text = text.replace("missing='marginalize' and unknown='missing'",
+                        "--missing marginalize --unknown missing")
     text = _PYTHON_THEN_OPTIONS.sub(r"\1", text)
     return text.replace("drop_missing=True", "--drop-missing")
 

@@ -6,12 +6,12 @@ from rich.table import Table
 from .. import registry
 from .application import CliError, _stderr
 
-def infer_family(values: np.ndarray) -> str:
+def infer_family(values: np.ndarray, labels=None) -> str:
     """The family ``--family auto`` gives a column (see :func:`_inferred`)."""
-    return _inferred(values, "")[0]
+    return _inferred(values, "", labels)[0]
 
 
-def _inferred(values: np.ndarray, name: str) -> tuple[str, str]:
+def _inferred(values: np.ndarray, name: str, labels=None) -> tuple[str, str]:
     """Family name and why, for a column: the registry's most specific family for its kind.
 
     Parameters
@@ -20,7 +20,14 @@ def _inferred(values: np.ndarray, name: str) -> tuple[str, str]:
         The column; NaN cells (missing) are ignored.
     name : str
         The column's name, for the override note.
+    labels : sequence of str, optional
+        The labels of a text column (``values`` are their codes).
     """
+    if labels is not None:
+        kind = registry.text_kind(len(labels))
+        shown = ", ".join(labels[:3]) + (", ..." if len(labels) > 3 else "")
+        text = kind.text if len(labels) == 2 else f"{len(labels)} distinct strings"
+        return registry.families_for_column(kind.name)[0].name, f"{text} ({shown})"
     kind = registry.column_kind(values)
     candidates = registry.families_for_column(kind.name)
     why = kind.text
@@ -48,26 +55,42 @@ def parse_column_families(items, names: list[str]) -> dict:
     return out
 
 
-def column_families(X: np.ndarray, names: list[str], overrides: dict) -> list[tuple[str, str, str]]:
-    """``(column, family, why)`` for every column: inferred, or as --column-family sets it."""
+def column_families(X: np.ndarray, names: list[str], overrides: dict,
+                    levels: dict | None = None) -> list[tuple[str, str, str]]:
+    """``(column, family, why)`` for every column: inferred, or as --column-family sets it.
+
+    ``levels`` holds the labels of the text columns; a text column may be
+    set only to a family of unordered categories.
+    """
+    levels = levels or {}
     rows = []
     for j, name in enumerate(names):
         if np.isnan(X[:, j]).all():
             raise CliError(f"column {name!r} is entirely missing; leave it out with --columns")
         if name in overrides:
+            family = registry.get(overrides[name])
+            if name in levels:
+                kind = registry.text_kind(len(levels[name]))
+                if kind.name not in family.column_kinds:
+                    takers = " or ".join(f.name for f in registry.families_for_column(kind.name))
+                    raise CliError(f"--column-family {name}={family.name}: column {name!r} holds "
+                                   f"text ({len(levels[name])} labels), which only {takers} "
+                                   "models")
             rows.append((name, overrides[name], "--column-family"))
         else:
-            rows.append((name, *_inferred(X[:, j], name)))
+            rows.append((name, *_inferred(X[:, j], name, levels.get(name))))
     return rows
 
 
-def blocks_of(families: list[tuple[str, str, str]], covariance: str | None) -> list:
+def blocks_of(families: list[tuple[str, str, str]], covariance: str | None,
+              options: dict | None = None) -> list:
     """MixedMixture blocks for the columns' families.
 
     A family that integrates out single missing cells itself (the Gaussian,
     by conditioning) gets one block of all its columns, with ``covariance``
     (default: the family's own, full) when it takes ``--covariance``; every
-    other column is a block of its own, so each cell can be missing on its own.
+    other column is a block of its own, so each cell can be missing on its own,
+    with the command-line ``options[j]`` (option name -> value) its family takes.
     """
     grouped: dict = {}
     blocks = []
@@ -76,7 +99,10 @@ def blocks_of(families: list[tuple[str, str, str]], covariance: str | None) -> l
         if callable(getattr(family, "log_prob_missing", None)):
             grouped.setdefault(name, []).append(j)
         else:
-            blocks.append((name, [j]))
+            given = (options or {}).get(j, {})
+            taken = {family.cli_params[o]: v for o, v in given.items()
+                     if o in family.cli_params and v is not None}
+            blocks.append((name, [j], taken) if taken else (name, [j]))
     out = []
     for name, cols in grouped.items():
         param = registry.get(name).cli_params.get("covariance")

@@ -4,6 +4,8 @@ import contextlib
 import os
 from pathlib import Path
 
+import numpy as np
+
 from .. import registry
 from .application import CliError
 
@@ -155,14 +157,21 @@ def _column_index(token: str, names: list[str], option: str) -> int:
 
 
 class _Inputs:
-    """Data read for one command: the feature matrix and the side columns."""
+    """Data read for one command: the feature matrix and the side columns.
 
-    def __init__(self, X, names, weights=None, side=None, side_column=None):
+    ``levels`` holds the labels of the text feature columns (their cells in
+    ``X`` are codes); ``ids`` the cells of ``--id-column`` as strings.
+    """
+
+    def __init__(self, X, names, weights=None, side=None, side_column=None, levels=None,
+                 ids=None):
         self.X = X
         self.names = names
         self.weights = weights
         self.side = side
         self.side_column = side_column
+        self.levels = dict(levels or {})
+        self.ids = ids
 
 
 def _text_format() -> dict:
@@ -172,49 +181,108 @@ def _text_format() -> dict:
     return {k: v for k, v in _session.text_format.items() if v is not None}
 
 
+def _id_strings(table, name: str) -> list[str]:
+    """The cells of the id column as text: strings as written, numbers without a trailing .0."""
+    if name in table.text:
+        return ["" if c is None else str(c) for c in table.text[name]]
+    x = table.X[:, table.names.index(name)]
+    return ["" if not np.isfinite(v) else (str(int(v)) if v == int(v) and abs(v) < 2**53
+                                           else f"{v:.17g}") for v in x]
+
+
 def _read_inputs(data: str, columns: str | None, *, weights_column: str | None = None,
-                 trials_column: str | None = None, drop_missing: bool = False,
-                 default_names: list[str] | None = None) -> _Inputs:
+                 trials_column: str | None = None, id_column: str | None = None,
+                 drop_missing: bool = False, default_names: list[str] | None = None,
+                 levels: dict | None = None, unknown: str = "error") -> _Inputs:
     """Read DATA, keeping the chosen feature columns and the side columns.
 
     ``default_names`` (the columns a saved model was fitted on) pick the
     feature columns when ``--columns`` is not given and DATA has them all.
+    Text columns are read as category codes (:func:`emkit.io.read_labelled_table`),
+    with ``levels`` (a model's labels) when given.
     """
     io = _io()
     cols = _split_list(columns, "--columns")
     side = [c for c in (weights_column, trials_column) if c is not None]
+    extra = side + ([id_column] if id_column is not None else [])
+    read = dict(drop_missing=drop_missing, levels=levels, unknown=unknown, **_text_format())
     if cols is not None:
-        for c in side:
+        for c in extra:
             if c in cols:
-                raise CliError(f"column {c!r} is in --columns and is also the weights or trials column")
-        X, names = io.read_table(data, cols + side, drop_missing=drop_missing, **_text_format())
+                raise CliError(f"column {c!r} is in --columns and is also the "
+                               f"{'id' if c == id_column else 'weights or trials'} column")
+        table = io.read_labelled_table(data, cols + extra, **read)
+        names = table.names
         feat = list(range(len(cols)))
         side_idx = list(range(len(cols), len(cols) + len(side)))
+        id_idx = len(cols) + len(side) if id_column is not None else None
     else:
-        X, names = io.read_table(data, None, drop_missing=drop_missing, **_text_format())
+        table = io.read_labelled_table(data, None, **read)
+        names = table.names
         side_idx = [_column_index(c, names, "--weights-column" if c == weights_column
                                   else "--trials-column") for c in side]
         if len(set(side_idx)) != len(side_idx):
             raise CliError("--weights-column and --trials-column name the same column")
-        feat = [j for j in range(len(names)) if j not in side_idx]
+        id_idx = _column_index(id_column, names, "--id-column") if id_column is not None else None
+        if id_idx is not None and id_idx in side_idx:
+            raise CliError("--id-column names the weights or trials column")
+        feat = [j for j in range(len(names)) if j not in side_idx and j != id_idx]
         if default_names is not None and all(n in names for n in default_names):
             chosen = [names.index(n) for n in default_names]
-            if not set(chosen) & set(side_idx):
+            if not set(chosen) & (set(side_idx) | {id_idx}):
                 feat = chosen
     if not feat:
         raise CliError(f"{data}: no feature columns left to use")
-    out = _Inputs(X[:, feat], [names[j] for j in feat])
+    X = table.X
+    out = _Inputs(X[:, feat], [names[j] for j in feat],
+                  levels={names[j]: table.levels[names[j]] for j in feat
+                          if names[j] in table.levels})
     from .application import _session
     from .locate import Source
 
     _session.source = Source(data, out.names, dropped=drop_missing is True, **_text_format())
+    for c, j in zip(side, side_idx, strict=True):
+        if names[j] in table.levels:
+            option = "--weights-column" if c == weights_column else "--trials-column"
+            raise CliError(f"{option} {c}: column {names[j]!r} holds text "
+                           f"({_labels_shown(table.levels[names[j]])}), not numbers")
     rest = iter(side_idx)
     if weights_column is not None:
         out.weights = X[:, next(rest)]
     if trials_column is not None:
         out.side = X[:, next(rest)]
         out.side_column = trials_column
+    if id_idx is not None:
+        out.ids = _id_strings(table, names[id_idx])
     return out
+
+
+def _labels_shown(labels, limit: int = 4) -> str:
+    labels = list(labels)
+    shown = ", ".join(repr(x) for x in labels[:limit])
+    return shown + (f", ... {len(labels)} labels" if len(labels) > limit else "")
+
+
+def _text_hint(inputs: _Inputs, name: str, what: str) -> CliError:
+    """The error for a text column the model cannot take: names it and says what to do."""
+    labels = inputs.levels[name]
+    numeric = [n for n in inputs.names if n not in inputs.levels]
+    fix = f"choose the feature columns with --columns {','.join(numeric)}" if numeric else \
+        "choose the feature columns with --columns"
+    ids = len(labels) == inputs.X.shape[0] or len(labels) > 0.5 * inputs.X.shape[0]
+    if ids:
+        fix += f" (row ids go in the output with --id-column {name})"
+    return CliError(f"column {name!r} holds text ({_labels_shown(labels)}), {what}; {fix}")
+
+
+def _check_text_columns(family: type, inputs: _Inputs) -> None:
+    """CliError naming a text feature column that ``family`` does not model."""
+    for name, labels in inputs.levels.items():
+        kind = registry.text_kind(len(labels))
+        if kind.name not in family.column_kinds:
+            takers = [f.name for f in registry.families_for_column(kind.name)]
+            raise _text_hint(inputs, name, f"which the {family.name} family does not model "
+                             f"(--family auto or {' or '.join(takers)} does)")
 
 
 def _aux(model, inputs: _Inputs, trials: int | None) -> dict:
@@ -250,6 +318,17 @@ def _feature_names(model) -> list[str]:
     return [f"x{j}" for j in range(d)]
 
 
+def _feature_levels(model) -> dict:
+    """The labels of the model's text features by name (``feature_levels_``, set by fit)."""
+    levels = getattr(model, "feature_levels_", None) or {}
+    return {str(k): tuple(v) for k, v in levels.items()}
+
+
+def _unknown_levels(model) -> str:
+    """What a label the model never saw means: "error", or "missing" (fit --unknown missing)."""
+    return getattr(model, "unknown_levels_", None) or "error"
+
+
 def _check_features(model, inputs: _Inputs, data: str) -> None:
     d = int(model.n_features_in_)
     if inputs.X.shape[1] != d:
@@ -258,3 +337,7 @@ def _check_features(model, inputs: _Inputs, data: str) -> None:
             f"but {inputs.X.shape[1]} column(s) were read ({', '.join(inputs.names)}); "
             "choose the columns with --columns"
         )
+    known = _feature_levels(model)
+    for name in inputs.levels:
+        if name not in known:
+            raise _text_hint(inputs, name, "but the model was fitted on numbers in that column")

@@ -32,6 +32,13 @@ class MissingName(str, Enum):
     drop = "drop"
 
 
+class UnknownName(str, Enum):
+    """What a category unseen at fit means when predicting."""
+
+    error = "error"
+    missing = "missing"
+
+
 class CriterionName(str, Enum):
     """Information criteria for model selection."""
 
@@ -58,6 +65,9 @@ NInitOpt = Annotated[int, typer.Option("--n-init", min=1, metavar="N", help="Ini
 MaxIterOpt = Annotated[int, typer.Option("--max-iter", min=1, metavar="N", help="Maximum EM iterations per initialisation.")]
 TolOpt = Annotated[float, typer.Option("--tol", min=0.0, metavar="T",
                                        help="Stop when the mean log-likelihood per row changes by less.")]
+IdColOpt = Annotated[str | None, typer.Option(
+    "--id-column", metavar="c", show_default=False,
+    help="Column of row ids (text allowed): not a feature; predict writes it before the labels.")]
 WeightsColOpt = Annotated[str | None, typer.Option("--weights-column", metavar="w",
                                                    help="Column of non-negative row weights.")]
 

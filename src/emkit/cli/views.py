@@ -9,7 +9,7 @@ from rich.text import Text
 
 from .._status import fit_status
 from .application import _one_line, _stdout
-from .inputs import _family_of, _feature_names
+from .inputs import _family_of, _feature_levels, _feature_names
 
 def _jsonable(value):
     if isinstance(value, dict):
@@ -64,6 +64,12 @@ def _model_dict(model) -> dict:
         "weights": model.weights_,
     }
     out.update(_describe(model).fields)
+    labelled = _label_probabilities(model)
+    if labelled:
+        out["levels"] = {name: list(labels) for name, (labels, _) in labelled.items()}
+        out["category_probabilities"] = {
+            name: {label: probs[:, c] for c, label in enumerate(labels)}
+            for name, (labels, probs) in labelled.items()}
     out.update(
         converged=bool(getattr(model, "converged_", False)),
         n_iter=int(getattr(model, "n_iter_", 0)),
@@ -129,12 +135,46 @@ def _model_table(model, title: str | None = None) -> Table:
     return table
 
 
+def _label_probabilities(model) -> dict:
+    """``{feature: (labels, probs)}`` for every text feature: ``probs`` of shape
+    (n_components, n_labels), each component's probability of each label."""
+    levels = _feature_levels(model)
+    if not levels:
+        return {}
+    names = _feature_names(model)
+    family, params = model._fitted_family(), model._fitted_params()
+    out = {}
+    for name, labels in levels.items():
+        j = names.index(name)
+        probs = family.marginal_density(np.arange(len(labels)), params, j, {})
+        out[name] = (labels, np.asarray(probs, dtype=np.float64))
+    return out
+
+
+def _label_tables(model) -> list:
+    """A table per text feature: a row per label, a column per component."""
+    tables = []
+    for name, (labels, probs) in _label_probabilities(model).items():
+        t = Table(title=f"{name}: probability of each category", title_justify="left",
+                  header_style="bold")
+        _add_column(t, name, list(labels), numeric=False)
+        cells = [[_fmt(probs[k, c], 3) for c in range(len(labels))] for k in range(len(probs))]
+        for k, column in enumerate(cells):
+            _add_column(t, f"comp. {k}", column, numeric=True)
+        for c, label in enumerate(labels):
+            t.add_row(label, *[column[c] for column in cells])
+        tables.append(t)
+    return tables
+
+
 def _print_model(model, extra_lines=()) -> None:
     out = _stdout()
     out.print(Text(_model_summary(model), style="bold"))
     for line in extra_lines:
         out.print(line, markup=False)
     out.print(_model_table(model))
+    for table in _label_tables(model):
+        out.print(table)
 
 
 def _select_table(table: list[dict], title: str | None = None) -> Table:

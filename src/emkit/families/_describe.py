@@ -134,6 +134,10 @@ class DescriptionHooks:
         """
         raise NotImplementedError(f"the {self.name} family has no marginal range")
 
+    def feature_family(self, feature: int):
+        """The family that models column ``feature``: this one (a mixed-type family: its block's)."""
+        return self
+
     def heatmap(self, params: Mapping):
         """A component x feature table of one parameter to draw as a heatmap, or None.
 

@@ -49,6 +49,9 @@ class BlockDescription:
                 return b, fam, int(hit[0])
         raise ValueError(f"column {feature} is in no block")
 
+    def feature_family(self, feature: int):
+        return self._block_of(feature)[1]
+
     def marginal_density(self, x, params, feature, aux):
         b, fam, j = self._block_of(feature)
         return fam.marginal_density(x, self._parts(params, b), j, self._view(aux, b))

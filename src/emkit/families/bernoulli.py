@@ -35,7 +35,7 @@ class BernoulliFamily(ProbabilityFamily):
 
     name = "bernoulli"
     estimator_name = "BernoulliMixture"
-    column_kinds = ("binary",)
+    column_kinds = ("binary", "two labels")
     value_label = "value (0 or 1)"
     ordered = False
 

@@ -120,9 +120,10 @@ class CategoricalFamily(CellMixin, Family):
     init_names = ("probs_init",)
     init_aliases = {"probabilities": "probs"}
     data_kind = "discrete"
-    cli_params = {"categories": "n_categories"}
+    cli_params = {"categories": "n_categories", "unknown": "unknown"}
     value_label = "category"
     ordered = False
+    column_kinds = ("two labels", "labels")
     init_softening = 0.1
 
     # ------------------------------------------------------------------ set-up

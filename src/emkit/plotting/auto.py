@@ -12,7 +12,8 @@ from .continuous import plot_clusters_2d, plot_density_1d
 from .discrete import plot_pmf
 from .heatmap import plot_heatmap
 
-def plot_auto(model, X, path, *, feature_names=None, figsize=(8.0, 6.0), dpi=100, **fit_params):
+def plot_auto(model, X, path, *, feature_names=None, levels=None, figsize=(8.0, 6.0), dpi=100,
+              **fit_params):
     """Draw the plot that suits the model and the data and save it as a PNG.
 
     A continuous mixture whose family draws ellipses (Gaussian) gets
@@ -32,6 +33,9 @@ def plot_auto(model, X, path, *, feature_names=None, figsize=(8.0, 6.0), dpi=100
     path : str or path-like
         Where to write the PNG.
     feature_names : sequence of str, optional
+    levels : dict of str to sequence of str, optional
+        The labels of text features by feature name (their codes' labels):
+        the plots show labels, not codes.
     figsize : tuple of float, default=(8.0, 6.0)
         Size in inches of a single plot (a grid of discrete features is
         larger).
@@ -44,6 +48,11 @@ def plot_auto(model, X, path, *, feature_names=None, figsize=(8.0, 6.0), dpi=100
     path : pathlib.Path
     """
     X = _check_X(X)
+    by_index = {}
+    for name, labels in (levels or {}).items():
+        if feature_names is None or name not in list(feature_names):
+            raise ValueError(f"levels names the feature {name!r}, which is not in feature_names")
+        by_index[list(feature_names).index(name)] = list(labels)
     family = model._fitted_family()
     _matplotlib()
     from matplotlib.figure import Figure
@@ -61,14 +70,15 @@ def plot_auto(model, X, path, *, feature_names=None, figsize=(8.0, 6.0), dpi=100
         K, d = np.shape(family.heatmap(params)[1])
         fig = Figure(figsize=(max(figsize[0], 1.2 + 0.7 * d), max(figsize[1], 1.5 + 0.5 * K)),
                      dpi=dpi)
-        plot_heatmap(model, ax=fig.add_subplot(), feature_names=feature_names)
+        plot_heatmap(model, ax=fig.add_subplot(), feature_names=feature_names, levels=by_index)
     else:
         if family.data_kind == "continuous":
             def draw(j, ax):
                 plot_density_1d(model, X, ax=ax, feature=j, feature_names=feature_names)
         else:
             def draw(j, ax):
-                plot_pmf(model, X, feature=j, ax=ax, feature_names=feature_names, **fit_params)
+                plot_pmf(model, X, feature=j, ax=ax, feature_names=feature_names,
+                         levels=by_index.get(j), **fit_params)
         d = min(X.shape[1], 9)
         ncols = 2 if d == 4 else min(d, 3)
         nrows = math.ceil(d / ncols)

@@ -26,7 +26,7 @@ def _side_data(model, X, fit_params) -> dict:
     return model._predict_data(X, fit_params).aux
 
 
-def plot_pmf(model, X, feature=0, ax=None, *, feature_names=None, **fit_params):
+def plot_pmf(model, X, feature=0, ax=None, *, feature_names=None, levels=None, **fit_params):
     """Observed frequencies of one discrete feature against the fitted pmf.
 
     Bars show the share of rows taking every value; the fitted mixture
@@ -45,6 +45,10 @@ def plot_pmf(model, X, feature=0, ax=None, *, feature_names=None, **fit_params):
     ax : matplotlib.axes.Axes, optional
     feature_names : sequence of str, optional
         Column names used for the axis label.
+    levels : sequence of str, optional
+        The labels of the feature's codes ``0, 1, ...`` (a text column read
+        by :func:`emkit.io.read_labelled_table`): the axis shows them
+        instead of the codes.
     **fit_params
         Per-row side data as ``predict`` takes it (binomial: ``n_trials``,
         which defaults to the model's).
@@ -57,7 +61,7 @@ def plot_pmf(model, X, feature=0, ax=None, *, feature_names=None, **fit_params):
                                         "plot_density_1d")
     x = X[:, j]
     aux = _side_data(model, X, fit_params)
-    top = int(family.marginal_range(params, j, x, aux)[1])
+    top = int(family.marginal_range(params, j, x, aux)[1]) if levels is None else len(levels) - 1
     support = np.arange(top + 1)
     weights = np.asarray(model.weights_, dtype=np.float64)
     parts = weights[:, None] * family.marginal_density(support, params, j, aux)
@@ -78,12 +82,16 @@ def plot_pmf(model, X, feature=0, ax=None, *, feature_names=None, **fit_params):
             marker="o" if markers else None, markersize=5 if ordered else 12,
             markerfacecolor=_MIXTURE_COLOUR if ordered else "none", markeredgewidth=2,
             zorder=2 if ordered else 1.5, label="fitted mixture pmf")
-    if support.size <= 12:
+    if levels is not None:
+        ax.set_xticks(support)
+        ax.set_xticklabels([str(v) for v in levels], rotation=45 if support.size > 6 else 0,
+                           ha="right" if support.size > 6 else "center")
+    elif support.size <= 12:
         ax.set_xticks(support)
     else:
         _integer_xaxis(ax)
     label = _feature_label(feature_names, j)
-    ax.set_xlabel(f"{label}: {family.value_label}")
+    ax.set_xlabel(label if levels is not None else f"{label}: {family.value_label}")
     ax.set_ylabel("probability / share of rows")
     ax.set_title(f"{label}: observed against fitted {_display(family)} mixture ({len(weights)} components)")
     ax.set_ylim(bottom=0)

@@ -10,7 +10,7 @@ from ._common import _display, _feature_label, _matplotlib, _new_axes
 _ANNOTATE_MAX = 300
 
 
-def plot_heatmap(model, ax=None, *, feature_names=None):
+def plot_heatmap(model, ax=None, *, feature_names=None, levels=None):
     """Heatmap of the family's component x feature parameter, each cell labelled.
 
     Rows are components (numbered as in the tables, with their weights),
@@ -24,6 +24,10 @@ def plot_heatmap(model, ax=None, *, feature_names=None):
         (:meth:`~emkit.families.Family.heatmap`; Bernoulli).
     ax : matplotlib.axes.Axes, optional
     feature_names : sequence of str, optional
+    levels : dict of int to sequence of str, optional
+        The labels of text features' codes by column index: a feature with
+        two labels is shown as ``name = label of 1`` (the cell is the
+        probability of that label).
 
     Returns
     -------
@@ -54,7 +58,11 @@ def plot_heatmap(model, ax=None, *, feature_names=None):
                 ax.text(j, k, f"{values[k, j]:.2f}", ha="center", va="center", fontsize="small",
                         color="black" if values[k, j] > mid else "white")
     ax.set_xticks(np.arange(d))
-    ax.set_xticklabels([_feature_label(feature_names, j) for j in range(d)],
+    ticks = [_feature_label(feature_names, j) for j in range(d)]
+    for j, labels in (levels or {}).items():
+        if len(labels) == 2:
+            ticks[j] = f"{ticks[j]} = {labels[1]}"
+    ax.set_xticklabels(ticks,
                        rotation=45 if d > 6 else 0, ha="right" if d > 6 else "center")
     ax.set_yticks(np.arange(K))
     ax.set_yticklabels([f"component {k} ({weights[k]:.2f})" for k in range(K)])

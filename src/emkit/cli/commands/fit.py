@@ -9,6 +9,7 @@ import typer
 from ..application import CliError, _say, app
 from ..inputs import (
     _check_matplotlib,
+    _check_text_columns,
     _check_options,
     _check_out_path,
     _estimator_class,
@@ -34,7 +35,9 @@ from ..options import (
     DataArg,
     DropOpt,
     FamilyName,
+    IdColOpt,
     JsonOpt,
+    UnknownName,
     MissingName,
     MaxIterOpt,
     NInitOpt,
@@ -47,16 +50,19 @@ from ..options import (
 from ..progress import _fit_one, _report_interrupt
 from ..views import _fmt, _print_json, _print_model, _model_dict
 
-def _auto_model(inputs, components: int, column_family, covariance, missing, **engine):
+def _auto_model(inputs, components: int, column_family, covariance, missing, unknown, **engine):
     """A MixedMixture with a family per column (inferred, or as --column-family sets them);
     the table of families goes to standard error before fitting."""
     from ... import MixedMixture
     from ..columns import blocks_of, column_families, parse_column_families, print_families
 
     overrides = parse_column_families(column_family, inputs.names)
-    families = column_families(inputs.X, inputs.names, overrides)
+    families = column_families(inputs.X, inputs.names, overrides, inputs.levels)
     print_families(families, np.isnan(inputs.X).sum(axis=0))
-    blocks = blocks_of(families, getattr(covariance, "value", covariance))
+    options = {j: {"categories": len(inputs.levels[name]) if name in inputs.levels else None,
+                   "unknown": unknown}
+               for j, name in enumerate(inputs.names)}
+    blocks = blocks_of(families, getattr(covariance, "value", covariance), options)
     return MixedMixture(components, blocks=blocks,
                         missing="marginalize" if missing == MissingName.marginalize else "error",
                         n_init=engine["n_init"], max_iter=engine["max_iter"], tol=engine["tol"],
@@ -114,6 +120,7 @@ def fit(
     categories: Annotated[int | None, typer.Option("--categories", min=1, metavar="C",
                                                    help="Categorical: number of categories (default: largest code + 1).")] = None,
     weights_column: WeightsColOpt = None,
+    id_column: IdColOpt = None,
     n_init: NInitOpt = 1,
     max_iter: MaxIterOpt = FIT_MAX_ITER,
     tol: TolOpt = FIT_TOL,
@@ -126,6 +133,10 @@ def fit(
     missing: Annotated[MissingName, typer.Option(
         "--missing", help="Missing cells: error, marginalize (integrate them out; --family auto) "
         "or drop their rows.")] = MissingName.error,
+    unknown: Annotated[UnknownName | None, typer.Option(
+        "--unknown", show_default=False,
+        help="A category seen only when predicting: an error, or (with --missing marginalize) "
+             "a missing cell.  [default: error]")] = None,
     column_family: Annotated[list[str] | None, typer.Option(
         "--column-family", metavar="name=family",
         help="With --family auto: the family of a column (repeatable).")] = None,
@@ -140,15 +151,20 @@ def fit(
 ) -> None:
     """Fit one mixture to DATA and print its parameters."""
     drop = drop_missing or missing == MissingName.drop
+    if unknown == UnknownName.missing and missing != MissingName.marginalize:
+        raise CliError("--unknown missing treats an unseen category as a missing cell, which needs "
+                       "--missing marginalize")
+    unknown_value = None if unknown is None else unknown.value
     if family.value == "auto":
         fam = None
         if trials is not None or trials_column is not None or categories is not None:
             raise CliError("--family auto takes no --trials, --trials-column or --categories; "
                            "set a column's family with --column-family name=family")
-        inputs = _read_inputs(data, columns, weights_column=weights_column, drop_missing=(
-            "keep" if missing == MissingName.marginalize else drop))
+        inputs = _read_inputs(data, columns, weights_column=weights_column, id_column=id_column,
+                              drop_missing=("keep" if missing == MissingName.marginalize
+                                            else drop))
         model = _auto_model(inputs, components, column_family, covariance, missing,
-                            n_init=n_init, max_iter=max_iter, tol=tol, seed=seed)
+                            unknown_value, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed)
     else:
         if column_family:
             raise CliError("--column-family applies to --family auto only")
@@ -163,12 +179,18 @@ def fit(
     if plot is not None or plot_history is not None:
         _check_matplotlib()
     if fam is not None:
-        model = _make_estimator(fam, components, n_init=n_init, max_iter=max_iter, tol=tol,
-                                seed=seed, covariance=covariance, trials=trials,
-                                categories=categories)
+        _check_options(fam, covariance=covariance, categories=categories)
         _require_side_data(fam, trials, trials_column)
         inputs = _read_inputs(data, columns, weights_column=weights_column,
-                              trials_column=trials_column, drop_missing=drop)
+                              trials_column=trials_column, id_column=id_column, drop_missing=drop)
+        _check_text_columns(fam, inputs)
+        if categories is None and inputs.levels and "categories" in fam.cli_params:
+            # every label has a code below n_categories, even one only in dropped rows
+            seen = np.nanmax(inputs.X, initial=0.0) if inputs.X.size else 0.0
+            categories = int(max(max(len(v) for v in inputs.levels.values()), seen + 1))
+        model = _make_estimator(fam, components, n_init=n_init, max_iter=max_iter, tol=tol,
+                                seed=seed, covariance=covariance, trials=trials,
+                                categories=categories, unknown=unknown_value)
     fit_kwargs = {fam.side_data: inputs.side} if inputs.side is not None else {}
     if plot is not None and fam is None:
         raise CliError("--plot does not draw --family auto models yet")
@@ -176,6 +198,10 @@ def fit(
     interrupted = _fit_one(model, inputs.X, inputs.weights, fit_kwargs, max_iter, n_init,
                            trace=tracer)
     model.feature_names_ = list(inputs.names)
+    if inputs.levels:
+        model.feature_levels_ = {k: list(v) for k, v in inputs.levels.items()}
+    if unknown_value is not None:
+        model.unknown_levels_ = unknown_value
 
     n = inputs.X.shape[0]
     stats = {"n_samples": n, "mean_log_likelihood": float(model.lower_bound_),
@@ -190,7 +216,7 @@ def fit(
     if plot is not None and not interrupted:
         from ...plotting import plot_auto
 
-        plot_auto(model, inputs.X, plot, feature_names=inputs.names,
+        plot_auto(model, inputs.X, plot, feature_names=inputs.names, levels=inputs.levels,
                   **_side_kwargs(fam, inputs, trials))
     if plot_history is not None and not interrupted:
         from ..trace import save_history_plot

@@ -16,8 +16,10 @@ from ..inputs import (
     _check_options,
     _check_out_path,
     _family_of,
+    _feature_levels,
     _feature_names,
     _load_model,
+    _unknown_levels,
     _read_inputs,
 )
 from ..options import (
@@ -51,15 +53,29 @@ def _emit(text: str, out: Path | None) -> bool:
     return True
 
 
-def _model_and_inputs(model_path, data, columns, trials, trials_column, drop_missing):
-    """The saved model, DATA's columns it was fitted on, and the side-data keywords."""
+def _model_and_inputs(model_path, data, columns, trials, trials_column, drop_missing,
+                      id_column=None):
+    """The saved model, DATA's columns it was fitted on, and the side-data keywords.
+
+    Text columns are coded with the labels the model was fitted with; a label
+    it never saw is an error naming it (a missing cell when the model was
+    fitted with --unknown missing).
+    """
     model = _load_model(model_path)
     names = getattr(model, "feature_names_", None)
-    inputs = _read_inputs(data, columns, trials_column=trials_column,
+    inputs = _read_inputs(data, columns, trials_column=trials_column, id_column=id_column,
                           drop_missing=_missing_cells(model, drop_missing),
-                          default_names=list(names) if names is not None else None)
+                          default_names=list(names) if names is not None else None,
+                          levels=_feature_levels(model), unknown=_unknown_levels(model))
     _check_features(model, inputs, data)
     return model, inputs, _aux(model, inputs, trials)
+
+
+def _csv_cell(text: str) -> str:
+    """A CSV cell: quoted when it holds a comma, a quote or a line break."""
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 @app.command()
@@ -152,11 +168,16 @@ def sample(
     X, y = model.sample(n, **kwargs)
     order = np.random.default_rng(seed).permutation(n)
     X, y = X[order], y[order]
-    header = _feature_names(model) + (["component"] if labels else [])
-    integer = family.data_kind == "discrete"
-    rows = [",".join(header)]
+    names = _feature_names(model)
+    header = names + (["component"] if labels else [])
+    fitted = model._fitted_family()
+    integer = [fitted.feature_family(j).data_kind == "discrete" for j in range(len(names))]
+    levels = _feature_levels(model)
+    text = [levels.get(n) for n in names]
+    rows = [",".join(_csv_cell(h) for h in header)]
     for x, k in zip(X, y, strict=True):
-        cells = [str(int(v)) if integer else f"{v:.10g}" for v in x]
+        cells = [_csv_cell(t[int(v)]) if t is not None else str(int(v)) if i else f"{v:.10g}"
+                 for v, i, t in zip(x, integer, text, strict=True)]
         if labels:
             cells.append(str(int(k)))
         rows.append(",".join(cells))
