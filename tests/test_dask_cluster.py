@@ -3,8 +3,14 @@
 One ``LocalCluster`` (2 processes, 1 thread each) serves the whole module.
 """
 
+import json
 import os
 import pickle
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
 
 import dask
 import dask.array as da
@@ -207,3 +213,88 @@ def test_a_fitted_model_pickles_without_cluster_state(client):
     gm = emkit.GaussianMixture(2, random_state=0).fit(da.from_array(G[:8000], chunks=2000))
     again = pickle.loads(pickle.dumps(gm))
     np.testing.assert_array_equal(again.means_, gm.means_)
+
+
+#: a client in a process of its own (the LocalCluster's scheduler runs in the test
+#: process): counts and weights made on the workers, tracemalloc around the fit
+_CLIENT = textwrap.dedent("""
+    import json, sys, time, tracemalloc, warnings
+    from dask import distributed
+    import emkit
+    sys.path.insert(0, sys.argv[3])
+    from test_dask_cluster import _worker_data
+    warnings.simplefilter("ignore")
+    address, n = sys.argv[1], int(sys.argv[2])
+    X, w = _worker_data(n)
+    with distributed.Client(address) as c:
+        X, w = c.persist([X, w])
+        distributed.wait([X, w])
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        pm = emkit.PoissonMixture(2, random_state=0, max_iter=5).fit(X, sample_weight=w)
+        peak = tracemalloc.get_traced_memory()[1]
+        print(time.perf_counter() - t0, file=sys.stderr)
+        tracemalloc.stop()
+        print(json.dumps({"peak": peak, "ll": pm.lower_bound_}))
+""")
+
+
+def _worker_data(n):
+    """Poisson counts (n, 3) and weights 0, 1, 2 made block by block where they are computed."""
+    rows = n // 8
+    rs = da.random.RandomState(0)
+    z = rs.random_sample(n, chunks=rows) < 0.4
+    X = rs.poisson(da.where(z, 1.0, 6.0)[:, None] * da.ones((1, 3)), size=(n, 3),
+                   chunks=(rows, 3)).astype(float)
+    w = da.random.RandomState(1).randint(0, 3, n, chunks=rows).astype(float)
+    return X, w
+
+
+def _client_fit(client, n):
+    proc = subprocess.run([sys.executable, "-c", _CLIENT, client.scheduler.address, str(n),
+                           os.path.dirname(__file__)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_client_memory_does_not_grow_with_the_rows(client):
+    """Default start (emEM) and weights on the workers: the client's peak is the same at 4x the rows.
+
+    Between the two fits an n-length float64 array would add 2.4 MB, an (n, K) one 4.8 MB.
+    Five EM passes after the start are enough to see every kind of pass.
+    """
+    small, large = _client_fit(client, 100_000), _client_fit(client, 400_000)
+    assert large["peak"] - small["peak"] < 600_000, (small, large)
+    assert large["peak"] < 0.75 * 400_000 * 3 * 8, large  # below the data's size
+    # and the fit is the in-memory fit of the same rows and weights
+    Xn, wn = dask.compute(*_worker_data(100_000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", emkit.ConvergenceWarning)
+        ref = emkit.PoissonMixture(2, random_state=0, max_iter=5).fit(Xn, sample_weight=wn)
+    assert abs(small["ll"] - ref.lower_bound_) <= 1e-10 * abs(ref.lower_bound_)
+
+
+def test_a_worker_killed_during_a_fit_gives_the_same_fit(client):
+    """SIGKILL one worker process after the third EM pass: the scheduler re-runs its tasks and
+    recomputes the persisted blocks it held from their lineage; the fit is the NumPy fit."""
+    import signal
+
+    X = G[:60_000]
+    ref = emkit.GaussianMixture(2, random_state=0).fit(X)
+    pids = client.run(os.getpid)  # worker address -> pid
+    calls = []
+
+    def kill_one(info):
+        calls.append(info)
+        if len(calls) == 3:
+            os.kill(next(iter(pids.values())), signal.SIGKILL)
+
+    try:
+        got = emkit.GaussianMixture(2, random_state=0).fit(da.from_array(X, chunks=10_000),
+                                                          callback=kill_one)
+    finally:
+        client.wait_for_workers(2, timeout=120)  # the nanny restarts it for the other tests
+    assert set(client.run(os.getpid).values()) != set(pids.values())  # one process did die
+    assert got.n_iter_ == ref.n_iter_
+    assert abs(got.lower_bound_ - ref.lower_bound_) <= 1e-10 * abs(ref.lower_bound_)
+    np.testing.assert_allclose(got.means_, ref.means_, rtol=1e-9)

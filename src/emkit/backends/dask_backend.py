@@ -38,6 +38,24 @@ def is_dask_array(X) -> bool:
     return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "to_delayed")
 
 
+def total_weight(data: Data) -> float:
+    """Sum of the sample weights; for dask weights computed once and remembered."""
+    w = data.sample_weight
+    if not is_dask_array(w):
+        return float(w.sum())
+    hit = _TOTALS.get(w.name)
+    if hit is None:
+        hit = float(w.sum().compute())
+        if len(_TOTALS) > 64:
+            _TOTALS.clear()
+        _TOTALS[w.name] = hit
+    return hit
+
+
+#: dask weights' totals by the array's name (a name is a hash of its graph)
+_TOTALS: dict[str, float] = {}
+
+
 def persist_rows(X, persist: bool = True):
     """``X`` with one column block, persisted on the cluster unless ``persist`` is False.
 

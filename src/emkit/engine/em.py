@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..backends.dask_backend import total_weight
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
 from ..families._stats import Stats
@@ -206,7 +207,7 @@ def expectation(family: Family, params: Mapping, data: Data, backend: NumpyBacke
 
         stats, loglik = backend.map_reduce(fn, data, K)
         keeper.store(params, labels)
-    return stats, loglik / float(data.sample_weight.sum())
+    return stats, loglik / total_weight(data)
 
 
 def hold_fixed(family: Family, new: dict, params: Mapping, fixed: frozenset) -> dict:

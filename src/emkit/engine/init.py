@@ -23,10 +23,12 @@ import numpy as np
 
 from dataclasses import dataclass
 
+from ..backends.dask_backend import is_dask_array, total_weight
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
 from ..families._stats import Stats
 from ._rowmap import MappedRows, start_view  # noqa: F401  (start_view is public here)
+from .draws import draw_rows, sort_key
 
 #: the scikit-learn initialisations
 SKLEARN_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -92,7 +94,7 @@ def _canonical_order(data: Data, backend: NumpyBackend, shift: np.ndarray) -> np
     it would be.
     """
     v = canonical_direction(data.n_features)
-    key = backend.map_concat(lambda ch: _rows_as_float(ch, shift) @ v, data)
+    key = backend.map_concat(lambda ch: sort_key(ch.X, shift, v), data)
     return np.argsort(key, kind="stable")
 
 
@@ -194,7 +196,7 @@ def _lloyd_centres(data: Data, centres: np.ndarray, backend: NumpyBackend, shift
         Xt = _centred_t(ch, shift)
         return (np.einsum("ij,ij->j", Xt, Xt) @ ch.sample_weight,)
 
-    var = backend.map_reduce(spread, data)[0] / data.sample_weight.sum()
+    var = backend.map_reduce(spread, data)[0] / total_weight(data)
     for _ in range(max_iter):
         c_sq = (centres * centres).sum(axis=1)
 
@@ -231,11 +233,17 @@ def _weighted_subsample(data: Data, backend: NumpyBackend, shift: np.ndarray,
     depend on the row order and a row of weight ``k`` is drawn as often as
     ``k`` copies of it would be.
     """
-    order = _canonical_order(data if view is None else view, backend, shift)
-    idx = _pick_by_weight(data.sample_weight, order, rng.uniform(size=size))
+    src = data if view is None else view  # the rows whose order the draws walk
+    if is_dask_array(src.X):  # the same draws, found on the workers (no n-length array here)
+        idx = draw_rows(src, backend, shift, canonical_direction(src.n_features),
+                        rng.uniform(size=size))
+    else:
+        order = _canonical_order(src, backend, shift)
+        idx = _pick_by_weight(data.sample_weight, order, rng.uniform(size=size))
     rows, counts = np.unique(idx, return_counts=True)
-    aux = {k: np.asarray(v)[rows] for k, v in data.aux.items()}
+    aux = {k: np.asarray(v[rows]) for k, v in data.aux.items()}
     return Data(np.asarray(data.X[rows]), counts.astype(np.float64), aux)
+
 
 
 @dataclass(frozen=True)
@@ -304,7 +312,13 @@ def with_row_index(data: Data) -> Data:
     """``data`` with the row index as side data (random responsibilities need it)."""
     if ROW_KEY in data.aux:
         return data
-    return Data(data.X, data.sample_weight, {**data.aux, ROW_KEY: np.arange(data.n_samples)})
+    if is_dask_array(data.X):  # made on the workers, block by block
+        import dask.array as da
+
+        rows = da.arange(data.n_samples, chunks=(data.X.chunks[0],))
+    else:
+        rows = np.arange(data.n_samples)
+    return Data(data.X, data.sample_weight, {**data.aux, ROW_KEY: rows})
 
 
 def centre_of(data: Data, backend: NumpyBackend) -> np.ndarray:
@@ -319,8 +333,11 @@ def random_rows(data: Data, K: int, rng: np.random.RandomState, backend: NumpyBa
     """``K`` rows of distinct values drawn with probability proportional to weight, minus ``shift``.
 
     After each draw every row equal to the drawn one leaves the pool, so a
-    row of weight ``k`` and ``k`` copies of it are drawn alike.
+    row of weight ``k`` and ``k`` copies of it are drawn alike.  On a dask
+    array the draws are found on the workers (:func:`~emkit.engine.draws.draw_rows`).
     """
+    if is_dask_array(data.X):
+        return _random_rows_on_workers(data, K, rng, backend, shift)
     order = _canonical_order(data, backend, shift)
     mass = data.sample_weight.copy()
     idx = np.empty(K, dtype=np.intp)
@@ -334,12 +351,44 @@ def random_rows(data: Data, K: int, rng: np.random.RandomState, backend: NumpyBa
     return _rows(data, idx, shift)
 
 
+def _random_rows_on_workers(data: Data, K: int, rng: np.random.RandomState, backend,
+                            shift: np.ndarray) -> np.ndarray:
+    v = canonical_direction(data.n_features)
+    taken: list[np.ndarray] = []  # rows out of the pool since the last refill
+    idx = np.empty(K, dtype=np.int64)
+
+    def mass(ch, gone=None):
+        w = ch.sample_weight
+        if not gone:
+            return w
+        X = np.asarray(ch.X)
+        out = np.asarray(w, dtype=np.float64).copy()
+        for row in gone:  # at most K rows
+            out[np.all(X == row, axis=1)] = 0.0
+        return out
+
+    for j in range(K):
+        gone = list(taken)
+        idx[j] = draw_rows(data, backend, shift, v, rng.uniform(size=1),
+                           mass=lambda ch, gone=gone: mass(ch, gone))[0]
+        taken.append(np.asarray(data.X[int(idx[j])]))
+        (left,) = backend.map_reduce(lambda ch, g=list(taken): (float(mass(ch, g).sum()),), data)
+        if not left > 0:
+            taken = []
+    return np.asarray(data.X[idx], dtype=np.float64) - shift
+
+
 def kmeans_centres(data: Data, K: int, rng: np.random.RandomState, backend: NumpyBackend,
                    shift: np.ndarray, lloyd_iter: int = LLOYD_MAX_ITER,
                    sample_size: int = INIT_SAMPLE_SIZE) -> np.ndarray:
-    """k-means++ seeds, then at most ``lloyd_iter`` Lloyd iterations (0: seeds only)."""
+    """k-means++ seeds, then at most ``lloyd_iter`` Lloyd iterations (0: seeds only).
+
+    Above ``sample_size`` rows, and always for a dask array (so that no
+    n-length array reaches the client), on a weighted subsample of
+    ``sample_size`` draws made where the rows are.
+    """
     sub = data
-    if data.n_samples > sample_size:
+    if data.n_samples > sample_size or is_dask_array(data.X):
         sub = _weighted_subsample(data, backend, shift, rng, sample_size)
         backend = NumpyBackend(backend.chunk_size)
     centres = kmeans_plusplus(sub, K, rng, backend, shift)

@@ -66,9 +66,10 @@ def subsample(data: Data, backend: NumpyBackend, size: int = MBHAC_SAMPLE_SIZE) 
     from .init import _weighted_subsample, centre_of
 
     if data.n_samples <= size:
-        keep = np.flatnonzero(data.sample_weight > 0)
+        w = np.asarray(data.sample_weight, dtype=np.float64)  # at most ``size`` rows
+        keep = np.flatnonzero(w > 0)
         X = np.asarray(data.X[keep] if keep.size < data.n_samples else data.X, dtype=np.float64)
-        return Data(X, data.sample_weight[keep].astype(np.float64))
+        return Data(X, w[keep])
     shift = centre_of(data, backend)
     sub = _weighted_subsample(data, backend, shift, np.random.RandomState(_SUBSAMPLE_SEED), size)
     return Data(np.asarray(sub.X, dtype=np.float64), sub.sample_weight)

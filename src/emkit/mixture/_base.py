@@ -22,6 +22,7 @@ from ._dask import DaskPredictMixin
 from ._inputs import InputsMixin
 from ._online import OnlineMixin
 from ..families._base import Family
+from ._checks import check_dask_sample_weight
 from ._scoring import ScoringMixin
 
 logger = logging.getLogger("emkit")
@@ -243,13 +244,17 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
                 f"n_components={K} is larger than the number of samples ({n}); "
                 "fit fewer components or supply more rows"
             )
-        w = check_sample_weight(sample_weight, n)
-        # only ratios of weights matter: scaled to a largest weight of 1, weights of 1e-20
-        # or 1e20 fit like ones (the M-step's guard against empty components is absolute)
-        w = w / w.max()
-        if np.count_nonzero(w) < K:
+        if is_dask_array(X):  # the weights stay on the workers
+            w, n_positive = check_dask_sample_weight(sample_weight, X, persist)
+        else:
+            w = check_sample_weight(sample_weight, n)
+            # only ratios of weights matter: scaled to a largest weight of 1, weights of 1e-20
+            # or 1e20 fit like ones (the M-step's guard against empty components is absolute)
+            w = w / w.max()
+            n_positive = int(np.count_nonzero(w))
+        if n_positive < K:
             raise ValueError(
-                f"only {np.count_nonzero(w)} rows have a positive sample_weight, fewer than "
+                f"only {n_positive} rows have a positive sample_weight, fewer than "
                 f"n_components={K}"
             )
         base = self._configured_family()

@@ -48,3 +48,66 @@ def check_dask_array(estimator, X, reset: bool):
             f"{estimator.n_features_in_} features as input."
         )
     return X
+
+
+def check_dask_sample_weight(sample_weight, X, persist: bool):
+    """Validated weights of a dask ``X`` as a dask array with ``X``'s row blocks.
+
+    The weights never come to the client: their checks (finite,
+    non-negative, some positive) are reductions computed on the workers, and
+    the result is scaled to a largest weight of 1 there.  ``None`` gives
+    ones made block by block on the workers; NumPy weights are cut to ``X``'s
+    row blocks and (with ``persist``) sent to the cluster once.
+
+    Returns
+    -------
+    w : dask array of shape (n_samples,), float64
+    n_positive : int
+        Rows with a positive weight.
+    """
+    import dask
+    import dask.array as da
+
+    from ..backends.dask_backend import is_dask_array
+
+    n = X.shape[0]
+    rows = (tuple(X.chunks[0]),)
+    if sample_weight is None:
+        return da.ones(n, chunks=rows, dtype=np.float64), n
+    if is_dask_array(sample_weight):
+        w = sample_weight
+        if w.ndim != 1 or w.shape[0] != n:
+            raise ValueError(
+                f"sample_weight has shape {w.shape}, but X has {n} rows: pass one weight per row, "
+                f"shape ({n},)"
+            )
+        if w.dtype.kind not in "biuf":
+            raise ValueError(f"sample_weight must be numeric, but the dask array has dtype {w.dtype}")
+        w = w.astype(np.float64).rechunk(rows)
+    else:
+        from .._validation import check_sample_weight
+
+        w = da.from_array(check_sample_weight(sample_weight, n), chunks=rows)
+    if persist:
+        w = w.persist()
+    finite = da.isfinite(w)
+    bad_nonfinite, first_bad, bad_neg, first_neg, top, positive = dask.compute(
+        ~finite.all(), da.argmin(finite), (w < 0).any(), da.argmax(w < 0), da.nanmax(w),
+        da.count_nonzero(w > 0),
+    )
+    if bad_nonfinite:
+        v = float(w[int(first_bad)].compute())
+        raise ValueError(
+            f"sample_weight contains {'NaN' if np.isnan(v) else 'inf'} at row {int(first_bad)}; "
+            "weights must be finite and non-negative"
+        )
+    if bad_neg:
+        v = float(w[int(first_neg)].compute())
+        raise ValueError(f"sample_weight must be non-negative; row {int(first_neg)} has weight {v:g}")
+    if not int(positive):
+        raise ValueError("sample_weight is zero for every row; at least one row needs a positive weight")
+    # only ratios of weights matter (as for in-memory weights)
+    w = w / float(top)
+    if persist:
+        w = w.persist()
+    return w, int(positive)
