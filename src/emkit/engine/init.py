@@ -241,8 +241,29 @@ def _weighted_subsample(data: Data, backend: NumpyBackend, shift: np.ndarray,
         order = _canonical_order(src, backend, shift)
         idx = _pick_by_weight(data.sample_weight, order, rng.uniform(size=size))
     rows, counts = np.unique(idx, return_counts=True)
+    if is_dask_array(data.X):
+        X, aux = _take_rows(data, backend, rows)
+        return Data(X, counts.astype(np.float64), aux)
     aux = {k: np.asarray(v[rows]) for k, v in data.aux.items()}
     return Data(np.asarray(data.X[rows]), counts.astype(np.float64), aux)
+
+
+def _take_rows(data: Data, backend, rows: np.ndarray):
+    """Rows ``rows`` (sorted, distinct) of ``X`` and of the side data, gathered chunk by chunk.
+
+    A pass of the backend (as many blocks in memory as it runs at once),
+    rather than dask's fancy indexing, which may read every block at once.
+    """
+    keys = sorted(data.aux)
+
+    def pick(ch):
+        at = np.searchsorted(rows, ch.start + np.arange(ch.n_samples))
+        hit = np.flatnonzero((at < rows.shape[0])
+                             & (rows[np.minimum(at, rows.shape[0] - 1)] == ch.start + np.arange(ch.n_samples)))
+        return ([np.asarray(ch.X)[hit]], *[[np.asarray(ch.aux[k])[hit]] for k in keys])
+
+    out = backend.map_reduce(pick, data)
+    return np.concatenate(out[0]), {k: np.concatenate(v) for k, v in zip(keys, out[1:], strict=True)}
 
 
 
