@@ -28,6 +28,7 @@ from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
 from ..families._stats import Stats
 from ._rowmap import MappedRows, start_view  # noqa: F401  (start_view is public here)
+from ._worker_rows import gather_rows, random_rows_on_workers, take_rows
 from .draws import draw_rows, sort_key
 
 #: the scikit-learn initialisations
@@ -242,29 +243,10 @@ def _weighted_subsample(data: Data, backend: NumpyBackend, shift: np.ndarray,
         idx = _pick_by_weight(data.sample_weight, order, rng.uniform(size=size))
     rows, counts = np.unique(idx, return_counts=True)
     if is_dask_array(data.X):
-        X, aux = _take_rows(data, backend, rows)
+        X, aux = take_rows(data, backend, rows)
         return Data(X, counts.astype(np.float64), aux)
     aux = {k: np.asarray(v[rows]) for k, v in data.aux.items()}
     return Data(np.asarray(data.X[rows]), counts.astype(np.float64), aux)
-
-
-def _take_rows(data: Data, backend, rows: np.ndarray):
-    """Rows ``rows`` (sorted, distinct) of ``X`` and of the side data, gathered chunk by chunk.
-
-    A pass of the backend (as many blocks in memory as it runs at once),
-    rather than dask's fancy indexing, which may read every block at once.
-    """
-    keys = sorted(data.aux)
-
-    def pick(ch):
-        at = np.searchsorted(rows, ch.start + np.arange(ch.n_samples))
-        hit = np.flatnonzero((at < rows.shape[0])
-                             & (rows[np.minimum(at, rows.shape[0] - 1)] == ch.start + np.arange(ch.n_samples)))
-        return ([np.asarray(ch.X)[hit]], *[[np.asarray(ch.aux[k])[hit]] for k in keys])
-
-    out = backend.map_reduce(pick, data)
-    return np.concatenate(out[0]), {k: np.concatenate(v) for k, v in zip(keys, out[1:], strict=True)}
-
 
 
 @dataclass(frozen=True)
@@ -358,7 +340,7 @@ def random_rows(data: Data, K: int, rng: np.random.RandomState, backend: NumpyBa
     array the draws are found on the workers (:func:`~emkit.engine.draws.draw_rows`).
     """
     if is_dask_array(data.X):
-        return _random_rows_on_workers(data, K, rng, backend, shift)
+        return random_rows_on_workers(data, K, rng, backend, shift)
     order = _canonical_order(data, backend, shift)
     mass = data.sample_weight.copy()
     idx = np.empty(K, dtype=np.intp)
@@ -372,45 +354,22 @@ def random_rows(data: Data, K: int, rng: np.random.RandomState, backend: NumpyBa
     return _rows(data, idx, shift)
 
 
-def _random_rows_on_workers(data: Data, K: int, rng: np.random.RandomState, backend,
-                            shift: np.ndarray) -> np.ndarray:
-    v = canonical_direction(data.n_features)
-    taken: list[np.ndarray] = []  # rows out of the pool since the last refill
-    idx = np.empty(K, dtype=np.int64)
-
-    def mass(ch, gone=None):
-        w = ch.sample_weight
-        if not gone:
-            return w
-        X = np.asarray(ch.X)
-        out = np.asarray(w, dtype=np.float64).copy()
-        for row in gone:  # at most K rows
-            out[np.all(X == row, axis=1)] = 0.0
-        return out
-
-    for j in range(K):
-        gone = list(taken)
-        idx[j] = draw_rows(data, backend, shift, v, rng.uniform(size=1),
-                           mass=lambda ch, gone=gone: mass(ch, gone))[0]
-        taken.append(np.asarray(data.X[int(idx[j])]))
-        (left,) = backend.map_reduce(lambda ch, g=list(taken): (float(mass(ch, g).sum()),), data)
-        if not left > 0:
-            taken = []
-    return np.asarray(data.X[idx], dtype=np.float64) - shift
-
-
 def kmeans_centres(data: Data, K: int, rng: np.random.RandomState, backend: NumpyBackend,
                    shift: np.ndarray, lloyd_iter: int = LLOYD_MAX_ITER,
                    sample_size: int = INIT_SAMPLE_SIZE) -> np.ndarray:
     """k-means++ seeds, then at most ``lloyd_iter`` Lloyd iterations (0: seeds only).
 
-    Above ``sample_size`` rows, and always for a dask array (so that no
-    n-length array reaches the client), on a weighted subsample of
-    ``sample_size`` draws made where the rows are.
+    Above ``sample_size`` rows on a weighted subsample of ``sample_size``
+    draws made where the rows are.  A dask array of at most ``sample_size``
+    rows is gathered on the client (no larger than the subsample would be),
+    so its start is the in-memory start.
     """
     sub = data
-    if data.n_samples > sample_size or is_dask_array(data.X):
+    if data.n_samples > sample_size:
         sub = _weighted_subsample(data, backend, shift, rng, sample_size)
+        backend = NumpyBackend(backend.chunk_size)
+    elif is_dask_array(data.X):
+        sub = gather_rows(data, backend)
         backend = NumpyBackend(backend.chunk_size)
     centres = kmeans_plusplus(sub, K, rng, backend, shift)
     if lloyd_iter:
