@@ -77,7 +77,9 @@ def test_fit_save_load_predict_round_trip(tmp_path, faithful_csv, family):
 
     model = load(model_path)
     kw = {"n_trials": 10} if family == "binomial" else {}
-    labels = [int(v) for v in ok(run("predict", model_path, data)).stdout.split()]
+    lines = ok(run("predict", model_path, data)).stdout.split()
+    assert lines[0] == "label"
+    labels = [int(v) for v in lines[1:]]
     assert labels == model.predict(X, **kw).tolist()
 
     ok(run("predict", model_path, data, "--proba", "--out", tmp_path / "p.npy"))
@@ -121,7 +123,7 @@ def test_binomial_trials_column_and_weights_column(tmp_path):
                  "--seed", 0, "--out", out, "--json"))
     assert json.loads(res.stdout)["feature_names"] == ["hits"]
     model = load(out)
-    labels = [int(v) for v in ok(run("predict", out, data, "--trials-column", "n")).stdout.split()]
+    labels = [int(v) for v in ok(run("predict", out, data, "--trials-column", "n")).stdout.split()[1:]]
     assert labels == model.predict(succ[:, None].astype(float), n_trials=trials).tolist()
     res = run("predict", out, data)
     assert res.exit_code == 2 and "--trials-column" in res.stderr
@@ -335,7 +337,7 @@ def test_wrong_feature_count(tmp_path, faithful_csv):
     assert len(res.stderr.strip().splitlines()) == 1
     # the saved column names pick the right column from a wider file
     labels = ok(run("predict", model, faithful_csv)).stdout.split()
-    assert len(labels) == 272
+    assert len(labels) == 273 and labels[0] == "label"
 
 
 # ------------------------------------------------------------------- subprocess
@@ -353,7 +355,7 @@ def test_subprocess_round_trip_and_errors(tmp_path, faithful_csv):
     assert "\x1b[" not in fit.stdout + fit.stderr  # no colours or progress bar off a terminal
     pred = subprocess.run([sys.executable, "-m", "emkit", "predict", str(model), str(faithful_csv)],
                           capture_output=True, text=True, env=env, timeout=60)
-    assert pred.returncode == 0 and len(pred.stdout.split()) == 272
+    assert pred.returncode == 0 and len(pred.stdout.split()) == 273
     bad = subprocess.run([*_emkit_cmd(), "fit", str(tmp_path / "missing.csv")],
                          capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode == 2

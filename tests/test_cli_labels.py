@@ -86,8 +86,8 @@ def test_predict_and_json_use_the_labels(fitted):
     model = load(model_path)
     pred = run("predict", model_path, data)
     assert pred.exit_code == 0, pred.stderr
-    labels = [int(v) for v in pred.stdout.split()[1:]] if not pred.stdout[0].isdigit() else \
-        [int(v) for v in pred.stdout.split()]
+    assert pred.stdout.split()[0] == "label"
+    labels = [int(v) for v in pred.stdout.split()[1:]]
     np.testing.assert_array_equal(labels, model.predict(_codes(rows)))
     # rows in another order with the labels spelled the same are coded the same
     shuffled = tmp / "shuffled.csv"

@@ -159,7 +159,7 @@ def test_command_line_fit_predict_sample_inspect(tmp_path):
                           "--out", model, "--json").stdout)
     assert info["family"] == "exponential" and np.shape(info["rates"]) == (2, 2)
     est = emkit.load(model)
-    labels = [int(v) for v in run("predict", model, data).stdout.split()]
+    labels = [int(v) for v in run("predict", model, data).stdout.split()[1:]]
     assert labels == est.predict(X).tolist()
     rows = run("sample", model, "-n", 50, "--seed", 1).stdout.strip().splitlines()
     drawn = np.array([[float(v) for v in r.split(",")] for r in rows[1:]])

@@ -231,6 +231,11 @@ def _read_inputs(data: str, columns: str | None, *, weights_column: str | None =
             chosen = [names.index(n) for n in default_names]
             if not set(chosen) & (set(side_idx) | {id_idx}):
                 feat = chosen
+        elif default_names is not None and any(n in names for n in default_names):
+            lacking = [n for n in default_names if n not in names]
+            raise CliError(f"{data}: has no column {', '.join(map(repr, lacking))}; the model "
+                           f"was fitted on {', '.join(default_names)}: give DATA those columns, "
+                           "or choose columns in their order with --columns")
     if not feat:
         raise CliError(f"{data}: no feature columns left to use")
     X = table.X
@@ -273,6 +278,15 @@ def _text_hint(inputs: _Inputs, name: str, what: str) -> CliError:
     if ids:
         fix += f" (row ids go in the output with --id-column {name})"
     return CliError(f"column {name!r} holds text ({_labels_shown(labels)}), {what}; {fix}")
+
+
+def _categories_for_labels(family: type, inputs: _Inputs, categories: int | None) -> int | None:
+    """``--categories``, or for a family that takes it and text columns, enough categories for
+    every label (even one seen only in dropped rows) and every numeric code."""
+    if categories is not None or not inputs.levels or "categories" not in family.cli_params:
+        return categories
+    seen = np.nanmax(inputs.X, initial=0.0) if inputs.X.size else 0.0
+    return int(max(max(len(v) for v in inputs.levels.values()), seen + 1))
 
 
 def _check_text_columns(family: type, inputs: _Inputs) -> None:

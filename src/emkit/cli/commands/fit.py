@@ -8,6 +8,7 @@ import typer
 
 from ..application import CliError, _say, app
 from ..inputs import (
+    _categories_for_labels,
     _check_matplotlib,
     _check_text_columns,
     _check_options,
@@ -184,10 +185,7 @@ def fit(
         inputs = _read_inputs(data, columns, weights_column=weights_column,
                               trials_column=trials_column, id_column=id_column, drop_missing=drop)
         _check_text_columns(fam, inputs)
-        if categories is None and inputs.levels and "categories" in fam.cli_params:
-            # every label has a code below n_categories, even one only in dropped rows
-            seen = np.nanmax(inputs.X, initial=0.0) if inputs.X.size else 0.0
-            categories = int(max(max(len(v) for v in inputs.levels.values()), seen + 1))
+        categories = _categories_for_labels(fam, inputs, categories)
         model = _make_estimator(fam, components, n_init=n_init, max_iter=max_iter, tol=tol,
                                 seed=seed, covariance=covariance, trials=trials,
                                 categories=categories, unknown=unknown_value)

@@ -7,7 +7,9 @@ import typer
 
 from ..application import _say, _stdout, app
 from ..inputs import (
+    _categories_for_labels,
     _check_matplotlib,
+    _check_text_columns,
     _check_options,
     _check_out_path,
     _family,
@@ -28,6 +30,7 @@ from ..options import (
     DataArg,
     DropOpt,
     FamilyName,
+    IdColOpt,
     JsonOpt,
     TrialsColOpt,
     TrialsOpt,
@@ -76,6 +79,7 @@ def select(
         "--categories", min=1, metavar="C",
         help="Categorical: number of categories (default: largest code + 1).")] = None,
     weights_column: WeightsColOpt = None,
+    id_column: IdColOpt = None,
     n_init: Annotated[int | None, typer.Option(
         "--n-init", min=1, metavar="N",
         help="Initialisations per fit; the best is kept.  [default: the estimator's]")] = None,
@@ -116,7 +120,11 @@ def select(
     if plot is not None:
         _check_matplotlib()
     inputs = _read_inputs(data, columns, weights_column=weights_column, trials_column=trials_column,
-                          drop_missing=drop_missing)
+                          id_column=id_column, drop_missing=drop_missing)
+    _check_text_columns(fam, inputs)
+    labelled = _categories_for_labels(fam, inputs, categories)
+    if labelled is not None and categories is None:
+        settings = {fam.cli_params["categories"]: labelled}
     fit_params = _side_kwargs(fam, inputs, trials)
     covs = _expand_variants(fam, covs, inputs.X.shape[1])
     best, table = _run_select(inputs.X, inputs.weights, fit_params, components=ks,
@@ -125,6 +133,8 @@ def select(
                               estimator_params=settings)
     _say(f"seed {seed} (set with --seed)")
     best.feature_names_ = list(inputs.names)
+    if inputs.levels:
+        best.feature_levels_ = {k: list(v) for k, v in inputs.levels.items()}
     if out is not None:
         _save_model(best, out)
     if plot is not None:

@@ -28,6 +28,7 @@ from ..options import (
     DecimalOpt,
     DelimiterOpt,
     DropOpt,
+    IdColOpt,
     JsonOpt,
     ModelArg,
     SeedOpt,
@@ -78,36 +79,56 @@ def _csv_cell(text: str) -> str:
     return text
 
 
+def _predict_csv(header: list[str], ids, columns: list) -> str:
+    """CSV text: the header, then one row per data row (the id first when given)."""
+    lines = [",".join(_csv_cell(h) for h in header)]
+    cells = [[_csv_cell(i) for i in ids]] if ids is not None else []
+    cells += columns
+    lines += [",".join(row) for row in zip(*cells, strict=True)]
+    return "\n".join(lines) + "\n"
+
+
 @app.command()
 def predict(
     model_path: ModelArg,
     data: DataArg,
-    proba: Annotated[bool, typer.Option("--proba", help="Print each row's component probabilities instead of its label.")] = False,
+    proba: Annotated[bool, typer.Option("--proba", help="Write each row's probability of every component (a column each) instead of its label.")] = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE",
-                                             help="Write to this file (.npy or CSV text) instead of stdout.")] = None,
+                                             help="Write to this file (CSV text, or .npy without ids) instead of stdout.")] = None,
     columns: ColumnsOpt = None,
+    id_column: IdColOpt = None,
     trials: TrialsOpt = None,
     trials_column: TrialsColOpt = None,
     drop_missing: DropOpt = False,
     delimiter: DelimiterOpt = None,
     decimal: DecimalOpt = None,
 ) -> None:
-    """Most likely component (or --proba: probabilities) of every row of DATA."""
+    """Most likely component (or --proba: probabilities) of every row of DATA, as CSV with a
+    header: the --id-column first when given, then 'label' (or a column per component)."""
     _check_out_path(out, "--out")
+    npy = out is not None and out.suffix.lower() == ".npy"
+    if npy and id_column is not None:
+        raise CliError(f"--out {out}: a .npy file holds numbers only, not the --id-column; "
+                       "write CSV (for example --out labels.csv)")
     model, inputs, aux = _model_and_inputs(model_path, data, columns, trials, trials_column,
-                                           drop_missing)
+                                           drop_missing, id_column)
     if proba:
         result = model.predict_proba(inputs.X, **aux)
-        lines = [",".join(f"{p:.6g}" for p in row) for row in result]
+        header = [f"component_{k}" for k in range(result.shape[1])]
+        body = [[f"{p:.6g}" for p in result[:, k]] for k in range(result.shape[1])]
     else:
         result = model.predict(inputs.X, **aux)
-        lines = [str(int(v)) for v in result]
-    text = "\n".join(lines) + ("\n" if lines else "")
-    if out is not None and out.suffix.lower() == ".npy":
+        header = ["label"]
+        body = [[str(int(v)) for v in result]]
+    if npy:
         atomic_write(out, lambda fh: np.save(fh, result, allow_pickle=False))
-    elif not _emit(text, out):
-        return
-    _say(f"wrote {len(lines)} {'rows of probabilities' if proba else 'labels'} to {out}")
+    else:
+        if id_column is not None:
+            header = [id_column] + header
+        if not _emit(_predict_csv(header, inputs.ids, body), out):
+            return
+    what = "rows of probabilities" if proba else "labels"
+    _say(f"wrote {len(result)} {what} to {out}")
 
 
 @app.command()
