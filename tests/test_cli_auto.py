@@ -76,8 +76,6 @@ def test_column_family_overrides_and_errors(tmp_path):
     assert bad.exit_code == 2 and "no column 'height'" in bad.stderr
     bad = run("fit", data, "--family", "auto", "--column-family", "visits=weibull")
     assert bad.exit_code == 2 and "family must be one of" in bad.stderr
-    bad = run("fit", data, "--family", "gaussian", "--missing", "marginalize")
-    assert bad.exit_code == 2 and "--family auto" in bad.stderr
     bad = run("fit", data, "--family", "gaussian", "--column-family", "visits=gaussian")
     assert bad.exit_code == 2 and "--family auto only" in bad.stderr
 

@@ -167,8 +167,8 @@ def plot_density_2d(model, X, features=(0, 1), ax=None, *, feature_names=None, l
     weights = np.asarray(model.weights_, dtype=np.float64)
     axes = []
     for j in (fx, fy):
-        lo = min(X[:, j].min(), (means[:, j] - 3 * np.sqrt(covs[:, j, j])).min())
-        hi = max(X[:, j].max(), (means[:, j] + 3 * np.sqrt(covs[:, j, j])).max())
+        lo = min(np.nanmin(X[:, j]), (means[:, j] - 3 * np.sqrt(covs[:, j, j])).min())
+        hi = max(np.nanmax(X[:, j]), (means[:, j] + 3 * np.sqrt(covs[:, j, j])).max())
         pad = 0.05 * (hi - lo if hi > lo else 1.0)
         axes.append(np.linspace(lo - pad, hi + pad, int(resolution)))
     gx, gy = np.meshgrid(*axes)

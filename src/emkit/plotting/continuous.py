@@ -52,6 +52,7 @@ def plot_density_1d(model, X, ax=None, *, feature=0, feature_names=None, bins="a
     _matplotlib()
     ax = _new_axes(ax)
     x = X[:, j]
+    x = x[~np.isnan(x)]  # missing cells (a model that integrates them out) are not drawn
     weights = np.asarray(model.weights_, dtype=np.float64)
 
     edges = np.histogram_bin_edges(x, bins=bins)

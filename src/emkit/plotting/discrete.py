@@ -61,6 +61,7 @@ def plot_pmf(model, X, feature=0, ax=None, *, feature_names=None, levels=None, *
                                         "plot_density_1d")
     x = X[:, j]
     aux = _side_data(model, X, fit_params)
+    x = x[~np.isnan(x)]  # missing cells (a model that integrates them out) are not drawn
     top = int(family.marginal_range(params, j, x, aux)[1]) if levels is None else len(levels) - 1
     support = np.arange(top + 1)
     weights = np.asarray(model.weights_, dtype=np.float64)

@@ -132,8 +132,8 @@ def fit(
                                               help="Draw the plot that fits the data into this PNG.")] = None,
     drop_missing: DropOpt = False,
     missing: Annotated[MissingName, typer.Option(
-        "--missing", help="Missing cells: error, marginalize (integrate them out; --family auto) "
-        "or drop their rows.")] = MissingName.error,
+        "--missing", help="Missing cells (empty, NA): an error, integrated out under missingness "
+        "at random (marginalize), or their rows dropped (drop).")] = MissingName.error,
     unknown: Annotated[UnknownName | None, typer.Option(
         "--unknown", show_default=False,
         help="A category seen only when predicting: an error, or (with --missing marginalize) "
@@ -169,9 +169,6 @@ def fit(
     else:
         if column_family:
             raise CliError("--column-family applies to --family auto only")
-        if missing == MissingName.marginalize:
-            raise CliError("--missing marginalize needs --family auto (a model with a family per "
-                           "column); use --missing drop to drop incomplete rows")
         fam = _family(family.value)
         _check_options(fam, trials=trials, trials_column=trials_column)
     _check_out_path(out, "--out")
@@ -183,12 +180,15 @@ def fit(
         _check_options(fam, covariance=covariance, categories=categories)
         _require_side_data(fam, trials, trials_column)
         inputs = _read_inputs(data, columns, weights_column=weights_column,
-                              trials_column=trials_column, id_column=id_column, drop_missing=drop)
+                              trials_column=trials_column, id_column=id_column,
+                              drop_missing="keep" if missing == MissingName.marginalize else drop)
         _check_text_columns(fam, inputs)
         categories = _categories_for_labels(fam, inputs, categories)
         model = _make_estimator(fam, components, n_init=n_init, max_iter=max_iter, tol=tol,
                                 seed=seed, covariance=covariance, trials=trials,
                                 categories=categories, unknown=unknown_value)
+        if missing == MissingName.marginalize:
+            model.set_params(missing="marginalize")
     fit_kwargs = {fam.side_data: inputs.side} if inputs.side is not None else {}
     if plot is not None and fam is None:
         raise CliError("--plot does not draw --family auto models yet")
