@@ -42,6 +42,7 @@ from ._linalg import (
     precision_cholesky_full,
     singular_message,
 )
+from ._gaussian_missing import MissingCellHooks
 from ._gaussian_products import log_densities, moments
 from ._mclust_models import MODEL_NAMES, MODELS_1D
 from ._scale import WeightedMoments, feature_scale, whitened_min_eigenvalues
@@ -52,7 +53,7 @@ _MAX_MAGNITUDE = 1e150
 
 
 @dataclass(frozen=True, eq=False)
-class GaussianFamily(Family):
+class GaussianFamily(MissingCellHooks, Family):
     """Multivariate normal components.
 
     Parameters
@@ -261,7 +262,9 @@ class GaussianFamily(Family):
         """``nk``, empirical and new centred means (K, d), and ``{"means"}`` (+ held covariances)."""
         nk = stats["nk"] + _EPS10
         c = self._centre(stats["sx"].shape[1])
-        mhat = stats["sx"] / nk[:, None]  # empirical centred means
+        # each feature's observed weight when missing cells were dropped (diag, spherical)
+        nkj = stats["nkj"] + _EPS10 if "nkj" in stats else nk[:, None]
+        mhat = stats["sx"] / nkj  # empirical centred means
         means = np.array(params["means"], dtype=np.float64) if "means" in fixed else c + mhat
         out = {"means": means}
         if "covariances" in fixed:
@@ -296,9 +299,10 @@ class GaussianFamily(Family):
             cov[np.arange(d), np.arange(d)] += floor
             prec_chol = precision_cholesky_full(cov[None], reg, label="the tied covariance")[0]
         else:
-            var = sxx / nk[:, None] - 2.0 * mhat * m + m * m + floor
-            if ct == "spherical":
-                var = var.mean(axis=1)
+            nkj = stats["nkj"] + _EPS10 if "nkj" in stats else nk[:, None]
+            var = sxx / nkj - 2.0 * mhat * m + m * m + floor
+            if ct == "spherical":  # the features' variances weighted by their observed weight
+                var = (var * nkj).sum(axis=1) / np.broadcast_to(nkj, var.shape).sum(axis=1)
             bad = np.flatnonzero(np.atleast_2d(var.T).min(axis=0) <= 0.0)
             if bad.size:
                 raise SingularCovarianceError(singular_message(f"component {bad[0]}", reg))
@@ -399,22 +403,6 @@ class GaussianFamily(Family):
         eig_min, top = whitened_min_eigenvalues(covs, self.reg_scale(covs.shape[-1]))
         threshold = max(2.0 * self.reg_covar, 1e-12 * top)
         return [int(k) for k in np.flatnonzero(eig_min <= threshold)]
-
-    # ---------------------------------------------------- missing cells (MAR)
-    def log_prob_missing(self, X, params, aux):
-        """:meth:`log_prob` of the observed cells of rows with NaN cells, and a cache.
-
-        See :func:`emkit.families._gaussian_missing.conditional_log_prob`.
-        """
-        from ._gaussian_missing import conditional_log_prob
-
-        return conditional_log_prob(self, X, params)
-
-    def suff_stats_missing(self, resp, cache):
-        """Expected statistics given the observed cells (conditional mean and covariance)."""
-        from ._gaussian_missing import conditional_stats
-
-        return conditional_stats(self, resp, cache)
 
     # ------------------------------------------------------ acceleration hooks
     def _unit_sd(self, d: int) -> np.ndarray:

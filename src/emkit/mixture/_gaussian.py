@@ -74,11 +74,14 @@ class GaussianMixture(BaseMixture):
     missing : {"error", "marginalize"}, default="error"
         What a missing cell (NaN) means: an error naming it, or a cell
         integrated out under missingness at random.  With ``"marginalize"``
-        the E-step uses each row's observed cells (their marginal density)
-        and the conditional mean and covariance of its missing cells given
-        the observed ones, and the M-step adds that conditional covariance
-        (Ghahramani & Jordan 1994; Little & Rubin 2002, ch. 11), for every
-        covariance type.  ``score_samples`` is then the log density of each
+        the E-step uses each row's observed cells (their marginal density).
+        Full and tied covariances: the conditional mean and covariance of
+        its missing cells given the observed ones, and the M-step adds that
+        conditional covariance (Ghahramani & Jordan 1994; Little & Rubin
+        2002, ch. 11).  Diagonal and spherical ones: the features are
+        independent given the component, so a missing cell's factor is
+        dropped and each feature's M-step weighs the rows that observe it
+        (the same likelihood, fewer and cheaper passes).  ``score_samples`` is then the log density of each
         row's observed cells and ``predict`` works on incomplete rows.
 
     Attributes

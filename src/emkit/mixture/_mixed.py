@@ -69,9 +69,10 @@ class MixedMixture(BaseMixture):
         block's factor from every component's density (``score_samples`` is
         the log density of the observed blocks, ``predict`` works on
         incomplete rows) and the block's M-step leaves the row out.  Single
-        missing cells are integrated out too: in a Gaussian block (any
-        covariance type) with the conditional mean and covariance of the
-        missing cells given the observed ones (Ghahramani & Jordan 1994), in
+        missing cells are integrated out too: in a full or tied Gaussian
+        block with the conditional mean and covariance of the missing cells
+        given the observed ones (Ghahramani & Jordan 1994), in a diagonal or
+        spherical one by dropping the cell's factor, in
         a product family's block (Bernoulli, binomial, Poisson, categorical,
         exponential) by dropping the cell's factor, with each feature's
         M-step over the rows that observe it.
