@@ -11,6 +11,7 @@ their Monte Carlo error (the error of a standard deviation from B draws is
 about 1 / sqrt(2 (B - 1)) relative; of a p-value sqrt(p (1 - p) / B)).
 """
 
+import copy
 import csv
 import warnings
 from pathlib import Path
@@ -109,6 +110,35 @@ def test_weighted_replicate_keeps_every_row_with_exponential_weights(eee3):
     w = np.random.RandomState(5).exponential(size=len(X))
     assert Xb is X
     np.testing.assert_array_equal(wb, w / w.max())
+
+
+def test_weighted_replicates_are_mclusts_me_weighted_fits(eee3):
+    """The same weight vectors as four of MclustBootstrap's "wlbs" replicates
+    (one moving the small component's mean 6.5 units): refitted from the fit,
+    emkit reaches me.weighted()'s weighted log-likelihood (mclust stops on an
+    absolute change of 1e-10, emkit goes on a little: the likelihood is flat
+    where the two overlapping components trade weight, so parameters agree to
+    1e-4) with no covariance floor, as mclust."""
+    gm, X = eee3
+    _, means = _r_fit()
+    order = np.argmin(np.linalg.norm(means[:, None] - gm.means_[None], axis=2), axis=1)
+    W = np.loadtxt(FIX / "wlbs_weights.csv", delimiter=",", skiprows=1)
+    fits = _csv("wlbs_fits.csv")
+    tight = copy.deepcopy(gm).set_params(tol=1e-12, max_iter=5000, reg_covar=0.0)
+    for j in range(W.shape[1]):
+        ref = {r["name"]: float(r[f"w{j + 1}"]) for r in fits}
+        m = refit(tight, X, W[:, j], {}, 0).model
+        ll = float(W[:, j] @ m.score_samples(X))
+        assert abs(ll - ref["loglik"]) <= 1e-10 * abs(ref["loglik"]), (j, ll, ref["loglik"])
+        np.testing.assert_allclose(m.weights_[order], [ref[f"pro{k}"] for k in (1, 2, 3)],
+                                   rtol=1e-4)
+        np.testing.assert_allclose(
+            m.means_[order], [[ref[f"mean{k}_{i}"] for i in (1, 2)] for k in (1, 2, 3)],
+            rtol=1e-5)
+        np.testing.assert_allclose(
+            m.covariances_[order],
+            [[[ref[f"var{k}_{a}_{b}"] for b in (1, 2)] for a in (1, 2)] for k in (1, 2, 3)],
+            rtol=1e-4)
 
 
 def test_parametric_replicate_comes_from_the_fitted_mixture(eee3):
