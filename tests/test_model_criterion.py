@@ -106,3 +106,33 @@ def test_select_prints_the_icl_grid_and_json_carries_every_criterion(tmp_path):
     # choosing by ICL shows the BIC grid instead
     text = ok(run(*args, "--criterion", "icl")).stdout
     assert "BIC of every candidate" in text and "ICL of every candidate" not in text
+
+
+def test_select_plot_draws_the_per_model_plot_of_the_candidates(tmp_path, monkeypatch):
+    """emkit select --plot with mclust model names draws plot_model_criterion: one
+    line per model whose points are minus the BIC of the JSON candidates; with
+    scikit-learn names it keeps emkit's own criterion plot."""
+    import emkit.plotting._common as common
+
+    drawn = []
+    save = common.save_png
+    monkeypatch.setattr(common, "save_png", lambda fig, path, dpi: (drawn.append(fig),
+                                                                      save(fig, path, dpi))[1])
+    X, names = load_faithful(return_names=True)
+    data = write_csv(tmp_path / "f.csv", X, names)
+    png = tmp_path / "bic.png"
+    out = json.loads(ok(run("select", data, "-k", "1-2", "--covariance", "EII,VEV",
+                            "--json", "--plot", png)).stdout)
+    assert png.stat().st_size > 0 and len(drawn) == 1
+    ax = drawn[0].axes[0]
+    assert ax.get_title() == "BIC of every model" and "higher is better" in ax.get_ylabel()
+    lines = ax.get_lines()
+    assert [ln.get_label() for ln in lines] == ["EII", "VEV"]
+    for ln in lines:
+        cells = sorted((c for c in out["candidates"] if c["covariance_type"] == ln.get_label()),
+                       key=lambda c: c["n_components"])
+        np.testing.assert_array_equal(ln.get_xdata(), [1, 2])
+        np.testing.assert_allclose(ln.get_ydata(), [np.nan if c["degenerate"] else -c["bic"]
+                                                    for c in cells], rtol=1e-12)
+    ok(run("select", data, "-k", "1", "--covariance", "full", "--json", "--plot", png))
+    assert drawn[1].axes[0].get_title() != "BIC of every model"

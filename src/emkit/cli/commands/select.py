@@ -91,8 +91,12 @@ def select(
         help="Convergence threshold of every fit.  [default: the estimator's]")] = None,
     seed: Annotated[int, typer.Option(
         "--seed", metavar="S", help="Random seed (printed with the result).")] = _DEFAULT_SEED,
-    plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG",
-                                              help="Draw the criterion curve into this PNG.")] = None,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", metavar="PNG",
+        help="Draw the criterion curves into this PNG: with mclust model names (--covariance "
+             "all) mclust's BIC/ICL plot, one line per model in mclust's sign (higher is "
+             "better); otherwise emkit's, lower is better, zoomed on the competitive models."
+    )] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="MODEL",
                                              help="Save the chosen model to this file.")] = None,
     drop_missing: DropOpt = False,
@@ -169,10 +173,14 @@ def select(
 def _save_criterion_plot(table, path: Path) -> None:
     from matplotlib.figure import Figure
 
-    from ...plotting import plot_criterion
+    from ...plotting import plot_criterion, plot_model_criterion
     from ...plotting._common import save_png
+    from ...plotting.diagnostics import MODEL_COLOURS
 
     fig = Figure(figsize=(8, 6), dpi=100)
-    plot_criterion(table, ax=fig.add_subplot())
+    if all(r.get("covariance_type") in MODEL_COLOURS for r in table):
+        plot_model_criterion(table, ax=fig.add_subplot())  # mclust's plot.mclustBIC
+    else:
+        plot_criterion(table, ax=fig.add_subplot())
     fig.tight_layout()
     save_png(fig, path, 100)
