@@ -179,3 +179,37 @@ def test_model_files_round_trip(model, tmp_path):
     np.testing.assert_allclose(back.score_samples(X), gm.score_samples(X), rtol=1e-13)
     assert back._n_parameters() == gm._n_parameters()
     np.testing.assert_allclose(back.volume_, gm.volume_)
+
+
+def _two_clusters_and_a_line(offset):
+    rng = np.random.default_rng(4)
+    R = np.array([[np.cos(0.5), -np.sin(0.5)], [np.sin(0.5), np.cos(0.5)]])
+    big = [rng.normal(size=(150, 2)) * [3.0, 0.3] @ R.T + c for c in ([0.0, 0.0], [0.0, 8.0])]
+    line = np.c_[np.linspace(7.0, 8.0, 4), np.full(4, -6.0) + offset * np.array([1, -1, 1, -1])]
+    return np.vstack(big + [line]), np.array([[0.0, 0.0], [0.0, 8.0], [7.5, -6.0]])
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.05])
+def test_a_component_on_collinear_points_is_degenerate_where_it_borrows_the_shape(offset):
+    """Four points on a line as a third component: VEV turns the shared shape along
+    the line and shrinks its volume, a covariance far from singular; the same
+    component is degenerate under VVV (its own covariance is singular) and
+    flagged under VEV, VEE and VEI too; with equal volume (EEV) it cannot
+    shrink.  Off the line by 0.05 (a fifth of the cluster's minor sd), no model
+    flags it."""
+    X, means = _two_clusters_and_a_line(offset)
+    fits = {}
+    for model in ("VEV", "VEE", "VEI", "VVV", "EEV"):
+        gm = emkit.GaussianMixture(3, covariance_type=model, means_init=means, tol=1e-8,
+                                   max_iter=2000, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits[model] = gm.fit(X)
+        assert np.round(gm.weights_ * len(X)).tolist()[2] == 4, (model, gm.weights_ * len(X))
+    vev = fits["VEV"]
+    eig = np.linalg.eigvalsh(vev.covariances_[2])
+    assert eig[0] / eig[1] > 1e-3  # the shared shape: nowhere near the floor
+    collinear = offset == 0.0
+    for model in ("VEV", "VEE", "VEI", "VVV"):
+        assert fits[model].degenerate_components_ == ([2] if collinear else []), model
+    assert fits["EEV"].degenerate_components_ == []

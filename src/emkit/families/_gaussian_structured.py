@@ -27,9 +27,17 @@ from ._mclust_models import (
     n_covariance_parameters,
     structured_covariances,
 )
+from ._scale import whitened_min_eigenvalues
 from .gaussian import GaussianFamily
 
 _EPS10 = 10 * np.finfo(np.float64).eps
+
+#: models whose component volume is free while the shape is shared: a component
+#: whose own points span fewer dimensions than the data borrows the others' shape
+#: and shrinks its volume (a spurious maximum that keeps its covariance regular)
+BORROWED_SHAPE = ("VEI", "VEE", "VEV")
+#: the M-step's record of every component's own scatter (not a model parameter)
+SCATTER_KEY = "own_scatter_min"
 
 __all__ = ["StructuredGaussianFamily", "gaussian_family", "storage_type"]
 
@@ -106,7 +114,31 @@ class StructuredGaussianFamily(GaussianFamily):
         cov[:, np.arange(d), np.arange(d)] += self.reg_diagonal(d)
         out["covariances"] = cov
         out["precisions_cholesky"] = precision_cholesky_full(cov, self.reg_covar)
+        if self.model in BORROWED_SHAPE:
+            # the VVV covariance of each component's own points, as the degeneracy test sees it
+            out[SCATTER_KEY] = whitened_min_eigenvalues(W / nk[:, None, None], self.reg_scale(d))[0]
         return out
+
+    def degenerate_components(self, params):
+        """Collapsed components: a covariance on the floor (every model), and in
+        ``VEI``, ``VEE`` and ``VEV`` also a component whose own points would give it
+        a degenerate ``VVV`` covariance (whitened scatter ``W_k / n_k`` with an
+        eigenvalue at most ``reg_covar``, or ``1e-12`` of the largest variance).
+
+        Those three models share the shape but not the volume: a component on a
+        few collinear points (rounded data put many on one line) takes the
+        others' shape, turns it along the line and shrinks its volume, a
+        spurious maximum whose covariance stays well conditioned (mclust's
+        condition-number check does not see it).  The test needs the M-step's
+        scatter, so it applies to parameters that come from an M-step.
+        """
+        found = set(super().degenerate_components(params))
+        own = params.get(SCATTER_KEY) if self.model in BORROWED_SHAPE else None
+        if own is not None:
+            d = np.shape(params["means"])[1]
+            _, top = whitened_min_eigenvalues(self.covariance_matrices(params), self.reg_scale(d))
+            found.update(np.flatnonzero(np.asarray(own) <= max(self.reg_covar, 1e-12 * top)).tolist())
+        return sorted(int(k) for k in found)
 
     def reg_scale(self, n_features: int) -> np.ndarray:
         """One scale for every feature (the mean variance), so the floor is isotropic."""
