@@ -107,7 +107,7 @@ def test_fit_table_output_and_plot(tmp_path, faithful_csv):
     from matplotlib.image import imread
 
     img = imread(png)
-    assert img.shape[:2] == (600, 800) and img[..., :3].std() > 0.05
+    assert img.shape[:2] == (600, 1000) and img[..., :3].std() > 0.05
 
 
 def test_binomial_trials_column_and_weights_column(tmp_path):
@@ -221,7 +221,7 @@ def test_demo_end_to_end(demo_run):
     for name in ("clusters.png", "history.png", "criterion.png", "density_eruptions.png",
                  "density_waiting.png"):
         img = imread(out_dir / name)
-        assert img.shape[:2] == (600, 800) and img[..., :3].std() > 0.05, name
+        assert img.shape[:2] == (600, 1000) and img[..., :3].std() > 0.05, name
     model = load(out_dir / "model.emkit")
     assert "seed 0" in res.stdout
     assert not list(out_dir.glob(".*"))  # no temporary files left

@@ -253,3 +253,32 @@ def test_plots_show_labels(tmp_path):
     result = run("fit", data, "--family", "categorical", "-k", "2", "--seed", "0", "--plot", png)
     assert result.exit_code == 0, result.stderr
     assert png.stat().st_size > 0
+
+
+def test_single_panel_legends_sit_outside_the_axes():
+    """Legends never cover data: every single-panel plot puts its legend right of the axes."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from emkit import GaussianMixture, PoissonMixture, plotting
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(4, 1, (60, 2))]
+    gm = GaussianMixture(2, random_state=0).fit(X)
+    counts = rng.poisson(3.0, (100, 1)).astype(float)
+    pm = PoissonMixture(2, random_state=0).fit(counts)
+    draws = [lambda ax: plotting.plot_density_1d(gm, X, ax=ax),
+             lambda ax: plotting.plot_clusters_2d(gm, X, ax=ax),
+             lambda ax: plotting.plot_uncertainty(gm, X, ax=ax),
+             lambda ax: plotting.plot_density_2d(gm, X, ax=ax),
+             lambda ax: plotting.plot_pmf(pm, counts, ax=ax)]
+    for draw in draws:
+        fig = Figure(figsize=(10, 6))
+        ax = fig.add_subplot()
+        draw(ax)
+        fig.tight_layout()
+        fig.canvas.draw()
+        legend = ax.get_legend().get_window_extent()
+        box = ax.get_window_extent()
+        assert legend.x0 >= box.x1  # entirely right of the axes
+        assert legend.x1 <= fig.bbox.x1 + 1  # and inside the figure after tight_layout

@@ -62,3 +62,31 @@ def test_long_table_of_many_features_at_80_columns(tmp_path):
     for name in names:
         assert name in text
 
+
+
+def test_mixed_type_model_at_80_columns(tmp_path):
+    """--family auto: a table per kind of block, each number whole, labels by label."""
+    rng = np.random.default_rng(0)
+    n = 120
+    z = rng.random(n) < 0.5
+    rows = ["age_in_years,favourite_colour,smoker,visits_last_year"]
+    for i in range(n):
+        rows.append(f"{rng.normal(30 if z[i] else 55, 4):.2f},"
+                    f"{['blue', 'green', 'red'][rng.integers(3)]},"
+                    f"{'yes' if rng.random() < (0.8 if z[i] else 0.2) else 'no'},"
+                    f"{rng.poisson(1 if z[i] else 6)}")
+    path = tmp_path / "survey.csv"
+    path.write_text("\n".join(rows) + "\n")
+    args = ("fit", path, "--family", "auto", "-k", 3, "--seed", 0)
+    text = run80(*args)
+    check_width(text)
+    info = json.loads(run80(*args, "--json"))
+    cells = [c.strip() for line in text.splitlines() for c in line.split("│")]
+    blocks = {b["family"]: b for b in info["blocks"]}
+    for value in np.ravel(blocks["gaussian"]["means"]):
+        assert _fmt(value) in cells
+    for value in np.ravel(blocks["poisson"]["rates"]):
+        assert _fmt(value) in cells
+    for label, probs in info["category_probabilities"]["favourite_colour"].items():
+        assert label in cells and all(_fmt(p, 3) in cells for p in probs)
+    assert "P(=0)" not in text  # labelled columns are shown by their labels

@@ -96,11 +96,23 @@ def _cell(column, k: int, j: int | None = None) -> str:
     return _fmt(v, column.digits)
 
 
-def _model_table(model, title: str | None = None) -> Table:
-    """Rich table of the fitted parameters, one row per component (or per component and feature).
+def _applies(column, j: int) -> bool:
+    """Whether a per-feature column has a value for feature ``j`` (a mixed-type model's
+    columns hold None at the features of other blocks)."""
+    if column.values is None:
+        return True
+    values = np.asarray(column.values)
+    return values.dtype != object or any(v is not None for v in values[:, j])
+
+
+def _model_tables(model) -> list:
+    """Rich tables of the fitted parameters, one row per component (or per component and feature).
 
     The columns are those of the family's :class:`~emkit.families.Description`;
-    number columns are never narrower than their widest number.
+    number columns are never narrower than their widest number.  In the long
+    layout features that take different columns (the blocks of a mixed-type
+    model) get a table each, so no table holds columns empty for its rows, and
+    features with text labels are left to :func:`_label_tables`.
     """
     desc = _describe(model)
     names = _feature_names(model)
@@ -108,26 +120,40 @@ def _model_table(model, title: str | None = None) -> Table:
     weights = np.asarray(model.weights_)
     K = len(weights)
     per_feature = [c for c in desc.columns if not c.per_component]
-    heads: list[str] = ["component", "weight"]
     if d <= desc.wide_max:
+        heads: list[str] = ["component", "weight"]
         per_component = [c for c in desc.columns if c.per_component]
         heads += [f"{c.label} {n}" for n in names for c in per_feature]
         heads += [c.label.format(*names) for c in per_component]
         rows = [[str(k), _fmt(weights[k], 3)]
                 + [_cell(c, k, j) for j in range(d) for c in per_feature]
                 + [_cell(c, k) for c in per_component] for k in range(K)]
-        ends = [False] * K
-        text = set()
-    else:
-        heads += ["feature"] + [c.label for c in per_feature]
+        return [_table(heads, rows, [False] * K, set())]
+    groups: dict = {}
+    labelled = _feature_levels(model)  # shown by label in _label_tables instead
+    for j in range(d):
+        if names[j] in labelled:
+            continue
+        key = tuple(i for i, c in enumerate(per_feature) if _applies(c, j))
+        groups.setdefault(key, []).append(j)
+    tables = []
+    for key, features in groups.items():
+        columns = [per_feature[i] for i in key]
+        heads = ["component", "weight", "feature"] + [c.label for c in columns]
         rows, ends = [], []
         for k in range(K):
-            for j in range(d):
-                rows.append([str(k) if j == 0 else "", _fmt(weights[k], 3) if j == 0 else "",
-                             names[j], *[_cell(c, k, j) for c in per_feature]])
-                ends.append(j == d - 1)
-        text = {2} | {3 + i for i, c in enumerate(per_feature) if c.values is None}
-    table = Table(title=title, title_justify="left", header_style="bold")
+            for j in features:
+                first = j == features[0]
+                rows.append([str(k) if first else "", _fmt(weights[k], 3) if first else "",
+                             names[j], *[_cell(c, k, j) for c in columns]])
+                ends.append(j == features[-1])
+        text = {2} | {3 + i for i, c in enumerate(columns) if c.values is None}
+        tables.append(_table(heads, rows, ends, text))
+    return tables
+
+
+def _table(heads, rows, ends, text) -> Table:
+    table = Table(title_justify="left", header_style="bold")
     for j, head in enumerate(heads):
         _add_column(table, head, [row[j] for row in rows], numeric=j not in text)
     for row, end in zip(rows, ends, strict=True):
@@ -152,17 +178,19 @@ def _label_probabilities(model) -> dict:
 
 
 def _label_tables(model) -> list:
-    """A table per text feature: a row per label, a column per component."""
+    """A table per text feature: the weights, then a row per label; a column per component."""
     tables = []
+    weights = np.asarray(model.weights_)
     for name, (labels, probs) in _label_probabilities(model).items():
-        t = Table(title=f"{name}: probability of each category", title_justify="left",
-                  header_style="bold")
-        _add_column(t, name, list(labels), numeric=False)
-        cells = [[_fmt(probs[k, c], 3) for c in range(len(labels))] for k in range(len(probs))]
+        t = Table(title=f"{name} by component", title_justify="left", header_style="bold")
+        _add_column(t, name, ["(weight)", *labels], numeric=False)
+        cells = [[_fmt(weights[k], 3)] + [_fmt(probs[k, c], 3) for c in range(len(labels))]
+                 for k in range(len(probs))]
         for k, column in enumerate(cells):
             _add_column(t, f"comp. {k}", column, numeric=True)
+        t.add_row("(weight)", *[column[0] for column in cells], end_section=True, style="dim")
         for c, label in enumerate(labels):
-            t.add_row(label, *[column[c] for column in cells])
+            t.add_row(label, *[column[c + 1] for column in cells])
         tables.append(t)
     return tables
 
@@ -172,8 +200,7 @@ def _print_model(model, extra_lines=()) -> None:
     out.print(Text(_model_summary(model), style="bold"))
     for line in extra_lines:
         out.print(line, markup=False)
-    out.print(_model_table(model))
-    for table in _label_tables(model):
+    for table in _model_tables(model) + _label_tables(model):
         out.print(table)
 
 

@@ -123,6 +123,14 @@ def _feature_label(feature_names, j: int) -> str:
     return f"feature {j}"
 
 
+def _outside_legend(ax, handles=None, labels=None):
+    """The legend outside the axes, to the right of them, so it never covers data (a
+    figure's ``tight_layout`` makes room for it)."""
+    args = () if handles is None else (handles, labels)
+    return ax.legend(*args, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                     fontsize="small", frameon=False)
+
+
 def _integer_xaxis(ax) -> None:
     from matplotlib.ticker import MaxNLocator
 

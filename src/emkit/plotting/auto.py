@@ -37,8 +37,8 @@ def plot_auto(model, X, path, *, feature_names=None, levels=None, figsize=(8.0, 
         The labels of text features by feature name (their codes' labels):
         the plots show labels, not codes.
     figsize : tuple of float, default=(8.0, 6.0)
-        Size in inches of a single plot (a grid of discrete features is
-        larger).
+        Size in inches of a single plot, to which 2 inches are added at its
+        right for the legend (a grid of features is larger).
     dpi : int, default=100
     **fit_params
         Per-row side data, as for :func:`plot_pmf` (binomial: ``n_trials``).
@@ -59,8 +59,9 @@ def plot_auto(model, X, path, *, feature_names=None, levels=None, figsize=(8.0, 
 
     params = model._fitted_params()
     ellipses = family.data_kind == "continuous" and family.ellipses(params) is not None
+    beside = (figsize[0] + 2.0, figsize[1])  # a single plot: room for the legend at its right
     if ellipses and X.shape[1] == 2:
-        fig = Figure(figsize=figsize, dpi=dpi)
+        fig = Figure(figsize=beside, dpi=dpi)
         plot_clusters_2d(model, X, ax=fig.add_subplot(), feature_names=feature_names)
     elif ellipses and X.shape[1] > 2:
         d = min(X.shape[1], 6)
@@ -82,7 +83,7 @@ def plot_auto(model, X, path, *, feature_names=None, levels=None, figsize=(8.0, 
         d = min(X.shape[1], 9)
         ncols = 2 if d == 4 else min(d, 3)
         nrows = math.ceil(d / ncols)
-        size = figsize if d == 1 else (figsize[0] * ncols * 0.75, figsize[1] * nrows * 0.75)
+        size = beside if d == 1 else (figsize[0] * ncols * 0.75, figsize[1] * nrows * 0.75)
         fig = Figure(figsize=size, dpi=dpi)
         for j in range(d):
             ax = fig.add_subplot(nrows, ncols, j + 1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._common import (
+    _outside_legend,
     _check_feature,
     _check_X,
     _colour,
@@ -113,7 +114,7 @@ def plot_uncertainty(model, X, features=(0, 1), ax=None, *, feature_names=None):
     worst = int(np.argmax(u))
     ax.set_title(f"Classification uncertainty (larger, darker = less certain; "
                  f"largest {u[worst]:.2f})")
-    ax.legend(loc="best", fontsize="small", framealpha=0.85)
+    _outside_legend(ax)
     return ax
 
 
@@ -185,7 +186,7 @@ def plot_density_2d(model, X, features=(0, 1), ax=None, *, feature_names=None, l
     ax.set_ylabel(_feature_label(feature_names, fy))
     K = len(weights)
     ax.set_title(f"Mixture density of {K} {_display(family)} component{'s' if K != 1 else ''}")
-    ax.legend(handles, texts, loc="best", fontsize="small", framealpha=0.85)
+    _outside_legend(ax, handles, texts)
     return ax
 
 

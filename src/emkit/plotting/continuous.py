@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ._common import (
+    _outside_legend,
     _DATA_COLOUR,
     _MIXTURE_COLOUR,
     _check_X,
@@ -86,7 +87,7 @@ def plot_density_1d(model, X, ax=None, *, feature=0, feature_names=None, bins="a
     ax.set_title(f"{_feature_label(feature_names, j)}: data and fitted mixture "
                  f"({len(weights)} component{'s' if len(weights) != 1 else ''})")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="best", fontsize="small")
+    _outside_legend(ax)
     return ax
 
 
@@ -167,5 +168,5 @@ def plot_clusters_2d(model, X, features=(0, 1), ax=None, *, feature_names=None):
     summary = ", ".join(family.describe(params).summary)
     ax.set_title(f"{K} {_display(family)} component{'s' if K != 1 else ''}"
                  + (f" ({summary})" if summary else ""))
-    ax.legend(handles, texts, loc="best", fontsize="small", framealpha=0.85)
+    _outside_legend(ax, handles, texts)
     return ax

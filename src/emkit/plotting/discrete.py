@@ -10,6 +10,7 @@ from ._common import (
     _colour,
     _feature_label,
     _integer_xaxis,
+    _outside_legend,
     _matplotlib,
     _display,
     _new_axes,
@@ -96,5 +97,5 @@ def plot_pmf(model, X, feature=0, ax=None, *, feature_names=None, levels=None, *
     ax.set_ylabel("probability / share of rows")
     ax.set_title(f"{label}: observed against fitted {_display(family)} mixture ({len(weights)} components)")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="best", fontsize="small")
+    _outside_legend(ax)
     return ax

@@ -80,7 +80,7 @@ def _demo_plots(model, X, names, table, out_dir: Path) -> list[Path]:
     jobs.append(("criterion.png", lambda ax: plotting.plot_criterion(table, ax=ax)))
     written = []
     for filename, draw in jobs:
-        fig = Figure(figsize=(8, 6), dpi=100)
+        fig = Figure(figsize=(10, 6), dpi=100)  # room for the legend right of the axes
         draw(fig.add_subplot())
         fig.tight_layout()
         path = out_dir / filename
