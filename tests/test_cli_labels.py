@@ -282,3 +282,16 @@ def test_single_panel_legends_sit_outside_the_axes():
         box = ax.get_window_extent()
         assert legend.x0 >= box.x1  # entirely right of the axes
         assert legend.x1 <= fig.bbox.x1 + 1  # and inside the figure after tight_layout
+
+
+def test_auto_fit_draws_every_column(fitted, tmp_path):
+    pytest.importorskip("matplotlib")
+    from matplotlib.image import imread
+
+    _, data, _, _, _ = fitted
+    png = tmp_path / "auto.png"
+    result = run("fit", data, "--family", "auto", "-k", "2", "--missing", "marginalize",
+                 "--id-column", "id", "--seed", "0", "--plot", png)
+    assert result.exit_code == 0, result.stderr
+    img = imread(png)
+    assert img.shape[:2] == (900, 1200)  # a 2 x 2 grid: age, colour, smoker, visits

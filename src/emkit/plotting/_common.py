@@ -77,10 +77,23 @@ def _fitted(model, kind: str, what: str, other: str):
 
 
 def _one_feature(model, X, feature, kind: str, what: str, other: str):
-    """Fitted family and parameters, ``X`` as a 2-D array and the checked column index."""
-    family, params = _fitted(model, kind, what, other)
+    """Fitted family and parameters, ``X`` as a 2-D array and the checked column index.
+
+    The data kind checked is that of the feature's own family
+    (:meth:`~emkit.families.Family.feature_family`: a mixed-type model's block).
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model)
+    family, params = model._fitted_family(), model._fitted_params()
     X = _check_X(X)
-    return family, params, X, _check_feature(feature, X.shape[1])
+    j = _check_feature(feature, X.shape[1])
+    own = family.feature_family(j)
+    if own.data_kind != kind:
+        where = "" if own is family else f" (feature {j} is {own.name})"
+        raise ValueError(f"{what} draws {kind} families; for {type(model).__name__}{where} "
+                         f"({own.data_kind}) use {other}")
+    return family, params, X, j
 
 
 def _display(family) -> str:

@@ -22,7 +22,8 @@ def plot_auto(model, X, path, *, feature_names=None, levels=None, figsize=(8.0, 
     gets :func:`plot_heatmap`; otherwise every feature (up to nine, in a
     grid with one shared legend above the panels) gets
     :func:`plot_density_1d` (continuous families) or :func:`plot_pmf`
-    (discrete families).
+    (discrete families), each feature by its own family in a mixed-type
+    model.
     The file is written atomically: a failure leaves no partial file.
 
     Parameters
@@ -73,11 +74,10 @@ def plot_auto(model, X, path, *, feature_names=None, levels=None, figsize=(8.0, 
                      dpi=dpi)
         plot_heatmap(model, ax=fig.add_subplot(), feature_names=feature_names, levels=by_index)
     else:
-        if family.data_kind == "continuous":
-            def draw(j, ax):
+        def draw(j, ax):  # by the feature's own family (a mixed-type model's block)
+            if family.feature_family(j).data_kind == "continuous":
                 plot_density_1d(model, X, ax=ax, feature=j, feature_names=feature_names)
-        else:
-            def draw(j, ax):
+            else:
                 plot_pmf(model, X, feature=j, ax=ax, feature_names=feature_names,
                          levels=by_index.get(j), **fit_params)
         d = min(X.shape[1], 9)

@@ -75,7 +75,8 @@ def plot_pmf(model, X, feature=0, ax=None, *, feature_names=None, levels=None, *
     ax.bar(support, observed, width=0.8, color=_DATA_COLOUR, alpha=0.5,
            label=f"observed share ({x.size} rows)")
     markers = support.size <= 40
-    ordered = family.ordered  # unordered values get markers, no lines
+    own = family.feature_family(j)  # a mixed-type model's block of this feature
+    ordered = own.ordered  # unordered values get markers, no lines
     for k, part in enumerate(parts):
         ax.plot(support, part, color=_colour(k), ls="--" if ordered else "none", lw=1.4,
                 marker=("." if ordered else "s") if markers else None, markersize=6 if ordered else 7,
@@ -93,9 +94,9 @@ def plot_pmf(model, X, feature=0, ax=None, *, feature_names=None, levels=None, *
     else:
         _integer_xaxis(ax)
     label = _feature_label(feature_names, j)
-    ax.set_xlabel(label if levels is not None else f"{label}: {family.value_label}")
+    ax.set_xlabel(label if levels is not None else f"{label}: {own.value_label}")
     ax.set_ylabel("probability / share of rows")
-    ax.set_title(f"{label}: observed against fitted {_display(family)} mixture ({len(weights)} components)")
+    ax.set_title(f"{label}: observed against fitted {_display(own)} mixture ({len(weights)} components)")
     ax.set_ylim(bottom=0)
     _outside_legend(ax)
     return ax

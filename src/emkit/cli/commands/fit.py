@@ -190,8 +190,6 @@ def fit(
         if missing == MissingName.marginalize:
             model.set_params(missing="marginalize")
     fit_kwargs = {fam.side_data: inputs.side} if inputs.side is not None else {}
-    if plot is not None and fam is None:
-        raise CliError("--plot does not draw --family auto models yet")
     tracer = _engine_options(model, fam, inputs, acceleration, init, fixed, trace, as_json)
     interrupted = _fit_one(model, inputs.X, inputs.weights, fit_kwargs, max_iter, n_init,
                            trace=tracer)
@@ -215,7 +213,7 @@ def fit(
         from ...plotting import plot_auto
 
         plot_auto(model, inputs.X, plot, feature_names=inputs.names, levels=inputs.levels,
-                  **_side_kwargs(fam, inputs, trials))
+                  **({} if fam is None else _side_kwargs(fam, inputs, trials)))
     if plot_history is not None and not interrupted:
         from ..trace import save_history_plot
 
