@@ -1,4 +1,5 @@
-"""Gaussian covariance structures: shapes, checks of user values, conversions.
+"""Gaussian covariance structures: shapes, checks of user values, conversions,
+and the unconstrained coordinates of the accelerated EM.
 
 The four covariance types store covariances (and precision Cholesky factors)
 with scikit-learn's shapes: (K, d, d) full, (d, d) tied, (K, d) diag and
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._linalg import precision_cholesky_full
+from ._linalg import SingularCovarianceError, precision_cholesky_full, singular_message
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
@@ -157,3 +158,110 @@ def check_means(means, n_components: int, n_features: int) -> np.ndarray:
     if not np.all(np.isfinite(means)):
         raise ValueError("means_init contains NaN or inf")
     return means
+
+
+def covariances_to_unconstrained(cov: np.ndarray, covariance_type: str, sd: np.ndarray) -> dict:
+    """Unconstrained coordinates of stored covariances, for the accelerated EM.
+
+    Full and tied: the log of the diagonal (``cov_log_diag``, shape (..., d))
+    and the strictly lower triangle (``cov_offdiag``, shape (..., d (d - 1) / 2))
+    of the Cholesky factor of the covariance standardised by the features'
+    standard deviations ``sd`` (shape (d,)); diag and spherical: ``cov_log``,
+    the log variances.
+    """
+    if covariance_type in ("full", "tied"):
+        L = np.linalg.cholesky(cov) / sd[:, None]  # rows scaled: the standardised factor
+        il = np.tril_indices(L.shape[-1], -1)
+        return {"cov_log_diag": np.log(np.diagonal(L, axis1=-2, axis2=-1)),
+                "cov_offdiag": L[..., il[0], il[1]]}
+    return {"cov_log": np.log(cov)}
+
+
+def covariances_from_unconstrained(theta: dict, covariance_type: str, reg_covar: float,
+                                   sd: np.ndarray):
+    """The inverse of :func:`covariances_to_unconstrained`: ``(covariances, precisions_cholesky)``.
+
+    Raises :class:`SingularCovarianceError` where a covariance is not positive definite.
+    """
+    if covariance_type in ("full", "tied"):
+        diag = theta["cov_log_diag"]
+        d = diag.shape[-1]
+        L = np.zeros(diag.shape[:-1] + (d, d))
+        il = np.tril_indices(d, -1)
+        L[..., il[0], il[1]] = theta["cov_offdiag"]
+        L[..., np.arange(d), np.arange(d)] = np.exp(diag)
+        L *= sd[:, None]
+        cov = L @ np.swapaxes(L, -1, -2)
+        if covariance_type == "full":
+            return cov, precision_cholesky_full(cov, reg_covar)
+        return cov, precision_cholesky_full(cov[None], reg_covar, "the tied covariance")[0]
+    cov = np.exp(theta["cov_log"])
+    if not np.all(np.isfinite(cov)) or np.any(cov <= 0):
+        raise SingularCovarianceError(singular_message("a component", reg_covar))
+    return cov, 1.0 / np.sqrt(cov)
+
+
+def covariance_step(ct: str, sxx: np.ndarray, sx: np.ndarray, nk: np.ndarray, mhat: np.ndarray,
+                    m: np.ndarray, floor: np.ndarray, reg: float, nkj: np.ndarray):
+    """The M-step's covariances and precision Cholesky factors from moments about the centre.
+
+    Maximum-likelihood update of McLachlan & Peel, *Finite Mixture Models*
+    (Wiley, 2000), section 3.2, plus ``floor`` on the diagonal.
+
+    Parameters
+    ----------
+    ct : {"full", "tied", "diag", "spherical"}
+    sxx : ndarray
+        Weighted second moments about the centre: (K, d, d) full, (d, d) tied,
+        (K, d) diag and spherical.
+    sx : ndarray of shape (K, d)
+        Weighted first moments about the centre.
+    nk : ndarray of shape (K,)
+    mhat : ndarray of shape (K, d)
+        Empirical centred means ``sx / nk``.
+    m : ndarray of shape (K, d)
+        New centred means (``mhat``, or held means).
+    floor : ndarray of shape (d,)
+        Added to the diagonal of every covariance.
+    reg : float
+        ``reg_covar``, for the error message.
+    nkj : ndarray of shape (K, d) or (K, 1)
+        Diag and spherical: the weight of each component's observed cells of
+        each feature (``nk[:, None]`` without missing cells).
+
+    Returns
+    -------
+    covariances, precisions_cholesky : ndarray
+        In the covariance type's storage.
+
+    Raises
+    ------
+    SingularCovarianceError
+    """
+    K, d = sx.shape
+    if ct == "full":
+        cov = (
+            sxx / nk[:, None, None]
+            - mhat[:, :, None] * m[:, None, :]
+            - m[:, :, None] * mhat[:, None, :]
+            + m[:, :, None] * m[:, None, :]
+        )
+        cov = 0.5 * (cov + cov.transpose(0, 2, 1))
+        cov[:, np.arange(d), np.arange(d)] += floor
+        prec_chol = precision_cholesky_full(cov, reg)
+    elif ct == "tied":
+        cross = (sx.T @ m)  # sum_k sx_k m_k^T
+        cov = (sxx - cross - cross.T + (m.T * nk) @ m) / nk.sum()
+        cov = 0.5 * (cov + cov.T)
+        cov[np.arange(d), np.arange(d)] += floor
+        prec_chol = precision_cholesky_full(cov[None], reg, label="the tied covariance")[0]
+    else:
+        var = sxx / nkj - 2.0 * mhat * m + m * m + floor
+        if ct == "spherical":  # the features' variances weighted by their observed weight
+            var = (var * nkj).sum(axis=1) / np.broadcast_to(nkj, var.shape).sum(axis=1)
+        bad = np.flatnonzero(np.atleast_2d(var.T).min(axis=0) <= 0.0)
+        if bad.size:
+            raise SingularCovarianceError(singular_message(f"component {bad[0]}", reg))
+        cov = var
+        prec_chol = 1.0 / np.sqrt(var)
+    return cov, prec_chol

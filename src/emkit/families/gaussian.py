@@ -24,12 +24,14 @@ import numpy as np
 
 from .._validation import check_choice, check_float_param
 from ._base import Family
-from ._describe import Column, Description
 from ._covariance import (
     COVARIANCE_TYPES,
     check_covariances,
     check_means,
     check_stored_covariances,
+    covariance_step,
+    covariances_from_unconstrained,
+    covariances_to_unconstrained,
     full_matrices,
     precisions_from_cholesky,
     precisions_from_covariances,
@@ -39,9 +41,8 @@ from ._linalg import (
     SingularCovarianceError,
     feature_rows,
     _whitened_moments,
-    precision_cholesky_full,
-    singular_message,
 )
+from ._gaussian_describe import GaussianDescription
 from ._gaussian_missing import MissingCellHooks
 from ._gaussian_products import log_densities, moments
 from ._mclust_models import MODEL_NAMES, MODELS_1D
@@ -53,7 +54,7 @@ _MAX_MAGNITUDE = 1e150
 
 
 @dataclass(frozen=True, eq=False)
-class GaussianFamily(MissingCellHooks, Family):
+class GaussianFamily(GaussianDescription, MissingCellHooks, Family):
     """Multivariate normal components.
 
     Parameters
@@ -276,40 +277,11 @@ class GaussianFamily(MissingCellHooks, Family):
         nk, mhat, m, out = self._means_step(stats, params, fixed)
         if "covariances" in fixed:
             return out
-        sx = stats["sx"]
-        K, d = sx.shape
-        sxx = stats["sxx"]
-        ct = self.covariance_type
-        reg = self.reg_covar
-        floor = self.reg_diagonal(d)
-        if ct == "full":
-            cov = (
-                sxx / nk[:, None, None]
-                - mhat[:, :, None] * m[:, None, :]
-                - m[:, :, None] * mhat[:, None, :]
-                + m[:, :, None] * m[:, None, :]
-            )
-            cov = 0.5 * (cov + cov.transpose(0, 2, 1))
-            cov[:, np.arange(d), np.arange(d)] += floor
-            prec_chol = precision_cholesky_full(cov, reg)
-        elif ct == "tied":
-            cross = (sx.T @ m)  # sum_k sx_k m_k^T
-            cov = (sxx - cross - cross.T + (m.T * nk) @ m) / nk.sum()
-            cov = 0.5 * (cov + cov.T)
-            cov[np.arange(d), np.arange(d)] += floor
-            prec_chol = precision_cholesky_full(cov[None], reg, label="the tied covariance")[0]
-        else:
-            nkj = stats["nkj"] + _EPS10 if "nkj" in stats else nk[:, None]
-            var = sxx / nkj - 2.0 * mhat * m + m * m + floor
-            if ct == "spherical":  # the features' variances weighted by their observed weight
-                var = (var * nkj).sum(axis=1) / np.broadcast_to(nkj, var.shape).sum(axis=1)
-            bad = np.flatnonzero(np.atleast_2d(var.T).min(axis=0) <= 0.0)
-            if bad.size:
-                raise SingularCovarianceError(singular_message(f"component {bad[0]}", reg))
-            cov = var
-            prec_chol = 1.0 / np.sqrt(var)
-        out["covariances"] = cov
-        out["precisions_cholesky"] = prec_chol
+        # per-feature weights of the observed cells (diag and spherical with missing cells)
+        nkj = stats["nkj"] + _EPS10 if "nkj" in stats else nk[:, None]
+        out["covariances"], out["precisions_cholesky"] = covariance_step(
+            self.covariance_type, stats["sxx"], stats["sx"], nk, mhat, m,
+            self.reg_diagonal(m.shape[1]), self.reg_covar, nkj)
         return out
 
     # ------------------------------------------------------ stored parameters
@@ -340,50 +312,6 @@ class GaussianFamily(MissingCellHooks, Family):
         """Full (n_components, n_features, n_features) covariance matrices."""
         K, d = np.shape(params["means"])
         return full_matrices(params["covariances"], self.covariance_type, K, d)
-
-    # ------------------------------------------------------------ description
-    def settings(self):
-        return {"covariance_type": self.covariance_type}
-
-    def describe(self, params):
-        """Means and standard deviations per feature (and the correlation of two)."""
-        means = np.asarray(params["means"], dtype=np.float64)
-        covs = self.covariance_matrices(params)
-        sds = np.sqrt(np.einsum("kii->ki", covs))
-        columns = [Column("mean", means), Column("sd", sds)]
-        if means.shape[1] == 2:
-            columns.append(Column("corr({0}, {1})", covs[:, 0, 1] / (sds[:, 0] * sds[:, 1]), 3))
-        return Description(
-            fields={"covariance_type": self.covariance_type, "means": means,
-                    "covariances": params["covariances"]},
-            summary=(f"{self.covariance_type} covariance",), columns=tuple(columns), wide_max=3,
-        )
-
-    def marginal_density(self, x, params, feature, aux):
-        means = np.asarray(params["means"], dtype=np.float64)[:, feature]
-        sds = np.sqrt(self.covariance_matrices(params)[:, feature, feature])
-        z = (np.asarray(x, dtype=np.float64)[None, :] - means[:, None]) / sds[:, None]
-        return np.exp(-0.5 * z * z) / (sds[:, None] * np.sqrt(2.0 * np.pi))
-
-    def marginal_range(self, params, feature, x, aux):
-        means = np.asarray(params["means"], dtype=np.float64)[:, feature]
-        sds = np.sqrt(self.covariance_matrices(params)[:, feature, feature])
-        return float((means - 3 * sds).min()), float((means + 3 * sds).max())
-
-    def ellipses(self, params):
-        return np.asarray(params["means"], dtype=np.float64), self.covariance_matrices(params)
-
-    def sample(self, params, labels, rng, aux):
-        means = params["means"]
-        K, d = means.shape
-        covs = self.covariance_matrices(params)
-        X = np.empty((labels.shape[0], d))
-        # sampling is not a hot path: one draw per component
-        for k in range(K):
-            idx = np.flatnonzero(labels == k)
-            if idx.size:
-                X[idx] = rng.multivariate_normal(means[k], covs[k], size=idx.size)
-        return X
 
     def likelihood_slack(self):
         # the floor reg_covar makes the M-step a regularised one, which can lower the
@@ -416,49 +344,23 @@ class GaussianFamily(MissingCellHooks, Family):
 
         Means are centred and divided by each feature's standard deviation in
         the data, and the Cholesky factors are those of the covariances so
-        standardised, so SQUAREM's step length (a ratio of norms over all
-        coordinates) is the same for ``X`` and ``c * X + b``.
+        standardised (:func:`covariances_to_unconstrained`), so SQUAREM's step
+        length (a ratio of norms over all coordinates) is the same for ``X``
+        and ``c * X + b``.
         """
         means = np.asarray(params["means"], dtype=np.float64)
         d = means.shape[1]
         sd = self._unit_sd(d)
-        out = {"means": (means - self._centre(d)) / sd}
-        ct = self.covariance_type
         cov = np.asarray(params["covariances"], dtype=np.float64)
-        if ct in ("full", "tied"):
-            L = np.linalg.cholesky(cov) / sd[:, None]  # rows scaled: the standardised factor
-            il = np.tril_indices(d, -1)
-            out["cov_log_diag"] = np.log(np.diagonal(L, axis1=-2, axis2=-1))
-            out["cov_offdiag"] = L[..., il[0], il[1]]
-        else:
-            out["cov_log"] = np.log(cov)
-        return out
+        return {"means": (means - self._centre(d)) / sd,
+                **covariances_to_unconstrained(cov, self.covariance_type, sd)}
 
     def from_unconstrained(self, theta, params, fixed):
         d = theta["means"].shape[1]
         sd = self._unit_sd(d)
-        out = {"means": theta["means"] * sd + self._centre(d)}
-        ct = self.covariance_type
-        if ct in ("full", "tied"):
-            diag = theta["cov_log_diag"]
-            L = np.zeros(diag.shape[:-1] + (d, d))
-            il = np.tril_indices(d, -1)
-            L[..., il[0], il[1]] = theta["cov_offdiag"]
-            L[..., np.arange(d), np.arange(d)] = np.exp(diag)
-            L *= sd[:, None]
-            cov = L @ np.swapaxes(L, -1, -2)
-            if ct == "full":
-                prec = precision_cholesky_full(cov, self.reg_covar)
-            else:
-                prec = precision_cholesky_full(cov[None], self.reg_covar, "the tied covariance")[0]
-        else:
-            cov = np.exp(theta["cov_log"])
-            if not np.all(np.isfinite(cov)) or np.any(cov <= 0):
-                raise SingularCovarianceError(singular_message("a component", self.reg_covar))
-            prec = 1.0 / np.sqrt(cov)
-        out["covariances"] = cov
-        out["precisions_cholesky"] = prec
-        return out
+        cov, prec = covariances_from_unconstrained(theta, self.covariance_type, self.reg_covar, sd)
+        return {"means": theta["means"] * sd + self._centre(d), "covariances": cov,
+                "precisions_cholesky": prec}
 
 
 __all__ = ["COVARIANCE_TYPES", "GaussianFamily", "SingularCovarianceError"]
