@@ -98,26 +98,34 @@ def test_row_permutation_changes_nothing(ct):
 
 
 # ------------------------------------------------ predict memory (item 10) and bic/aic (item 11)
-def test_predict_and_score_samples_work_chunk_by_chunk():
-    import tracemalloc
-
-    rng = np.random.default_rng(3)
-    K, n = 16, 200_000
-    X = rng.normal(0, 3, (n, 2))
-    gm = emkit.GaussianMixture(K, covariance_type="diag", max_iter=2, tol=0.0, random_state=0,
+@pytest.fixture(scope="module")
+def many_rows():
+    """200,000 rows and a 16-component diagonal model fitted (2 steps) on the first 20,000."""
+    X = np.random.default_rng(3).normal(0, 3, (200_000, 2))
+    gm = emkit.GaussianMixture(16, covariance_type="diag", max_iter=2, tol=0.0, random_state=0,
                                chunk_size=10_000)
     with pytest.warns(emkit.ConvergenceWarning):
         gm.fit(X[:20_000])
-    ref = gm.component_log_densities(X[:5000]) + np.log(gm.weights_)
+    return gm, X
+
+
+def peak_bytes(fn):
+    """``fn()`` and the peak of the memory Python allocated while it ran."""
+    import tracemalloc
+
     tracemalloc.start()
     try:
-        labels = gm.predict(X)
-        peak_predict = tracemalloc.get_traced_memory()[1]
-        tracemalloc.reset_peak()
-        s = gm.score_samples(X)
-        peak_score = tracemalloc.get_traced_memory()[1]
+        return fn(), tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def test_predict_and_score_samples_work_chunk_by_chunk(many_rows):
+    gm, X = many_rows
+    n, K = X.shape[0], gm.n_components
+    ref = gm.component_log_densities(X[:5000]) + np.log(gm.weights_)
+    labels, peak_predict = peak_bytes(lambda: gm.predict(X))
+    s, peak_score = peak_bytes(lambda: gm.score_samples(X))
     dense = n * K * 8  # one (n, K) float64 array: 25.6 MB
     assert peak_predict < dense / 2 and peak_score < dense / 2
     np.testing.assert_array_equal(labels[:5000], ref.argmax(axis=1))
@@ -182,22 +190,10 @@ def test_rows_impossible_at_the_start_never_make_the_fit_nan(ct, prec):
         assert np.isfinite(v).all()
 
 
-def test_icl_works_chunk_by_chunk_and_equals_the_dense_formula():
-    import tracemalloc
-
-    rng = np.random.default_rng(3)
-    K, n = 16, 200_000
-    X = rng.normal(0, 3, (n, 2))
-    gm = emkit.GaussianMixture(K, covariance_type="diag", max_iter=2, tol=0.0, random_state=0,
-                               chunk_size=10_000)
-    with pytest.warns(emkit.ConvergenceWarning):
-        gm.fit(X[:20_000])
-    tracemalloc.start()
-    try:
-        icl = gm.icl(X)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+def test_icl_works_chunk_by_chunk_and_equals_the_dense_formula(many_rows):
+    gm, X = many_rows
+    n, K = X.shape[0], gm.n_components
+    icl, peak = peak_bytes(lambda: gm.icl(X))
     assert peak < n * K * 8 / 2  # half of one dense (n, K) float64 array
     from scipy.special import logsumexp
 
