@@ -60,8 +60,9 @@ def log_densities(F: np.ndarray, lin: int, P: np.ndarray, m: np.ndarray,
         W[:d] = P.transpose(1, 0, 2).reshape(d, K * d)
         W[d] = -np.einsum("kd,kde->ke", m, P).reshape(K * d)
         Yt = W.T.astype(dt) @ F[lin:]  # (K*d, n): component-major, rows contiguous
-        # sum of squares per component: (K, K*d) block of ones times Yt**2
-        sq = (np.repeat(np.eye(K, dtype=dt), d, axis=1) @ (Yt * Yt)).T
+        # sum of squares per component, over each component's d contiguous rows
+        Y3 = Yt.reshape(K, d, -1)
+        sq = np.einsum("kdn,kdn->kn", Y3, Y3).T
         cache = (F, Yt, P, m)
         log_det = np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
         lp = (const + log_det) - 0.5 * sq.astype(np.float64)

@@ -91,7 +91,12 @@ def _whitened_moments(resp, F, Yt, P, m) -> dict:
     RY = Y3 * rt[:, None, :]
     # K products (d, n) x (n, d) in one batched call
     G = np.asarray(np.matmul(RY, Y3.transpose(0, 2, 1)), dtype=np.float64)
-    s1y = RY.sum(axis=2, dtype=np.float64)  # (K, d): sum_i r_ik y_ik
+    # (K, d): sum_i r_ik y_ik, accumulated in float64 (for float64, a product with ones
+    # is faster than the sum)
+    if RY.dtype == np.float64:
+        s1y = RY @ np.ones(n)
+    else:
+        s1y = RY.sum(axis=2, dtype=np.float64)
     Pinv = np.linalg.inv(P)  # y = u P, so u = y P^-1
     U = np.swapaxes(Pinv, 1, 2) @ G @ Pinv
     s1 = np.einsum("kd,kde->ke", s1y, Pinv)  # sum_i r_ik (x_i - mean_k)
