@@ -47,12 +47,12 @@ import numpy as np
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
 from ..families._stats import Stats
+from ._order import canonical_centres
 from .em import maximization, run_em
 from .init import (
     INIT_SAMPLE_SIZE,
     Start,
     _weighted_subsample,
-    canonical_centres,
     canonical_direction,
     centre_of,
     kmeans_centres,
