@@ -83,24 +83,64 @@ def test_fuzzed_csv_files_raise_only_data_error(tmp_path):
 
 
 # ------------------------------------------------ categorical codes (item 8)
-def test_stray_huge_category_code_is_refused_before_allocating():
+def test_stray_huge_category_code_is_one_more_category():
+    # the categories are the distinct codes seen: a stray 1e9 is a fourth category (the
+    # largest code + 1 asked for 1e9 of them, 1.47 TiB), and the fit is the recoded table's
+    import tracemalloc
+
+    import emkit
+
+    rng = np.random.default_rng(0)
+    z = rng.integers(0, 2, 500)[:, None]  # two latent classes
+    X = np.where(z == 1, rng.choice(3, (500, 2), p=[0.7, 0.2, 0.1]),
+                 rng.choice(3, (500, 2), p=[0.1, 0.2, 0.7])).astype(float)
+    start = dict(weights_init=[0.4, 0.6], probs_init=rng.dirichlet(np.ones(4), (2, 2)))
+    recoded = X.copy()
+    recoded[::25, 1] = 3.0  # 20 rows hold the stray code
+    ref = emkit.CategoricalMixture(2, **start).fit(recoded)
+    for code in (1e9, 2.0**53):
+        X[::25, 1] = code
+        tracemalloc.start()
+        try:
+            with pytest.warns(emkit.ConvergenceWarning):
+                emkit.CategoricalMixture(2, max_iter=2, tol=0.0, **start).fit(X)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 20_000_000
+        cm = emkit.CategoricalMixture(2, **start).fit(X)
+        np.testing.assert_array_equal(cm.levels_, [0, 1, 2, code])
+        assert cm.n_categories_ == 4 and cm.probs_.shape == (2, 2, 4)
+        np.testing.assert_allclose(cm.probs_, ref.probs_, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(cm.score_samples(X), ref.score_samples(recoded), rtol=1e-12)
+        assert cm.bic(X) == pytest.approx(ref.bic(recoded), rel=1e-12)
+        assert set(np.unique(cm.sample(200)[0])) <= {0.0, 1.0, 2.0, code}
+        # a code the fit never saw is named, with the categories it has
+        with pytest.raises(ValueError, match=r"X\[0, 1\] = 3 .*not one of the 4 categories.*levels_ = \[0, 1, 2, "):
+            cm.predict([[0.0, 3.0]])
+        # default starts too: finite, the same four categories
+        cm = emkit.CategoricalMixture(2, random_state=0).fit(X)
+        assert np.all(np.isfinite(cm.probs_)) and cm.n_categories_ == 4
+
+
+def test_more_distinct_codes_than_the_limit_is_a_clear_error_in_bounded_memory():
     import tracemalloc
 
     import emkit
     from emkit.families.categorical import MAX_CATEGORIES
 
-    rng = np.random.default_rng(0)
-    X = rng.integers(0, 3, (500, 2)).astype(float)
-    for code in (1e9, 3e6, float(MAX_CATEGORIES)):
-        X[17, 1] = code
-        tracemalloc.start()
-        try:
-            with pytest.raises(ValueError, match=r"largest category code is .*above the limit of 100,000.*recode"):
-                emkit.CategoricalMixture(2, random_state=0).fit(X)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-        assert peak < 50_000_000
+    X = np.arange(MAX_CATEGORIES + 1, dtype=float)[:, None] * 7.0
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"more than 100,000 distinct category codes \(the limit"):
+            emkit.CategoricalMixture(2, random_state=0).fit(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40 * X.nbytes  # chunk-sized work, no (codes x categories) arrays
+    # at the limit it fits (one category per code)
+    cm = emkit.CategoricalMixture(1, random_state=0).fit(X[:MAX_CATEGORIES])
+    assert cm.n_categories_ == MAX_CATEGORIES
     with pytest.raises(ValueError, match="n_categories=200000 is above the limit"):
         emkit.CategoricalMixture(2, n_categories=200_000).fit(np.zeros((10, 1)))
 
@@ -121,9 +161,10 @@ def test_many_categories_cost_no_dense_one_hot():
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert cm.n_categories_ == int(X[:, 0].max()) + 1
+    np.testing.assert_array_equal(cm.levels_, np.unique(X))  # the distinct codes seen
     assert peak < 200 * 5_000 * 2 * 8 + 30 * 20_000 * 2 * 8  # rows x features, params
     # the sparse encoding gives the same scores as the definition
     lp = cm.component_log_densities(X[:50])
-    ref = np.log(cm.probs_[:, 0, X[:50, 0].astype(int)]).T + np.log(cm.probs_[:, 1, X[:50, 1].astype(int)]).T
+    c0, c1 = (np.searchsorted(cm.levels_, X[:50, j]) for j in (0, 1))
+    ref = np.log(cm.probs_[:, 0, c0]).T + np.log(cm.probs_[:, 1, c1]).T
     np.testing.assert_allclose(lp, np.maximum(ref, -1e300), rtol=1e-12)

@@ -76,6 +76,7 @@ def _emkit_from(X, p, n_iter, **kw):
         "b0_covariances": sigma,
         "b0_precisions_cholesky": np.linalg.cholesky(np.linalg.inv(sigma)),
         "b1_probs": p["cat"][:, None, :],
+        "b1_levels": np.arange(3),  # the categories' codes
         "b2_rates": p["rate"][:, None],
     })
     import warnings

@@ -138,6 +138,14 @@ class DescriptionHooks:
         """The family that models column ``feature``: this one (a mixed-type family: its block's)."""
         return self
 
+    def marginal_support(self, params: Mapping, feature: int, x, aux: Mapping) -> np.ndarray:
+        """The values of a discrete feature to draw, increasing, shape (m,).
+
+        ``0 .. hi`` of :meth:`marginal_range` by default; a family whose
+        values are labels (categorical codes) gives just those.
+        """
+        return np.arange(int(self.marginal_range(params, feature, x, aux)[1]) + 1)
+
     def heatmap(self, params: Mapping):
         """A component x feature table of one parameter to draw as a heatmap, or None.
 

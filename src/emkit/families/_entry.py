@@ -69,6 +69,10 @@ class RegistryEntry:
     #: a value inside the support that stands in for a missing cell where a
     #: family's own code must see a number (its factor is dropped)
     missing_fill: float = 0.0
+    #: at set-up, fill a missing cell with its column's smallest observed value instead of
+    #: :attr:`missing_fill` (for a family whose set-up collects the values seen, so that a
+    #: stand-in adds no value the data does not hold: categorical codes)
+    fill_from_data: bool = False
 
     #: other names a starting-values file may give a parameter ("probabilities")
     init_aliases: Mapping[str, str] = {}

@@ -60,6 +60,9 @@ class BlockChecks:
         totals : ndarray of shape (4, n_features) or None
             With ``count``: observed cells, and the weight, weighted sum and
             weighted sum of squares of the observed cells, per column.
+        lowest : ndarray of shape (n_features,) or None
+            With ``count``: the smallest observed value of every column
+            (``inf`` for a column with none).
         """
         def one_chunk(chunk):
             out = np.empty(1, dtype=object)
@@ -74,7 +77,9 @@ class BlockChecks:
                 seen = ~np.isnan(X)
                 X0 = np.where(seen, X, 0.0)
                 w = chunk.sample_weight
-                out[0] = ("", np.stack([seen.sum(axis=0), w @ seen, w @ X0, w @ (X0 * X0)]))
+                lowest = np.where(seen, X, np.inf).min(axis=0, initial=np.inf)
+                out[0] = ("", (np.stack([seen.sum(axis=0), w @ seen, w @ X0, w @ (X0 * X0)]),
+                               lowest))
             else:
                 out[0] = ("", None)
             return out
@@ -83,7 +88,10 @@ class BlockChecks:
         problems = [m for m, _ in results if m]
         if problems:
             raise ValueError(problems[0])
-        return sum(c for _, c in results) if count else None
+        if not count:
+            return None
+        return (sum(c[0] for _, c in results),
+                np.minimum.reduce([c[1] for _, c in results]))
 
     def check_data(self, data, backend):
         self._check_pass(data, backend, count=False)

@@ -59,3 +59,7 @@ class BlockDescription:
     def marginal_range(self, params, feature, x, aux):
         b, fam, j = self._block_of(feature)
         return fam.marginal_range(self._parts(params, b), j, x, self._view(aux, b))
+
+    def marginal_support(self, params, feature, x, aux):
+        b, fam, j = self._block_of(feature)
+        return fam.marginal_support(self._parts(params, b), j, x, self._view(aux, b))

@@ -1,7 +1,12 @@
 """Categorical components: independent integer codes per feature.
 
-Every feature holds a code in ``0 .. n_categories - 1``.  Component ``k``
-gives a row the probability ``prod_j P[k, j, x_j]``.  A chunk is one-hot
+The categories are the distinct codes observed in ``X`` (over all features),
+sorted: ``levels`` (``levels_`` of the estimator), at most
+:data:`MAX_CATEGORIES` of them.  Category ``c`` is the code ``levels[c]``, so
+a stray code of ``1e9`` is one more category, not a billion; with
+``n_categories`` given the categories are the codes ``0 .. n_categories - 1``,
+observed or not.  Component ``k`` gives a row the probability
+``prod_j P[k, j, c(x_j)]``.  A chunk is one-hot
 encoded once into an (n_samples, n_features * n_categories) matrix ``H``;
 then the E-step is ``H @ log(P).reshape(K, -1).T`` and the statistics are
 ``resp.T @ H`` (weighted counts of every category of every feature), with
@@ -22,11 +27,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ._base import Family
+from ._categories import MAX_CATEGORIES, Distinct, one_hot, short
 from ._cells import CellMixin
 from ._describe import Column, Description
 from .._validation import check_choice, check_int_param
 from ._numerics import (
     CLIP,
+    MAX_COUNT,
     check_counts,
     check_init_array,
     check_unit_interval,
@@ -40,53 +47,6 @@ from ._numerics import (
 UNKNOWN = ("error", "missing")
 
 
-class _Max:
-    """A number whose ``+`` is the maximum (so chunk scans reduce to the largest code)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: float):
-        self.value = value
-
-    def __add__(self, other):
-        return _Max(max(self.value, other.value))
-
-
-#: most categories a feature may have: codes above it are refused at fit with a clear
-#: error (a stray code of 1e9 would otherwise ask for parameters of that size)
-MAX_CATEGORIES = 100_000
-
-
-def one_hot(X: np.ndarray, n_categories: int, observed: np.ndarray | None = None) -> np.ndarray:
-    """One-hot encoding of integer codes, feature by feature.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Integer codes in ``0 .. n_categories - 1`` (any numeric dtype).
-    n_categories : int
-    observed : ndarray of shape (n_samples, n_features), optional
-        0/1 mask of observed cells: a missing cell's entry is stored as 0,
-        so it counts nowhere (its code in ``X`` must still be valid).
-
-    Returns
-    -------
-    H : scipy.sparse.csr_matrix of shape (n_samples, n_features * n_categories)
-        ``H[i, j * n_categories + X[i, j]] = 1``, zeros elsewhere.  Sparse:
-        ``n_samples * n_features`` stored ones, so memory does not grow with
-        the number of categories.
-    """
-    from scipy.sparse import csr_matrix
-
-    X = np.asarray(X)
-    n, d = X.shape
-    C = int(n_categories)
-    cols = (X.astype(np.int64) + C * np.arange(d, dtype=np.int64)[None, :]).ravel()
-    indptr = np.arange(0, n * d + 1, d, dtype=np.int64)
-    data = np.ones(n * d) if observed is None else np.asarray(observed, dtype=np.float64).ravel()
-    return csr_matrix((data, cols, indptr), shape=(n, d * C))
-
-
 @dataclass(frozen=True, eq=False)
 class CategoricalFamily(CellMixin, Family):
     """Products of independent categorical distributions.
@@ -95,23 +55,28 @@ class CategoricalFamily(CellMixin, Family):
     ----------
     n_categories : int or None
         Number of categories ``C`` shared by all features; ``None`` until
-        :meth:`prepare` takes the largest code seen plus one.
+        :meth:`prepare` counts the distinct codes seen.
     fitted : bool
         Whether ``n_categories`` comes from fitted parameters (for messages).
     unknown : {"error", "missing"}, default="error"
-        What a code at or above ``n_categories`` (a category the fit never
-        saw) means when scoring: an error naming the cell, or, only with
-        ``missing="marginalize"``, a missing cell (its factor dropped).
+        What a code that is not a category of the fit means when scoring: an
+        error naming the cell, or, only with ``missing="marginalize"``, a
+        missing cell (its factor dropped).
+    levels : ndarray of shape (n_categories,) or None
+        The code of every category, increasing (int64); ``None`` until
+        :meth:`prepare` (or :meth:`for_params`) sets it.
 
     Notes
     -----
-    Parameters: ``probs`` of shape (n_components, n_features, n_categories);
-    every ``probs[k, j]`` sums to 1.
+    Parameters: ``probs`` of shape (n_components, n_features, n_categories),
+    every ``probs[k, j]`` summing to 1, and ``levels`` (n_categories,), which
+    EM carries unchanged (it is stored with the fit, not a free parameter).
     """
 
     n_categories: int | None = None
     fitted: bool = False
     unknown: str = "error"
+    levels: np.ndarray | None = None
 
     name = "categorical"
     param_names = ("probs",)
@@ -122,6 +87,7 @@ class CategoricalFamily(CellMixin, Family):
     data_kind = "discrete"
     cli_params = {"categories": "n_categories", "unknown": "unknown"}
     value_label = "category"
+    fill_from_data = True  # a stand-in code of 0 would be a category of its own
     ordered = False
     column_kinds = ("two labels", "labels")
     init_softening = 0.1
@@ -138,21 +104,69 @@ class CategoricalFamily(CellMixin, Family):
                     "distinct values"
                 )
 
+    # ------------------------------------------------------------- categories
+    @property
+    def missing_fill(self) -> float:
+        """The first category's code: a missing cell's stand-in must be a category."""
+        return 0.0 if self.levels is None or self.levels.size == 0 else float(self.levels[0])
+
+    def category_codes(self) -> np.ndarray:
+        """The code of every category, shape (n_categories,): ``levels``, else ``0 .. C-1``."""
+        if self.levels is not None:
+            return np.asarray(self.levels)
+        return np.arange(int(self.n_categories), dtype=np.int64)
+
+    def _contiguous(self) -> bool:
+        """Whether the categories are the codes ``0 .. C-1`` (a code is its own index)."""
+        lv = self.levels
+        return lv is None or lv.size == 0 or int(lv[-1]) == lv.size - 1
+
+    def _known(self, X) -> np.ndarray:
+        """Mask of the cells of ``X`` that hold a category's code."""
+        X = np.asarray(X)
+        if self._contiguous():
+            return X < int(self.n_categories)
+        lv = self.levels
+        idx = np.minimum(np.searchsorted(lv, X), lv.size - 1)
+        return lv[idx] == X
+
+    def index_of(self, X) -> np.ndarray:
+        """Category index of every cell (codes that are no category map somewhere valid).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Codes (checked by :meth:`check_support`) or fill values.
+
+        Returns
+        -------
+        ndarray of the same shape
+            ``X`` itself when the categories are ``0 .. C-1``, else the
+            position of each code in ``levels``.
+        """
+        if self._contiguous():
+            return X
+        lv = self.levels
+        return np.minimum(np.searchsorted(lv, np.asarray(X)), lv.size - 1)
+
     def check_support(self, X, aux, start=0):
-        check_counts(X, "category codes (0 .. n_categories - 1)", row_offset=start)
+        check_counts(X, "category codes", row_offset=start)
         C = self.n_categories
         if C is None:
             return
-        cell = first_bad_cell(X >= C)
-        if cell is not None:
-            r, c = cell
+        cell = first_bad_cell(~self._known(X))
+        if cell is None:
+            return
+        r, c = cell
+        hint = ("; a category seen only at predict time can be a missing cell with "
+                "missing='marginalize' and unknown='missing'") if self.fitted else ""
+        where = f"category code X[{r + start}, {c}] = {X[r, c]:g} (row {r + start}, column {c})"
+        if self._contiguous():
             source = "the fitted n_categories_" if self.fitted else "n_categories"
-            hint = ("; a category seen only at predict time can be a missing cell with "
-                    "missing='marginalize' and unknown='missing'") if self.fitted else ""
-            raise ValueError(
-                f"category code X[{r + start}, {c}] = {X[r, c]:g} (row {r + start}, column {c}) "
-                f"is not below {source} = {C}; codes must lie in 0 .. {C - 1}{hint}"
-            )
+            raise ValueError(f"{where} is not below {source} = {C}; codes must lie in "
+                             f"0 .. {C - 1}{hint}")
+        raise ValueError(f"{where} is not one of the {C} categories the model was fitted on "
+                         f"(levels_ = {short(self.levels)}){hint}")
 
     def check_missing_policy(self, marginalize: bool) -> None:
         if self.unknown == "missing" and not marginalize:
@@ -160,44 +174,67 @@ class CategoricalFamily(CellMixin, Family):
                              "needs missing='marginalize'; set both, or leave unknown='error'")
 
     def unknown_as_missing(self, X):
-        """``X`` with codes at or above ``n_categories`` as NaN when ``unknown="missing"``."""
+        """``X`` with codes that are no category as NaN when ``unknown="missing"``."""
         C = self.n_categories
         if self.unknown != "missing" or C is None:
             return X
         X = np.asarray(X)
-        unseen = X >= C
+        with np.errstate(invalid="ignore"):
+            unseen = ~self._known(X) & ~np.isnan(X)
         if not unseen.any():
             return X
         return np.where(unseen, np.nan, X.astype(np.float64))
 
     def scan(self, chunk):
-        """The largest code of the chunk (its ``+`` over chunks is the maximum)."""
-        return (_Max(float(np.max(chunk.X)) if chunk.X.size else 0.0),)
+        """The distinct codes of the chunk (its ``+`` over chunks is the union)."""
+        return (Distinct.of(chunk.X),)
 
     def configure(self, totals, data, init):
-        """``n_categories``: as set, else the largest code + 1, widened by initial values."""
+        """The categories: ``0 .. n_categories - 1`` as set, else the distinct codes seen.
+
+        A warm start keeps the fitted ``levels``; ``probs_init`` over more
+        categories than codes were seen takes its categories as the codes
+        ``0 .. C-1`` (as ``n_categories=C`` would).
+        """
         previous = init.get("probs")
+        seen = totals[0]
         if self.n_categories is not None:
-            C = int(self.n_categories)
-        else:
-            top = totals[0].value
-            if top >= MAX_CATEGORIES:
+            levels = np.arange(int(self.n_categories), dtype=np.int64)
+        elif seen.too_many:
+            raise ValueError(
+                f"X holds more than {MAX_CATEGORIES:,} distinct category codes (the limit; "
+                f"the first are {short(seen.values)}); a categorical feature has a few "
+                "categories: check that these columns are categorical, or merge rare codes"
+            )
+        elif init.get("levels") is not None and previous is not None:  # warm start
+            levels = np.asarray(init["levels"], dtype=np.int64)
+            new = np.setdiff1d(seen.values, levels)
+            if new.size:
                 raise ValueError(
-                    f"the largest category code is {top:g}, so there would be {top + 1:g} "
-                    f"categories, above the limit of {MAX_CATEGORIES:,}; codes must be 0 .. C-1 "
-                    "with C the number of distinct values: recode them, for example with "
-                    "numpy.unique(column, return_inverse=True)"
+                    f"warm_start: category code {new[0]:g} is not one of the fitted model's "
+                    f"{levels.size} categories (levels_ = {short(levels)}); refit with "
+                    "warm_start=False"
                 )
-            C = int(top) + 1
-            for p in (init.get("probs_init"), previous):
-                if p is not None and np.ndim(p) == 3:
-                    C = max(C, np.shape(p)[2])
+        else:
+            levels = seen.values.astype(np.int64)
+            p = init.get("probs_init")
+            if p is not None and np.ndim(p) == 3 and np.shape(p)[2] != levels.size:
+                C = int(np.shape(p)[2])
+                if levels.size and levels[-1] >= C:
+                    raise ValueError(
+                        f"probs_init has {C} categories, but X holds {levels.size} distinct "
+                        f"codes {short(levels)} (its categories, in increasing order), one "
+                        f"of them not below {C}; give probs_init over those categories, or "
+                        f"set n_categories"
+                    )
+                levels = np.arange(C, dtype=np.int64)
+        C = int(levels.size)
         if previous is not None and np.shape(previous)[2] != C:
             raise ValueError(
                 f"warm_start: the fitted model has {np.shape(previous)[2]} categories but "
                 f"n_categories={C} now; refit with warm_start=False"
             )
-        return replace(self, n_categories=C, fitted=False)
+        return replace(self, n_categories=C, fitted=False, levels=levels)
 
     def check_init(self, values, n_components, n_features):
         if "probs_init" not in values:
@@ -211,10 +248,14 @@ class CategoricalFamily(CellMixin, Family):
             k, j = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), sums.shape)
             raise ValueError(f"probs_init[{k}, {j}] must sum to 1 over the categories, but sums "
                              f"to {sums[k, j]:.10g}")
-        return {"probs": p / sums[:, :, None]}
+        return {"probs": p / sums[:, :, None], "levels": self.category_codes()}
 
     def for_params(self, params):
-        return replace(self, n_categories=int(np.shape(params["probs"])[2]), fitted=True)
+        C = int(np.shape(params["probs"])[2])
+        levels = params.get("levels")
+        levels = (np.arange(C, dtype=np.int64) if levels is None
+                  else np.asarray(levels, dtype=np.float64).astype(np.int64))
+        return replace(self, n_categories=C, fitted=True, levels=levels)
 
     def derived(self, params):
         return {"n_categories_": int(np.shape(params["probs"])[2])}
@@ -240,30 +281,39 @@ class CategoricalFamily(CellMixin, Family):
         """
         probs = np.asarray(params["probs"], dtype=np.float64)
         K = probs.shape[0]
-        H = one_hot(X, self.n_categories)
+        H = one_hot(self.index_of(X), self.n_categories)
         return np.asarray(H @ floored_log(probs).reshape(K, -1).T), H
 
     def suff_stats(self, X, resp, aux, cache=None):
         """``counts``: weighted category counts, shape (K, n_features, n_categories)."""
-        H = one_hot(X, self.n_categories) if cache is None else cache
+        H = one_hot(self.index_of(X), self.n_categories) if cache is None else cache
         K = resp.shape[1]
         return {"counts": np.asarray((H.T @ resp).T).reshape(K, -1, self.n_categories)}
 
     def _cells_log_prob(self, X0, O, params, aux):
         probs = np.asarray(params["probs"], dtype=np.float64)
-        H = one_hot(X0, self.n_categories, O)
+        H = one_hot(self.index_of(X0), self.n_categories, O)
         return np.asarray(H @ floored_log(probs).reshape(probs.shape[0], -1).T)
 
     def _cells_stats(self, X0, O, resp, aux):
-        H = one_hot(X0, self.n_categories, O)
+        H = one_hot(self.index_of(X0), self.n_categories, O)
         return {"counts": np.asarray((H.T @ resp).T).reshape(resp.shape[1], -1, self.n_categories)}
 
     def param_shapes(self, n_components, n_features):
-        return {"probs": (n_components, n_features, int(self.n_categories))}
+        C = int(self.n_categories)
+        return {"probs": (n_components, n_features, C), "levels": (C,)}
 
     def check_params(self, params):
         probs = np.asarray(params["probs"])
         check_unit_interval(probs, "probs")
+        if params.get("levels") is not None:
+            lv = np.asarray(params["levels"], dtype=np.float64)
+            ok = (lv.shape == probs.shape[2:] and np.all(np.isfinite(lv)) and np.all(lv >= 0)
+                  and np.all(lv == np.floor(lv)) and np.all(lv <= MAX_COUNT)
+                  and np.all(np.diff(lv) > 0))
+            if not ok:
+                raise ValueError(f"levels must be {probs.shape[2]} increasing non-negative "
+                                 "integer codes, one per category")
         sums = probs.sum(axis=2)
         bad = np.flatnonzero((np.abs(sums - 1.0) > 1e-6).ravel())
         if bad.size:
@@ -277,7 +327,7 @@ class CategoricalFamily(CellMixin, Family):
         total = probs.sum(axis=2, keepdims=True)
         # a feature never observed at all (zero total weight) gets uniform probabilities
         probs = np.where(total > 0, probs / np.where(total > 0, total, 1.0), 1.0 / self.n_categories)
-        return {"probs": probs}
+        return {"probs": probs, "levels": self.category_codes()}
 
     # ------------------------------------------------------------ bookkeeping
     def n_parameters(self, params, fixed=frozenset()):
@@ -290,30 +340,38 @@ class CategoricalFamily(CellMixin, Family):
         """Draw codes by inverse CDF; int64 array of shape (len(labels), n_features)."""
         cdf = np.cumsum(np.asarray(params["probs"])[labels], axis=2)  # (n, d, C)
         u = rng.uniform(size=cdf.shape[:2] + (1,)) * cdf[:, :, -1:]
-        codes = (u >= cdf).sum(axis=2)
-        return np.minimum(codes, self.n_categories - 1).astype(np.int64)
+        codes = np.minimum((u >= cdf).sum(axis=2), self.n_categories - 1)
+        return self.category_codes()[codes].astype(np.int64)
 
     # ------------------------------------------------------------ description
     def describe(self, params):
-        """Category probabilities per feature (the first ten categories)."""
+        """Category probabilities per feature (the first ten categories), headed by their codes."""
         probs = np.asarray(params["probs"], dtype=np.float64)
         C = probs.shape[2]
+        levels = self.for_params(params).category_codes()
         shown = min(C, 10)
-        columns = [Column(f"P(={c})", probs[:, :, c], 3) for c in range(shown)]
+        columns = [Column(f"P(={levels[c]})", probs[:, :, c], 3) for c in range(shown)]
         if C > shown:
             columns.append(Column("...", None))
-        return Description(fields={"probs": probs, "n_categories": int(C)},
+        return Description(fields={"probs": probs, "n_categories": int(C), "levels": levels},
                            columns=tuple(columns), wide_max=0)
 
     # ------------------------------------------------------------------ plots
     def marginal_density(self, x, params, feature, aux):
         probs = np.asarray(params["probs"], dtype=np.float64)[:, feature, :]
-        x = np.asarray(x, dtype=np.int64)
-        inside = (x >= 0) & (x < probs.shape[1])
-        return np.where(inside[None, :], probs[:, np.clip(x, 0, probs.shape[1] - 1)], 0.0)
+        fam = self.for_params(params)
+        x = np.asarray(x, dtype=np.float64)
+        inside = fam._known(x) & (x >= 0)
+        return np.where(inside[None, :], probs[:, fam.index_of(np.where(inside, x, 0.0)).astype(np.int64)],
+                        0.0)
 
     def marginal_range(self, params, feature, x, aux):
-        return 0, int(np.shape(params["probs"])[2] - 1)
+        levels = self.for_params(params).category_codes()
+        return int(levels[0]), int(levels[-1])
+
+    def marginal_support(self, params, feature, x, aux):
+        """The categories' codes, shape (n_categories,)."""
+        return self.for_params(params).category_codes()
 
     # ------------------------------------------------------ acceleration hooks
     def to_unconstrained(self, params, fixed):

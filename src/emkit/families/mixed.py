@@ -145,7 +145,7 @@ class MixedFamily(BlockChecks, BlockDescription, Family):
         data : Data
             With every block's side data under its prefix.
         """
-        totals = self._check_pass(data, backend, count=True)
+        totals, lowest = self._check_pass(data, backend, count=True)
         if self.marginalize:
             empty = np.flatnonzero(totals[0] == 0)
             if empty.size:
@@ -163,13 +163,14 @@ class MixedFamily(BlockChecks, BlockDescription, Family):
             w = data.sample_weight
             if self.marginalize:
                 cells = self._cells(fam)
-                stand_in = centre[cols] if fam.data_kind == "continuous" else fam.missing_fill
+                fill = (np.where(np.isfinite(lowest[cols]), lowest[cols], fam.missing_fill)
+                        if fam.fill_from_data else fam.missing_fill)
+                stand_in = centre[cols] if fam.data_kind == "continuous" else fill
                 if lazy:
-                    Xb = _BlockRows(data.X, cols, cells, fam.missing_fill, stand_in)
+                    Xb = _BlockRows(data.X, cols, cells, fill, stand_in)
                     observed = _observed_rows(data, backend, cols, cells)
                 else:
-                    Xb, observed = _prepared_block(data.X[:, cols], cells, fam.missing_fill,
-                                                   stand_in)
+                    Xb, observed = _prepared_block(data.X[:, cols], cells, fill, stand_in)
                 if observed is not None:
                     if not np.any(observed & (w > 0)):
                         raise ValueError(f"{self.block_label(b)}: no row with a positive weight has "

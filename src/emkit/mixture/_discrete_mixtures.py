@@ -191,23 +191,34 @@ class CategoricalMixture(BaseMixture):
     __doc__ = f"""Mixture of categorical distributions (latent class model) fitted by EM.
 
     Every component is a product of independent categorical distributions,
-    one per feature; ``X`` holds integer codes ``0 .. n_categories - 1``.
+    one per feature; ``X`` holds non-negative integer codes.  The categories
+    are the distinct codes seen in ``X`` at ``fit`` (over all features), in
+    increasing order (``levels_``): ``probs_[k, j, c]`` is the probability of
+    the code ``levels_[c]``, and a code seen only at ``predict`` is an error
+    (or, with ``unknown="missing"``, a missing cell).
 
     Parameters
     ----------
     n_components : int, default=1
     n_categories : int or None, default=None
-        Number of categories ``C`` shared by all features; ``None`` takes
-        ``X.max() + 1`` at ``fit`` (or the last axis of ``probs_init``).  At most
-        ``emkit.families.categorical.MAX_CATEGORIES`` (100,000): a larger code
-        (or ``n_categories``) is refused with an error that says to recode.
+        Number of categories ``C`` shared by all features: given, the
+        categories are the codes ``0 .. C-1``, observed or not (every one
+        counts in BIC); ``None`` takes the distinct codes of ``X``.  At most
+        ``emkit.families.categorical.MAX_CATEGORIES`` (100,000) categories:
+        more distinct codes (or a larger ``n_categories``) are refused with an
+        error, before anything of that size is allocated.
     probs_init : array-like of shape (n_components, n_features, n_categories), default=None
-        Initial category probabilities; every ``probs_init[k, j]`` sums to 1.
+        Initial category probabilities over the categories (the distinct codes
+        in increasing order; over more categories than codes were seen it
+        takes them as the codes ``0 .. C-1``); every ``probs_init[k, j]`` sums
+        to 1.
 {_COMMON_DOC.replace("{p}", "probs")}
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
     probs_ : ndarray of shape (n_components, n_features, n_categories)
+    levels_ : ndarray of shape (n_categories,)
+        The code of every category, increasing (int64).
     n_categories_ : int
 {_ATTR_DOC}
     Notes
@@ -226,12 +237,12 @@ class CategoricalMixture(BaseMixture):
     >>> from emkit import CategoricalMixture
     >>> X = np.r_[np.zeros((50, 3), int), np.full((50, 3), 2)]
     >>> cm = CategoricalMixture(2, random_state=0).fit(X)
-    >>> cm.n_categories_, cm.probs_.shape
-    (3, (2, 3, 3))
+    >>> cm.levels_, cm.probs_.shape
+    (array([0, 2]), (2, 3, 2))
     """
 
     _family_type = CategoricalFamily
-    _param_attrs = {"probs": "probs_"}
+    _param_attrs = {"probs": "probs_", "levels": "levels_"}
 
 
 __all__ = ["BernoulliMixture", "BinomialMixture", "CategoricalMixture", "PoissonMixture"]

@@ -63,12 +63,15 @@ def plot_pmf(model, X, feature=0, ax=None, *, feature_names=None, levels=None, *
     x = X[:, j]
     aux = _side_data(model, X, fit_params)
     x = x[~np.isnan(x)]  # missing cells (a model that integrates them out) are not drawn
-    top = int(family.marginal_range(params, j, x, aux)[1]) if levels is None else len(levels) - 1
-    support = np.arange(top + 1)
+    values = np.asarray(family.marginal_support(params, j, x, aux))
     weights = np.asarray(model.weights_, dtype=np.float64)
-    parts = weights[:, None] * family.marginal_density(support, params, j, aux)
-    values = np.rint(x).astype(np.int64)
-    observed = np.bincount(np.clip(values, 0, top), minlength=top + 1)[: top + 1] / x.size
+    parts = weights[:, None] * family.marginal_density(values, params, j, aux)
+    # drawn at 0 .. m-1, labelled with the values (categorical codes need not be 0 .. C-1)
+    labelled = values.size > 0 and int(values[-1]) != values.size - 1
+    support = np.arange(values.size)
+    idx = np.minimum(np.searchsorted(values, np.rint(x)), max(values.size - 1, 0))
+    hit = values[idx] == np.rint(x) if values.size else np.zeros(x.size, bool)
+    observed = np.bincount(idx[hit], minlength=values.size)[: values.size] / x.size
 
     _matplotlib()
     ax = _new_axes(ax)
@@ -85,10 +88,15 @@ def plot_pmf(model, X, feature=0, ax=None, *, feature_names=None, levels=None, *
             marker="o" if markers else None, markersize=5 if ordered else 12,
             markerfacecolor=_MIXTURE_COLOUR if ordered else "none", markeredgewidth=2,
             zorder=2 if ordered else 1.5, label="fitted mixture pmf")
-    if levels is not None:
-        ax.set_xticks(support)
-        ax.set_xticklabels([str(v) for v in levels], rotation=45 if support.size > 6 else 0,
-                           ha="right" if support.size > 6 else "center")
+    if levels is not None or labelled:
+        # text labels of the codes (levels[code]), or the codes themselves when they are
+        # not 0 .. m-1; at most about 12 ticks
+        step = 1 if levels is not None else max(1, -(-support.size // 12))
+        names = ([str(levels[int(v)]) if 0 <= v < len(levels) else f"{v:g}" for v in values]
+                 if levels is not None else [f"{v:g}" for v in values.astype(float)])
+        ax.set_xticks(support[::step])
+        ax.set_xticklabels(names[::step], rotation=45 if support.size > 6 and levels is not None else 0,
+                           ha="right" if support.size > 6 and levels is not None else "center")
     elif support.size <= 12:
         ax.set_xticks(support)
     else:

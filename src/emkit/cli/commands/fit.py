@@ -119,7 +119,7 @@ def fit(
     trials: TrialsOpt = None,
     trials_column: TrialsColOpt = None,
     categories: Annotated[int | None, typer.Option("--categories", min=1, metavar="C",
-                                                   help="Categorical: number of categories (default: largest code + 1).")] = None,
+                                                   help="Categorical: number of categories, the codes 0 .. C-1 (default: the distinct codes seen).")] = None,
     weights_column: WeightsColOpt = None,
     id_column: IdColOpt = None,
     n_init: NInitOpt = 1,
