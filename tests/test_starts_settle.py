@@ -51,3 +51,25 @@ def test_large_fit_reaches_the_same_optimum_as_continuing_every_finalist(monkeyp
     monkeypatch.setattr(starts, "_settle", lambda family, best, *a: best)
     every = emkit.GaussianMixture(3, covariance_type="full", random_state=0).fit(X)
     assert fit.lower_bound_ >= every.lower_bound_ - 1e-9 * abs(every.lower_bound_)
+
+
+def test_finalists_go_on_unsettled_when_every_settled_one_collapses():
+    # a component that collapses on the 2,000-row subsample may be an artefact of it
+    # (too few of its rows drawn): then every finalist continues on all rows, as on
+    # small data, instead of a degenerate winner (the 32-component memory test of
+    # test_monitor.py met this at 160,000 rows)
+    class Collapsing(GaussianFamily):
+        def degenerate_components(self, params):
+            return [0]
+
+    X = _data(300)
+    data = Data(X, np.ones(len(X)))
+    fam = GaussianFamily("diag")
+    best, _ = starts.auto_starts(fam, data, 3, np.random.RandomState(0), NumpyBackend())
+    assert len(best) == 2
+    kept = starts._settle(Collapsing("diag"), best, data, NumpyBackend(), frozenset(), "t")
+    assert kept == best
+    # with a healthy family the same finalists settle to one, at least as high
+    won = starts._settle(fam, best, data, NumpyBackend(), frozenset(), "t")
+    assert len(won) == 1 and not won[0].degenerate
+    assert won[0].log_likelihood >= max(c.log_likelihood for c in best) - 1e-12

@@ -236,7 +236,9 @@ def _settle(family: Family, best: list[Candidate], work: Data, backend: NumpyBac
     there (a third stage of emEM, Biernacki, Celeux & Govaert 2003).  The
     winner's settled parameters are the start of the run on all rows.  On
     data of at most :data:`SHORT_RUN_SIZE` rows nothing changes: every
-    finalist is continued on all rows.
+    finalist is continued on all rows, and so are all finalists when every
+    settled one has a degenerate component (a collapse on the subsample can
+    be an artefact of drawing too few of a component's rows).
     """
     settled = []
     for c in best:
@@ -249,7 +251,13 @@ def _settle(family: Family, best: list[Candidate], work: Data, backend: NumpyBac
             continue
         settled.append(Candidate(c.name, res.params, float(res.lower_bound),
                                  bool(family.degenerate_components(res.params))))
-    return pick_best(settled, 1) or best[:1]
+    won = pick_best(settled, 1)
+    if not won or won[0].degenerate:
+        # a component that collapses on the subsample may be its artefact (too few
+        # of its rows drawn): the finalists go on to all rows unsettled, as below
+        # SHORT_RUN_SIZE rows
+        return best
+    return won
 
 
 def mbhac_start(family: Family, data: Data, n_components: int, backend: NumpyBackend, *,
