@@ -249,20 +249,42 @@ def _vee(W, nk, previous):
 def _vev(W, nk, previous):
     d = W.shape[1]
     om, L = _eigh_desc(W)
-    A0 = _eigh_desc(previous[0])[0] if previous is not None else om.sum(axis=0)
-    A0 = A0 / _geo(A0)
+    # scatter matrices are positive semi-definite: eigenvalues below 0 are rounding
+    om = np.maximum(om, 0.0)
+    # a component with zero scatter (all its weight on one point) has volume 0 whatever
+    # the shape: it takes no part in the common shape, whose update would divide 0 by 0
+    live = om[:, 0] > 0.0
+    if not live.any():
+        return np.zeros_like(W)
+    om_l, nk_l, L_l = om[live], nk[live], L[live]
+    # warm start: the shape of the previous covariances (common to all of them)
+    A0 = _eigh_desc(previous[live][0])[0] if previous is not None else om_l.sum(axis=0)
+    A0 = _unit_shape(A0)
 
     def lam_of(A):
-        return (om / A).sum(axis=1) / (d * nk)
+        return (om_l / A).sum(axis=1) / (d * nk_l)
 
     def step(A):
-        S = (om / lam_of(A)[:, None]).sum(axis=0)
-        return S / _geo(S)
+        return _unit_shape((om_l / lam_of(A)[:, None]).sum(axis=0))
 
     def cov_of(A):
-        return np.einsum("kab,kb,kcb->kac", L, lam_of(A)[:, None] * A, L)
+        return np.einsum("kab,kb,kcb->kac", L_l, lam_of(A)[:, None] * A, L_l)
 
-    return cov_of(_iterate(step, A0, W, nk, cov_of))
+    cov = np.zeros_like(W)
+    cov[live] = cov_of(_iterate(step, A0, W[live], nk_l, cov_of))
+    return cov
+
+
+def _unit_shape(S: np.ndarray) -> np.ndarray:
+    """``S`` scaled to geometric mean 1 (a shape), its entries floored at ``eps * max(S)``.
+
+    An entry of 0 (every component's scatter flat in that direction) has no
+    shape of determinant 1; floored, the direction gets a volume at rounding
+    level, which the covariance floor (``reg_covar``) then lifts, instead of
+    the other entries overflowing.
+    """
+    S = np.maximum(S, S.max() * np.finfo(np.float64).eps)
+    return S / _geo(S)
 
 
 def _common_orientation(model, W, nk, previous):
@@ -274,9 +296,14 @@ def _common_orientation(model, W, nk, previous):
     def eig_of(D):
         wt = np.maximum(np.einsum("ab,kac,cb->kb", D, W, D), _TINY)  # diag(D' W_k D)
         if model == "VVE":
-            return wt / nk[:, None]
-        g = _geo(wt)
-        return (g.sum() / n) * wt / g[:, None]
+            eig = wt / nk[:, None]
+        else:
+            g = _geo(wt)
+            eig = (g.sum() / n) * wt / g[:, None]
+        # a component flat in a direction (zero scatter there) gets an eigenvalue at
+        # rounding level of the largest, so that its inverse in the orientation step
+        # stays finite (below it, 1 / eig overflowed)
+        return np.maximum(eig, eig.max() * np.finfo(np.float64).eps)
 
     def step(D):
         return _orientation_step(D, W, 1.0 / eig_of(D), wmax)
