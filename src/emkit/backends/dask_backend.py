@@ -23,6 +23,7 @@ returns partial sums.  dask is imported lazily.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -188,6 +189,38 @@ class DaskBackend:
         return dask.delayed(obj, pure=False, traverse=False)
 
     # -------------------------------------------------------------- passes
+    @staticmethod
+    def _local_step() -> int | None:
+        """Tasks to run at a time on the local scheduler; None on a distributed cluster.
+
+        Without a ``dask.distributed`` client the local threaded scheduler
+        may read source blocks ahead of their consumers; running as many
+        tasks as it has threads at a time keeps memory at that many blocks.
+        """
+        import dask
+
+        try:
+            from dask.distributed import default_client
+
+            default_client()
+            return None
+        except (ImportError, ValueError):
+            pass
+        if dask.config.get("scheduler", None) is not None:
+            return None
+        return max(1, int(dask.config.get("num_workers", None) or os.cpu_count() or 1))
+
+    def _compute(self, tasks: list) -> list:
+        import dask
+
+        step = self._local_step()
+        if step is None:
+            return list(dask.compute(*tasks))
+        out: list = []
+        for i in range(0, len(tasks), step):
+            out.extend(dask.compute(*tasks[i:i + step]))
+        return out
+
     def map_reduce(self, fn: Callable[[Data], tuple], data: Data, n_components: int = 1):
         """Apply ``fn`` to every chunk of every block and add the tuples on the workers."""
         import dask
@@ -196,8 +229,10 @@ class DaskBackend:
         run = dask.delayed(_reduce_block, pure=False)
         parts = [run(f, self.chunk_size, n_components, x, w, aux, start)
                  for (x, w, aux), start in zip(self._blocks(data), self._starts(data), strict=True)]
-        (total,) = dask.compute(tree_sum(parts, self.split_every))
-        return total
+        if self._local_step() is None:
+            (total,) = dask.compute(tree_sum(parts, self.split_every))
+            return total
+        return _add(*self._compute(parts))
 
     def map_concat(self, fn: Callable[[Data], np.ndarray], data: Data, n_components: int = 1):
         """Apply ``fn`` to every chunk and concatenate the row-wise results on the client."""
@@ -205,9 +240,9 @@ class DaskBackend:
 
         f = self._broadcast(fn)
         run = dask.delayed(_concat_block, pure=False)
-        parts = dask.compute(
-            *[run(f, self.chunk_size, n_components, x, w, aux, start)
-              for (x, w, aux), start in zip(self._blocks(data), self._starts(data), strict=True)]
+        parts = self._compute(
+            [run(f, self.chunk_size, n_components, x, w, aux, start)
+             for (x, w, aux), start in zip(self._blocks(data), self._starts(data), strict=True)]
         )
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
@@ -218,9 +253,9 @@ class DaskBackend:
         f = self._broadcast(fn)
         run = dask.delayed(_offset_block, pure=False)
         starts = np.cumsum((0,) + tuple(persist_rows(data.X, persist=False).chunks[0]))
-        return list(dask.compute(
-            *[run(f, int(starts[i]), x, w, aux) for i, (x, w, aux) in enumerate(self._blocks(data))]
-        ))
+        return self._compute(
+            [run(f, int(starts[i]), x, w, aux) for i, (x, w, aux) in enumerate(self._blocks(data))]
+        )
 
     def lazy_rows(self, fn: Callable[[Data], np.ndarray], data: Data, n_components: int,
                   n_columns: int | None, dtype, check: Callable | None = None):

@@ -190,34 +190,59 @@ def _id_strings(table, name: str) -> list[str]:
                                            else f"{v:.17g}") for v in x]
 
 
+def _table_reader(data: str, chunk_rows: int | None, drop_missing, id_column, read: dict):
+    """``columns -> table`` (``X``, ``names``, ``levels``, ``text``) for DATA, in memory or in chunks."""
+    from types import SimpleNamespace
+
+    from ..backends import sources
+
+    if not sources.wants_chunks(data, chunk_rows):
+        return lambda cols: _io().read_labelled_table(data, cols, **read)
+    for given, option in ((drop_missing, "--drop-missing"), (id_column, "--id-column")):
+        if given:
+            raise CliError(f"{data}: {option} needs the data in memory; it is not available "
+                           "for Parquet datasets or files read in chunks")
+
+    def table_of(cols):
+        X, names = sources.open_chunked(data, cols, chunk_rows)
+        return SimpleNamespace(X=X, names=names, levels={}, text={})
+
+    return table_of
+
+
 def _read_inputs(data: str, columns: str | None, *, weights_column: str | None = None,
                  trials_column: str | None = None, id_column: str | None = None,
                  drop_missing: bool = False, default_names: list[str] | None = None,
-                 levels: dict | None = None, unknown: str = "error") -> _Inputs:
+                 levels: dict | None = None, unknown: str = "error",
+                 chunk_rows: int | None = None) -> _Inputs:
     """Read DATA, keeping the chosen feature columns and the side columns.
 
     ``default_names`` (the columns a saved model was fitted on) pick the
     feature columns when ``--columns`` is not given and DATA has them all.
     Text columns are read as category codes (:func:`emkit.io.read_labelled_table`),
-    with ``levels`` (a model's labels) when given.
+    with ``levels`` (a model's labels) when given.  A Parquet dataset (or a
+    file read in chunks, see :func:`emkit.backends.sources.wants_chunks`)
+    gives a lazy dask array, and lazy weights and trials columns read block
+    by block with it; its columns must be numbers.
     """
-    io = _io()
+    table_of = _table_reader(data, chunk_rows, drop_missing, id_column,
+                             dict(drop_missing=drop_missing, levels=levels, unknown=unknown,
+                                  **_text_format()))
     cols = _split_list(columns, "--columns")
     side = [c for c in (weights_column, trials_column) if c is not None]
     extra = side + ([id_column] if id_column is not None else [])
-    read = dict(drop_missing=drop_missing, levels=levels, unknown=unknown, **_text_format())
     if cols is not None:
         for c in extra:
             if c in cols:
                 raise CliError(f"column {c!r} is in --columns and is also the "
                                f"{'id' if c == id_column else 'weights or trials'} column")
-        table = io.read_labelled_table(data, cols + extra, **read)
+        table = table_of(cols + extra)
         names = table.names
         feat = list(range(len(cols)))
         side_idx = list(range(len(cols), len(cols) + len(side)))
         id_idx = len(cols) + len(side) if id_column is not None else None
     else:
-        table = io.read_labelled_table(data, None, **read)
+        table = table_of(None)
         names = table.names
         side_idx = [_column_index(c, names, "--weights-column" if c == weights_column
                                   else "--trials-column") for c in side]
@@ -252,6 +277,7 @@ def _read_inputs(data: str, columns: str | None, *, weights_column: str | None =
             raise CliError(f"{option} {c}: column {names[j]!r} holds text "
                            f"({_labels_shown(table.levels[names[j]])}), not numbers")
     rest = iter(side_idx)
+    # from a chunked source the weights and trials stay lazy: read block by block with X
     if weights_column is not None:
         out.weights = X[:, next(rest)]
     if trials_column is not None:

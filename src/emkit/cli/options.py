@@ -48,7 +48,7 @@ class CriterionName(str, Enum):
 
 
 DataArg = Annotated[str, typer.Argument(metavar="DATA", show_default=False,
-                                        help="CSV/TSV (header optional), Parquet or .npy file; '-' reads CSV from stdin.")]
+                                        help="CSV/TSV (header optional), Parquet or .npy file, a directory or glob of Parquet files; '-' reads CSV from stdin.")]
 ModelArg = Annotated[Path, typer.Argument(metavar="MODEL", show_default=False,
                                           help="Model file written by 'emkit fit --out' or 'emkit select --out'.")]
 ColumnsOpt = Annotated[str | None, typer.Option("--columns", metavar="a,b",
@@ -68,6 +68,14 @@ TolOpt = Annotated[float, typer.Option("--tol", min=0.0, metavar="T",
 IdColOpt = Annotated[str | None, typer.Option(
     "--id-column", metavar="c", show_default=False,
     help="Column of row ids (text allowed): not a feature; predict writes it before the labels.")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", min=1, metavar="N", help="Run on a local dask.distributed cluster of N worker processes.")]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", metavar="ADDRESS", help="Run on the dask.distributed cluster at ADDRESS (tcp://host:port).")]
+ChunkRowsOpt = Annotated[int | None, typer.Option(
+    "--chunk-rows", min=1, metavar="N",
+    help="Read a .npy or Parquet file in blocks of N rows (.npy) or row groups, never whole.  "
+         "Parquet directories and globs, and .npy files over 256 MiB, are always read in blocks.")]
 WeightsColOpt = Annotated[str | None, typer.Option("--weights-column", metavar="w",
                                                    help="Column of non-negative row weights.")]
 

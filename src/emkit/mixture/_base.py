@@ -29,6 +29,12 @@ logger = logging.getLogger("emkit")
 
 
 
+def _persist_default() -> bool:
+    import dask
+
+    return bool(dask.config.get("emkit.persist", True))
+
+
 def _better(a, b) -> bool:
     """Run ``a`` beats the earlier run ``b``: a better rank, and not a tie of log-likelihoods."""
     if a.degenerate != b.degenerate:
@@ -205,10 +211,11 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; an integer weight ``k`` acts like ``k``
             copies of the row and 0 like dropping it.
-        persist : bool, default=True
+        persist : bool, default=None
             Keyword only, for a dask ``X``: persist ``X`` and the per-row side
             data on the cluster once per fit (False recomputes the source in
-            every pass, for data larger than the cluster's memory).
+            every pass, for data larger than the cluster's memory).  ``None``
+            reads dask's configuration value ``emkit.persist`` (default True).
 
         Returns
         -------
@@ -234,7 +241,10 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
     def _fit(self, X, sample_weight, kwargs, keeper=None):
         callback = kwargs.pop("callback", None)
         catch_interrupt = bool(kwargs.pop("catch_interrupt", False))
-        persist = bool(kwargs.pop("persist", True))
+        persist = kwargs.pop("persist", None)
+        if persist is None:
+            persist = not is_dask_array(X) or _persist_default()
+        persist = bool(persist)
         self._check_parameters()
         X = self._validate_X(X, reset=True, persist=persist)
         n = X.shape[0]

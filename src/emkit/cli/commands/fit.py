@@ -47,8 +47,12 @@ from ..options import (
     TrialsColOpt,
     TrialsOpt,
     WeightsColOpt,
+    WorkersOpt,
+    ChunkRowsOpt,
+    SchedulerOpt,
 )
 from ..progress import _fit_one, _report_interrupt
+from ..scale import on_cluster, scaled, spread
 from ..views import _fmt, _print_json, _print_model, _model_dict
 
 def _auto_model(inputs, components: int, column_family, covariance, missing, unknown, **engine):
@@ -107,7 +111,12 @@ def _engine_options(model, fam, inputs, acceleration, init, fixed, trace, as_jso
     return Trace(model, total, inputs.names, as_json)
 
 
+#: rows of a chunked source that --plot draws
+PLOT_ROWS = 20_000
+
+
 @app.command()
+@scaled
 def fit(
     data: DataArg,
     components: Annotated[int, typer.Option("--components", "-k", min=1, metavar="K",
@@ -149,8 +158,13 @@ def fit(
     delimiter: DelimiterOpt = None,
     decimal: DecimalOpt = None,
     as_json: JsonOpt = False,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    chunk_rows: ChunkRowsOpt = None,
 ) -> None:
     """Fit one mixture to DATA and print its parameters."""
+    from ...backends import sources
+
     drop = drop_missing or missing == MissingName.drop
     if unknown == UnknownName.missing and missing != MissingName.marginalize:
         raise CliError("--unknown missing treats an unseen category as a missing cell, which needs "
@@ -161,6 +175,10 @@ def fit(
         if trials is not None or trials_column is not None or categories is not None:
             raise CliError("--family auto takes no --trials, --trials-column or --categories; "
                            "set a column's family with --column-family name=family")
+        if sources.wants_chunks(data, chunk_rows) or on_cluster():
+            raise CliError(f"{data}: --family auto reads the table into memory to choose the "
+                           "families; --workers, --scheduler, --chunk-rows and Parquet datasets "
+                           "need a named --family")
         inputs = _read_inputs(data, columns, weights_column=weights_column, id_column=id_column,
                               drop_missing=("keep" if missing == MissingName.marginalize
                                             else drop))
@@ -181,7 +199,9 @@ def fit(
         _require_side_data(fam, trials, trials_column)
         inputs = _read_inputs(data, columns, weights_column=weights_column,
                               trials_column=trials_column, id_column=id_column,
-                              drop_missing="keep" if missing == MissingName.marginalize else drop)
+                              drop_missing="keep" if missing == MissingName.marginalize else drop,
+                              chunk_rows=chunk_rows)
+        inputs.X = spread(inputs.X)
         _check_text_columns(fam, inputs)
         categories = _categories_for_labels(fam, inputs, categories)
         model = _make_estimator(fam, components, n_init=n_init, max_iter=max_iter, tol=tol,
@@ -199,10 +219,10 @@ def fit(
     if unknown_value is not None:
         model.unknown_levels_ = unknown_value
 
-    n = inputs.X.shape[0]
+    n = int(inputs.X.shape[0])
+    total = n if inputs.weights is None else float(np.sum(inputs.weights))  # lazy: one pass
     stats = {"n_samples": n, "mean_log_likelihood": float(model.lower_bound_),
-             "log_likelihood": float(model.lower_bound_) * (
-                 n if inputs.weights is None else float(np.sum(inputs.weights)))}
+             "log_likelihood": float(model.lower_bound_) * total}
     if inputs.weights is None:
         summary = model._fit_summary(inputs.X, **fit_kwargs)  # one pass for both criteria
         stats["bic"], stats["aic"] = summary["bic"], summary["aic"]
@@ -210,8 +230,14 @@ def fit(
     if out is not None:
         _save_model(model, out)
     if plot is not None and not interrupted:
+        from ...backends.dask_backend import is_dask_array
         from ...plotting import plot_auto
 
+        if is_dask_array(inputs.X):  # the plot's sample: the first rows, with their side data
+            m = min(n, PLOT_ROWS)
+            inputs.X = np.asarray(inputs.X[:m])
+            if inputs.side is not None:
+                inputs.side = np.asarray(inputs.side[:m])
         plot_auto(model, inputs.X, plot, feature_names=inputs.names, levels=inputs.levels,
                   **({} if fam is None else _side_kwargs(fam, inputs, trials)))
     if plot_history is not None and not interrupted:

@@ -32,11 +32,15 @@ from ..options import (
     FamilyName,
     IdColOpt,
     JsonOpt,
+    ChunkRowsOpt,
+    SchedulerOpt,
     TrialsColOpt,
     TrialsOpt,
     WeightsColOpt,
+    WorkersOpt,
 )
 from ..progress import _select_progress
+from ..scale import on_cluster, scaled, spread
 from ..views import _candidates_json, _criterion_grid, _model_dict, _print_json, _print_model, _select_table
 
 #: "1-9": the components of selection.DEFAULTS as a --components range
@@ -62,6 +66,7 @@ def _run_select(X, weights, fit_params, *, family, seed, components=None, covari
 
 
 @app.command()
+@scaled
 def select(
     data: DataArg,
     components: Annotated[str, typer.Option("--components", "-k", metavar="RANGE",
@@ -103,6 +108,9 @@ def select(
     delimiter: DelimiterOpt = None,
     decimal: DecimalOpt = None,
     as_json: JsonOpt = False,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    chunk_rows: ChunkRowsOpt = None,
 ) -> None:
     """Fit every candidate mixture and choose one by BIC, AIC or ICL.
 
@@ -124,7 +132,10 @@ def select(
     if plot is not None:
         _check_matplotlib()
     inputs = _read_inputs(data, columns, weights_column=weights_column, trials_column=trials_column,
-                          id_column=id_column, drop_missing=drop_missing)
+                          id_column=id_column, drop_missing=drop_missing, chunk_rows=chunk_rows)
+    inputs.X = spread(inputs.X)
+    if on_cluster():
+        inputs.X = inputs.X.persist()  # once for every candidate fit
     _check_text_columns(fam, inputs)
     labelled = _categories_for_labels(fam, inputs, categories)
     if labelled is not None and categories is None:

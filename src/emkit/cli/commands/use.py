@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from ..._atomic import atomic_write
+from ...backends.dask_backend import is_dask_array
 from ..application import CliError, _say, _stdout, app
 from ..inputs import (
     _aux,
@@ -34,7 +35,11 @@ from ..options import (
     SeedOpt,
     TrialsColOpt,
     TrialsOpt,
+    WorkersOpt,
+    ChunkRowsOpt,
+    SchedulerOpt,
 )
+from ..scale import scaled, spread, write_rows
 from ..views import _fmt, _model_dict, _print_json, _print_model
 
 def _missing_cells(model, drop_missing: bool):
@@ -55,20 +60,23 @@ def _emit(text: str, out: Path | None) -> bool:
 
 
 def _model_and_inputs(model_path, data, columns, trials, trials_column, drop_missing,
-                      id_column=None):
+                      id_column=None, chunk_rows=None):
     """The saved model, DATA's columns it was fitted on, and the side-data keywords.
 
     Text columns are coded with the labels the model was fitted with; a label
     it never saw is an error naming it (a missing cell when the model was
-    fitted with --unknown missing).
+    fitted with --unknown missing).  DATA read in chunks (or any DATA on a
+    cluster) comes back as a dask array.
     """
     model = _load_model(model_path)
     names = getattr(model, "feature_names_", None)
     inputs = _read_inputs(data, columns, trials_column=trials_column, id_column=id_column,
                           drop_missing=_missing_cells(model, drop_missing),
                           default_names=list(names) if names is not None else None,
-                          levels=_feature_levels(model), unknown=_unknown_levels(model))
+                          levels=_feature_levels(model), unknown=_unknown_levels(model),
+                          chunk_rows=chunk_rows)
     _check_features(model, inputs, data)
+    inputs.X = spread(inputs.X)
     return model, inputs, _aux(model, inputs, trials)
 
 
@@ -89,6 +97,7 @@ def _predict_csv(header: list[str], ids, columns: list) -> str:
 
 
 @app.command()
+@scaled
 def predict(
     model_path: ModelArg,
     data: DataArg,
@@ -102,16 +111,27 @@ def predict(
     drop_missing: DropOpt = False,
     delimiter: DelimiterOpt = None,
     decimal: DecimalOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    chunk_rows: ChunkRowsOpt = None,
 ) -> None:
     """Most likely component (or --proba: probabilities) of every row of DATA, as CSV with a
-    header: the --id-column first when given, then 'label' (or a column per component)."""
+    header: the --id-column first when given, then 'label' (or a column per component).
+
+    Input read in chunks (or on a cluster) is predicted and written block by block."""
     _check_out_path(out, "--out")
     npy = out is not None and out.suffix.lower() == ".npy"
     if npy and id_column is not None:
         raise CliError(f"--out {out}: a .npy file holds numbers only, not the --id-column; "
                        "write CSV (for example --out labels.csv)")
     model, inputs, aux = _model_and_inputs(model_path, data, columns, trials, trials_column,
-                                           drop_missing, id_column)
+                                           drop_missing, id_column, chunk_rows)
+    if is_dask_array(inputs.X):  # lazy predictions, computed and written one block at a time
+        result = model.predict_proba(inputs.X, **aux) if proba else model.predict(inputs.X, **aux)
+        n = write_rows(result, out, proba)
+        if out is not None:
+            _say(f"wrote {n} {'rows of probabilities' if proba else 'labels'} to {out}")
+        return
     if proba:
         result = model.predict_proba(inputs.X, **aux)
         header = [f"component_{k}" for k in range(result.shape[1])]
@@ -132,6 +152,7 @@ def predict(
 
 
 @app.command()
+@scaled
 def score(
     model_path: ModelArg,
     data: DataArg,
@@ -142,11 +163,14 @@ def score(
     delimiter: DelimiterOpt = None,
     decimal: DecimalOpt = None,
     as_json: JsonOpt = False,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    chunk_rows: ChunkRowsOpt = None,
 ) -> None:
     """Log-likelihood of DATA under the model, with BIC and AIC."""
     model, inputs, aux = _model_and_inputs(model_path, data, columns, trials, trials_column,
-                                           drop_missing)
-    n = inputs.X.shape[0]
+                                           drop_missing, chunk_rows=chunk_rows)
+    n = int(inputs.X.shape[0])
     summary = model._fit_summary(inputs.X, **aux)  # one pass over the data
     mean = summary["log_likelihood"] / n
     result = {"n_samples": n, "mean_log_likelihood": mean, "log_likelihood": summary["log_likelihood"],
