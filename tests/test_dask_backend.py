@@ -46,3 +46,17 @@ def test_dask_bad_input_names_the_absolute_row():
     gm = emkit.GaussianMixture(2, random_state=0).fit(_data())
     with pytest.raises(ValueError, match="X has 2 features, but GaussianMixture is expecting 3"):
         gm.predict(da.ones((10, 2), chunks=5))
+
+
+@pytest.mark.parametrize("init", ["mbhac", "kmeans", "k-means++", "random", "random_from_data"])
+def test_every_initialisation_on_dask_equals_numpy(init):
+    """Weighted draws, subsamples and row indices made from the blocks give the in-memory start
+    ("auto", the default, is held to it on a cluster in test_dask_cluster)."""
+    X = _data()
+    w = np.random.default_rng(2).integers(0, 3, size=X.shape[0]).astype(float)
+    kw = dict(init_params=init, random_state=0, tol=1e-4)
+    a = emkit.GaussianMixture(2, **kw).fit(da.from_array(X, chunks=(700, 3)), sample_weight=w)
+    b = emkit.GaussianMixture(2, **kw).fit(X, sample_weight=w)
+    assert a.n_iter_ == b.n_iter_
+    assert abs(a.lower_bound_ - b.lower_bound_) <= 1e-10 * abs(b.lower_bound_)
+    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-8)
