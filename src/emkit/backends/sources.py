@@ -77,7 +77,9 @@ def _parquet_files(path: str) -> list[str]:
     else:
         files = [path]
     if not files:
-        raise DataError(f"{path}: no Parquet files (.parquet, .pq) found")
+        what = "is a directory with" if os.path.isdir(path) else "matches"
+        raise DataError(f"{path}: {what} no Parquet files (.parquet, .pq); give a data file, "
+                        "or a directory or glob of Parquet files")
     return sorted(files)
 
 
