@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -378,7 +379,10 @@ def test_subprocess_sigint_exits_130_and_saves(tmp_path, faithful_csv):
                     "--max-iter", "1000", "--seed", "0", "--out", {str(out)!r}]
         cli.main()
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    # the child starts with SIGINT at its default even when this run inherited it ignored
+    # (a shell's background job does), so Python installs its KeyboardInterrupt handler
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.returncode == 130, proc.stderr
     assert "interrupted" in proc.stderr and "Traceback" not in proc.stderr
     model = load(out)
