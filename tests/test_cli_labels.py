@@ -295,3 +295,13 @@ def test_auto_fit_draws_every_column(fitted, tmp_path):
     assert result.exit_code == 0, result.stderr
     img = imread(png)
     assert img.shape[:2] == (900, 1200)  # a 2 x 2 grid: age, colour, smoker, visits
+
+
+def test_a_bad_cell_of_a_block_is_named_by_its_column(fitted, tmp_path):
+    """A block's family counts its own columns; the message names the table's column."""
+    _, _, _, model_path, _ = fitted
+    bad = tmp_path / "neg.csv"
+    bad.write_text("age,colour,smoker,visits\n30,red,yes,1\n50,red,no,-1\n")
+    result = run("predict", model_path, bad)
+    assert result.exit_code == 2
+    assert "-1 in column 'visits', row 3 is negative" in result.stderr

@@ -209,7 +209,7 @@ def test_model_file_with_bad_block_parameters_is_rejected(tmp_path):
     ([], "blocks is empty"),
     ([("gaussian", ["a"]), ("poisson", [1, 2, 3])], "X has no column names"),
     ([("gaussian", [0, 1]), ("poisson", [2])], r"column\(s\) 3 of X are in no block"),
-    ([("gaussian", [0]), ("bernoulli", [1, 2, 3])], r"blocks\[1\] \(bernoulli, X columns 1, 2, 3.*X\[0, 0\]"),
+    ([("gaussian", [0]), ("bernoulli", [1, 2, 3])], r"blocks\[1\] \(bernoulli, X columns 1, 2, 3.*X\[0, 1\]"),
 ])
 def test_bad_blocks_are_errors_that_say_where(blocks, message):
     X, _ = _mixed_data(200)

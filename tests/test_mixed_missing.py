@@ -190,7 +190,7 @@ def test_partly_missing_product_block_equals_one_block_per_column_and_inf_is_an_
 def test_support_is_checked_on_observed_cells_and_round_trip(tmp_path):
     X, _ = _table(300, 7)
     X[3, 3] = 2.0
-    with pytest.raises(ValueError, match=r"blocks\[2\] \(bernoulli.*X\[3, 0\] = 2"):
+    with pytest.raises(ValueError, match=r"blocks\[2\] \(bernoulli.*X\[3, 3\] = 2"):
         MixedMixture(2, blocks=BLOCKS, missing="marginalize").fit(X)
     X[3, 3] = 1.0
     m = MixedMixture(2, blocks=BLOCKS, missing="marginalize", random_state=0).fit(X)

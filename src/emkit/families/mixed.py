@@ -38,6 +38,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import re
+
 import numpy as np
 
 from ..backends.dask_backend import is_dask_array
@@ -56,6 +58,10 @@ from ._blocks import (
 )
 from ._mixed_checks import BlockChecks
 from ._mixed_describe import BlockDescription
+
+#: a block's cell in its family's messages, and the indices some messages add
+_BLOCK_CELL = re.compile(r"X\[(\d+), (\d+)\]")
+_BLOCK_COLUMN = re.compile(r"\(row (\d+), column (\d+)\)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,15 +103,23 @@ class MixedFamily(BlockChecks, BlockDescription, Family):
     def block_label(self, b: int) -> str:
         fam, cols = self.blocks[b]
         shown = ", ".join(self.column_label(int(j)).strip("'") for j in cols)
-        return (f"blocks[{b}] ({fam.name}, X columns {shown}; a column number below counts "
-                "within the block)")
+        return f"blocks[{b}] ({fam.name}, X columns {shown})"
 
     def _in_block(self, b: int, call, *args):
-        """``call(*args)``, with block ``b`` named in any ValueError."""
+        """``call(*args)``, with block ``b`` named in any ValueError and its cells
+        (``X[i, j]``, ``(row i, column j)``) renumbered as columns of ``X``."""
         try:
             return call(*args)
         except ValueError as exc:
-            raise ValueError(f"{self.block_label(b)}: {exc}") from None
+            cols = self.blocks[b][1]
+
+            def of_x(j: str) -> str:
+                return str(int(cols[int(j)])) if int(j) < cols.size else j
+
+            text = _BLOCK_CELL.sub(lambda m: f"X[{m.group(1)}, {of_x(m.group(2))}]", str(exc))
+            text = _BLOCK_COLUMN.sub(lambda m: f"(row {m.group(1)}, column {of_x(m.group(2))})",
+                                     text)
+            raise ValueError(f"{self.block_label(b)}: {text}") from None
 
     def check_settings(self):
         for b, (fam, _) in enumerate(self.blocks):
