@@ -24,6 +24,7 @@ def _table(n=600, seed=0):
 CASES = [
     (MixedMixture, {"blocks": [("gaussian", [0, 1]), ("poisson", [2]), ("bernoulli", [3])]}, slice(None)),
     (emkit.GaussianMixture, {"covariance_type": "full"}, slice(0, 2)),
+    (emkit.GaussianMixture, {"covariance_type": "diag"}, slice(0, 2)),
     (emkit.PoissonMixture, {}, slice(2, 3)),
 ]
 

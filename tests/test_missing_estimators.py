@@ -182,10 +182,11 @@ def test_gaussian_history_never_decreases_with_reg_covar_zero(ct):
     assert np.all(np.diff(h) >= -1e-12 * np.abs(h[1:]))
 
 
-def test_gaussian_chunked_equals_unchunked():
+@pytest.mark.parametrize("ct", ("full", "diag", "spherical"))
+def test_gaussian_chunked_equals_unchunked(ct):
     X = _gauss_data(500)
     kw = dict(missing="marginalize", random_state=0, tol=0.0, max_iter=15, acceleration=None,
-              init_params="kmeans")
+              init_params="kmeans", covariance_type=ct)
     a = _fit(emkit.GaussianMixture(3, **kw), X)
     b = _fit(emkit.GaussianMixture(3, chunk_size=37, **kw), X)
     np.testing.assert_allclose(a.history_, b.history_, rtol=1e-11)
@@ -369,3 +370,48 @@ def test_missing_patterns_group_rows_like_numpy_unique(d):
     # the same partition of the rows
     pairs = set(zip(inverse.tolist(), ref_inverse.ravel().tolist()))
     assert len(pairs) == len(ref_patterns)
+
+
+def _dropped_stats(X, w, means, var):
+    """Diag Gaussian: the batch's statistics of the observed cells per unit weight, plainly."""
+    n, d = X.shape
+    K = len(w)
+    R = np.empty((n, K))
+    for i, x in enumerate(X):
+        o = ~np.isnan(x)
+        R[i] = [np.log(w[k]) + stats.norm(means[k, o], np.sqrt(var[k, o])).logpdf(x[o]).sum()
+                for k in range(K)]
+    R = np.exp(R - logsumexp(R, axis=1, keepdims=True))
+    O = ~np.isnan(X)
+    X0 = np.where(O, X, 0.0)
+    return [R.sum(axis=0) / n, R.T @ X0 / n, R.T @ X0 ** 2 / n, R.T @ O / n]
+
+
+def _dropped_m_step(s):
+    nk, sx, sxx, nkj = s
+    means = sx / nkj
+    return nk / nk.sum(), means, sxx / nkj - means ** 2
+
+
+def test_partial_fit_with_missing_cells_is_stepwise_em_of_the_observed_cells():
+    """Online EM (Cappe & Moulines 2009) on incomplete batches: running statistics of the
+    observed cells, each feature's M-step over the rows that observe it."""
+    X = _gauss_data(300, missing=0.25, seed=3)
+    B1, B2 = X[:150], X[150:]
+    w0 = np.array([0.3, 0.3, 0.4])
+    mu0 = np.array([[0.5, 0.0, 0.0], [3.0, 2.0, -1.0], [5.0, 3.0, 2.0]])
+    var0 = np.ones((3, 3))
+    m = emkit.GaussianMixture(3, covariance_type="diag", reg_covar=0.0, missing="marginalize",
+                              weights_init=w0, means_init=mu0, precisions_init=1.0 / var0)
+    m.partial_fit(B1)
+    s1 = _dropped_stats(B1, w0, mu0, var0)
+    w1, mu1, var1 = _dropped_m_step(s1)
+    np.testing.assert_allclose(m.means_, mu1, rtol=1e-10)
+    np.testing.assert_allclose(m.covariances_, var1, rtol=1e-9)
+    m.partial_fit(B2, step_exponent=0.6)
+    s2 = _dropped_stats(B2, w1, mu1, var1)
+    g = 3.0 ** -0.6
+    w2, mu2, var2 = _dropped_m_step([a + g * (b - a) for a, b in zip(s1, s2, strict=True)])
+    np.testing.assert_allclose(m.weights_, w2, rtol=1e-10)
+    np.testing.assert_allclose(m.means_, mu2, rtol=1e-10)
+    np.testing.assert_allclose(m.covariances_, var2, rtol=1e-9)
