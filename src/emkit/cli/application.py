@@ -81,11 +81,13 @@ def _say(message: str, style: str | None = None) -> None:
 _OPTION_WORDS = re.compile(r"\b(max_iter|tol|n_init|acceleration)=('?)([^\s',;)]+)\2")
 #: "delimiter=';' and decimal=',' (--delimiter ';' --decimal ',')": the options only
 _PYTHON_THEN_OPTIONS = re.compile(r"\b\w+=\S+(?: and \w+=\S+)* \((--[^)]*)\)")
+_COMPONENTS = re.compile(r"\bn_components=(\d+)")
 _OPTION_NAMES = re.compile(r"(?<![-\w.])(max_iter|n_init|tol)\b(?![=_(])")
 
 
 def _cli_words(text: str) -> str:
     """A library message in the command line's words (``max_iter=10`` -> ``--max-iter 10``)."""
+    text = _COMPONENTS.sub(r"--components \1", text)
     text = _OPTION_WORDS.sub(lambda m: f"--{m.group(1).replace('_', '-')} {m.group(3)}", text)
     text = _OPTION_NAMES.sub(lambda m: f"--{m.group(1).replace('_', '-')}", text)
     text = text.replace("drop_missing=True (--drop-missing on the command line)", "--drop-missing")

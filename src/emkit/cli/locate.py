@@ -12,6 +12,8 @@ from .. import registry
 
 _CELL = re.compile(r"X\[(\d+), (\d+)\](?: = (\S+?))?(?=[\s;,)]|$)")
 _INDICES = re.compile(r" \(row \d+, column \d+\)")
+#: a mixed-type model's block named before a message about one of its cells
+_BLOCK = re.compile(r"blocks\[\d+\] \([\w ]+, X columns [^)]*\): ")
 
 
 class Source:
@@ -58,6 +60,8 @@ def locate(message: str, source: Source | None) -> str:
     match = _CELL.search(message)
     if source is None or match is None:
         return message
+    message = _BLOCK.sub("", message)  # the cell's column is named instead
+    match = _CELL.search(message)
     i, j = int(match.group(1)), int(match.group(2))
     column = source.names[j] if j < len(source.names) else str(j)
     value = f"{match.group(3)} " if match.group(3) else "the value "
