@@ -305,3 +305,25 @@ def test_a_bad_cell_of_a_block_is_named_by_its_column(fitted, tmp_path):
     result = run("predict", model_path, bad)
     assert result.exit_code == 2
     assert "-1 in column 'visits', row 3 is negative" in result.stderr
+
+
+def test_select_keeps_the_labels(tmp_path):
+    data = tmp_path / "c.csv"
+    rng = np.random.default_rng(4)
+    codes = np.c_[rng.integers(0, 3, 60), rng.integers(0, 2, 60)]
+    data.write_text("id,a,b\n" + "\n".join(
+        f"r{i},{COLOURS[a]},{('no', 'yes')[b]}" for i, (a, b) in enumerate(codes)))
+    model_path = tmp_path / "s.emk"
+    result = run("select", data, "--family", "categorical", "-k", "1-2", "--id-column", "id",
+                 "--out", model_path)
+    assert result.exit_code == 0, result.stderr
+    model = load(model_path)
+    assert model.feature_levels_ == {"a": list(COLOURS), "b": ["no", "yes"]}
+    assert model.n_categories_ == 3
+    pred = run("predict", model_path, data, "--id-column", "id")
+    assert pred.exit_code == 0, pred.stderr
+    lines = pred.stdout.splitlines()
+    assert lines[0] == "id,label"
+    assert [ln.split(",")[0] for ln in lines[1:]] == [f"r{i}" for i in range(60)]
+    np.testing.assert_array_equal([int(ln.split(",")[1]) for ln in lines[1:]],
+                                  model.predict(codes.astype(float)))
