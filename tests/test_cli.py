@@ -300,7 +300,7 @@ BAD_CASES = {
     "not a model": (["inspect", "{notemkit}"], "not an emkit model"),
     "missing model": (["score", "{tmp}/none.emkit", "{data}"], "no such model file"),
     "trials for gaussian": (["fit", "{data}", "--trials", "3", "--out", "{out}"], "binomial"),
-    "too many components": (["fit", "{header_rows}", "-k", "5", "--out", "{out}"], "n_components"),
+    "too many components": (["fit", "{header_rows}", "-k", "5", "--out", "{out}"], "--components 5 is larger"),
     "no such command": (["frobnicate"], "frobnicate"),
     "missing argument": (["fit"], "DATA"),
     "unknown option": (["fit", "{data}", "--bogus"], "--bogus"),
