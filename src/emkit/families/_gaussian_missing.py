@@ -64,8 +64,49 @@ def missing_patterns(missing):
     return patterns, inverse.ravel()
 
 
+def pattern_groups(missing):
+    """Rows sorted by missingness pattern: the order, each pattern's first sorted row, the patterns.
+
+    One stable sort of the rows' pattern codes (a bit per column up to 62
+    columns); every pattern's rows are then one contiguous slice of the
+    sorted rows, so a pattern's conditioning reads and writes slices.
+
+    Parameters
+    ----------
+    missing : ndarray of shape (n_samples, n_features) of bool
+
+    Returns
+    -------
+    order : ndarray of shape (n_samples,) of int
+        Row numbers sorted by pattern (stable within a pattern).
+    starts : ndarray of shape (n_patterns,) of int
+        Position in ``order`` of every pattern's first row (increasing).
+    patterns : ndarray of shape (n_patterns, n_features) of bool
+    """
+    n, d = missing.shape
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros((0, d), bool)
+    if d > 62:
+        _, codes = np.unique(missing, axis=0, return_inverse=True)
+        codes = codes.ravel()
+    else:
+        codes = missing @ np.left_shift(np.int64(1), np.arange(d, dtype=np.int64))
+        if d <= 15:  # 16-bit codes sort by radix, several times faster
+            codes = codes.astype(np.int16)
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    return order, starts, missing[order[starts]]
+
+
 def conditional_log_prob(family, X, params):
     """Log density of every row's observed cells under every component.
+
+    The rows are sorted by missingness pattern once (:func:`pattern_groups`),
+    so each pattern is conditioned once per call on a contiguous slice of
+    rows: one batched (over components) Cholesky factor of ``S_oo`` and its
+    inverse, then matrix products for the Mahalanobis terms, the
+    conditional means and the conditional covariance.
 
     Parameters
     ----------
@@ -80,9 +121,11 @@ def conditional_log_prob(family, X, params):
     log_prob : ndarray of shape (n_samples, n_components)
         0 for a row with no observed cell.
     cache : tuple
-        What :func:`conditional_stats` needs: the completed rows, centred,
-        of shape (n_components, n_samples, n_features), the pattern of every
-        row and the conditional covariance of every pattern.
+        What :func:`conditional_stats` needs: the row order, the first
+        sorted row of every pattern, the completed rows in that order minus
+        the family's centre, of shape (n_components, n_samples, n_features),
+        and every pattern's conditional covariance, of shape
+        (n_patterns, n_components, n_features, n_features).
     """
     X = np.asarray(X, dtype=np.float64)
     means = np.asarray(params["means"], dtype=np.float64)
@@ -90,39 +133,39 @@ def conditional_log_prob(family, X, params):
     K, d = means.shape
     n = X.shape[0]
     centre = family._centre(d)
-    missing = np.isnan(X)
-    patterns, inverse = missing_patterns(missing)
-    lp = np.zeros((n, K))
-    Y = np.empty((K, n, d))  # completed rows minus the centre
-    cond = []
+    order, starts, patterns = pattern_groups(np.isnan(X))
+    Xs = X[order]
+    bounds = np.r_[starts, n]
+    lp_sorted = np.zeros((n, K))
+    Y = np.empty((K, n, d))  # completed rows (sorted by pattern) minus the centre
+    cond = np.zeros((len(starts), K, d, d))
     for p, pattern in enumerate(patterns):
-        rows = np.flatnonzero(inverse == p)
-        o, m = ~pattern, pattern
-        full_cond = np.zeros((K, d, d))
-        if not o.any():  # nothing observed: the prior moments
-            Y[:, rows, :] = (means - centre)[:, None, :]
-            full_cond[:] = covs
-            cond.append(full_cond)
+        rows = slice(bounds[p], bounds[p + 1])
+        oi, mi = np.flatnonzero(~pattern), np.flatnonzero(pattern)
+        Yp = Y[:, rows]
+        if oi.size == 0:  # nothing observed: the prior moments
+            Yp[:] = (means - centre)[:, None, :]
+            cond[p] = covs
             continue
-        S_oo = covs[:, o][:, :, o]
-        L = np.linalg.cholesky(S_oo)                                 # (K, do, do)
-        diff = X[rows][:, o][None, :, :] - means[:, None, o]         # (K, r, do)
-        z = np.linalg.solve(L, np.swapaxes(diff, 1, 2))              # (K, do, r)
+        x_o = Xs[rows][:, oi]                                        # (r, do)
+        S_oo = covs[:, oi[:, None], oi[None, :]]                     # (K, do, do)
+        L = np.linalg.cholesky(S_oo)
+        U = np.swapaxes(np.linalg.inv(L), 1, 2)                      # S_oo^-1 = U U^T
+        diff = x_o[None] - means[:, None, oi]                        # (K, r, do)
+        z = diff @ U
         log_det = np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
-        lp[rows] = (-0.5 * np.einsum("kir,kir->rk", z, z)
-                    - log_det[None, :] - 0.5 * o.sum() * _LOG_2PI)
-        Y[:, rows[:, None], np.flatnonzero(o)[None, :]] = X[rows][:, o][None] - centre[o]
-        if m.any():
-            S_mo = covs[:, m][:, :, o]                               # (K, dm, do)
-            # A = S_oo^-1 S_om through the Cholesky factor
-            A = np.linalg.solve(np.swapaxes(L, 1, 2), np.linalg.solve(L, np.swapaxes(S_mo, 1, 2)))
-            x_m = means[:, None, m] + diff @ A                       # (K, r, dm)
-            Y[:, rows[:, None], np.flatnonzero(m)[None, :]] = x_m - centre[m]
-            C = covs[:, m][:, :, m] - S_mo @ A
-            mi = np.flatnonzero(m)
-            full_cond[:, mi[:, None], mi[None, :]] = 0.5 * (C + np.swapaxes(C, 1, 2))
-        cond.append(full_cond)
-    return lp, (Y, inverse, np.stack(cond))
+        lp_sorted[rows] = (-0.5 * np.einsum("kri,kri->rk", z, z)
+                           - log_det - 0.5 * oi.size * _LOG_2PI)
+        Yp[:, :, oi] = x_o - centre[oi]
+        if mi.size:
+            S_om = covs[:, oi[:, None], mi[None, :]]                 # (K, do, dm)
+            A = U @ (np.swapaxes(U, 1, 2) @ S_om)                    # S_oo^-1 S_om
+            Yp[:, :, mi] = (means[:, None, mi] - centre[mi]) + diff @ A
+            C = covs[:, mi[:, None], mi[None, :]] - np.swapaxes(S_om, 1, 2) @ A
+            cond[p][:, mi[:, None], mi[None, :]] = 0.5 * (C + np.swapaxes(C, 1, 2))
+    lp = np.empty_like(lp_sorted)
+    lp[order] = lp_sorted
+    return lp, (order, starts, Y, cond)
 
 
 def conditional_stats(family, resp, cache) -> dict:
@@ -142,14 +185,15 @@ def conditional_stats(family, resp, cache) -> dict:
         ``sx`` (n_components, n_features) and ``sxx`` in the family's layout
         ((K, d, d) full, (d, d) tied, (K, d) diag and spherical).
     """
-    Y, inverse, cond = cache
-    R = np.asarray(resp, dtype=np.float64)
-    sx = np.einsum("nk,knd->kd", R, Y)
-    sxx = np.swapaxes(Y * R.T[:, :, None], 1, 2) @ Y                 # (K, d, d)
-    # plus the conditional covariance of every pattern, weighted by its rows' responsibilities
-    per_pattern = np.zeros((cond.shape[0], R.shape[1]))
-    np.add.at(per_pattern, inverse, R)
-    sxx += np.einsum("pk,pkab->kab", per_pattern, cond)
+    order, starts, Y, cond = cache
+    R = np.asarray(resp, dtype=np.float64)[order]                    # rows in the cache's order
+    RT = np.ascontiguousarray(R.T)
+    sx = (RT[:, None, :] @ Y)[:, 0, :]
+    sxx = np.swapaxes(Y * RT[:, :, None], 1, 2) @ Y                  # (K, d, d)
+    if len(starts):
+        # plus every pattern's conditional covariance, weighted by its rows' responsibilities
+        per_pattern = np.add.reduceat(R, starts, axis=0)             # (P, K)
+        sxx += np.einsum("pk,pkab->kab", per_pattern, cond)
     ct = family.covariance_type
     if ct == "tied":
         return {"sx": sx, "sxx": sxx.sum(axis=0)}
@@ -251,4 +295,4 @@ class MissingCellHooks:
 
 
 __all__ = ["CELL_TYPES", "MissingCellHooks", "cells_cache", "cells_log_prob", "cells_stats",
-           "conditional_log_prob", "conditional_stats", "missing_patterns"]
+           "conditional_log_prob", "conditional_stats", "missing_patterns", "pattern_groups"]
