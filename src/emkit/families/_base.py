@@ -277,47 +277,54 @@ class Family(RegistryEntry, DescriptionHooks):
         data : Data
             With the extra side data.
         """
-        totals, (wx, wsum) = self._check_chunks(data, backend, scan=True)
+        totals, (wx, wsum) = self._check_chunks(data, backend)
         mean = wx / wsum
         data = replace(data, mean=mean if np.all(np.isfinite(mean)) else None)
         family = self.configure(totals, data, init or {})
         return family, family.prepare_aux(data)
 
     def check_data(self, data, backend) -> None:
-        """Check every chunk of ``data`` (finite values, support), as :meth:`prepare` does."""
-        self._check_chunks(data, backend, scan=False)
+        """Check every chunk of ``data`` (:meth:`check_rows`), as :meth:`prepare` does."""
+        self._checked_pass(data, backend)
 
-    def _check_chunks(self, data, backend, scan: bool):
+    def _check_chunks(self, data, backend):
         """One pass: the first problem of any chunk raises.
 
-        With ``scan``, returns the summed :meth:`scan` tuples and the weighted
-        sum of the rows with the sum of the weights (for :attr:`Data.mean`).
+        Returns the summed :meth:`scan` tuples and the weighted sum of the
+        rows with the sum of the weights (for :attr:`Data.mean`).
+        """
+        def summary(chunk):
+            w = chunk.sample_weight
+            return (*self.scan(chunk), w @ np.asarray(chunk.X, dtype=np.float64), w.sum())
+
+        parts = self._checked_pass(data, backend, summary)
+        totals = parts[0]
+        for part in parts[1:]:
+            totals = tuple(a + b for a, b in zip(totals, part, strict=True))
+        return totals[:-2], totals[-2:]
+
+    def _checked_pass(self, data, backend, summary=None):
+        """One pass over ``data``: every chunk checked (:meth:`check_rows`) and summarised.
+
+        The first problem of any chunk raises ValueError.  Returns None
+        without ``summary``, else the list of ``summary(chunk)`` of every
+        chunk, in order.
         """
         def one_chunk(chunk):
             out = np.empty(1, dtype=object)
             try:
-                check_finite(chunk.X, row_offset=chunk.start)
-                self.check_support(chunk.X, chunk.aux, chunk.start)
+                self.check_rows(chunk.X, chunk.aux, chunk.start)
             except ValueError as exc:
-                out[0] = (str(exc), ())
+                out[0] = (str(exc), None)
                 return out
-            if scan:
-                w = chunk.sample_weight
-                out[0] = ("", (*self.scan(chunk), w @ np.asarray(chunk.X, dtype=np.float64), w.sum()))
-            else:
-                out[0] = ("", ())
+            out[0] = ("", None if summary is None else summary(chunk))
             return out
 
         results = backend.map_concat(one_chunk, data)
         problems = [m for m, _ in results if m]
         if problems:
             raise ValueError(problems[0])
-        if not scan:
-            return None
-        totals = None
-        for _, part in results:
-            totals = part if totals is None else tuple(a + b for a, b in zip(totals, part, strict=True))
-        return totals[:-2], totals[-2:]
+        return None if summary is None else [part for _, part in results]
 
     def log_base_measure(self, X, aux: Mapping):
         """Parameter-free part of the log density of every row, shape (n_samples,), or None.

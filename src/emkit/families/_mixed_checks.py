@@ -52,51 +52,33 @@ class BlockChecks:
                 Xb = fill_missing(fam.unknown_as_missing(Xb), fill=fam.missing_fill)[0]
             self._in_block(b, fam.check_support, Xb, self._view(aux, b), start)
 
-    def _check_pass(self, data, backend, count: bool):
-        """One pass of the missing-value and support checks.
+    def _check_pass(self, data, backend):
+        """One pass of the missing-value and support checks (:meth:`check_rows`).
 
         Returns
         -------
-        totals : ndarray of shape (4, n_features) or None
-            With ``count``: observed cells, and the weight, weighted sum and
-            weighted sum of squares of the observed cells, per column.
-        lowest : ndarray of shape (n_features,) or None
-            With ``count``: the smallest observed value of every column
-            (``inf`` for a column with none).
+        totals : ndarray of shape (4, n_features)
+            Observed cells, and the weight, weighted sum and weighted sum of
+            squares of the observed cells, per column.
+        lowest : ndarray of shape (n_features,)
+            The smallest observed value of every column (``inf`` for a
+            column with none).
         """
-        def one_chunk(chunk):
-            out = np.empty(1, dtype=object)
-            try:
-                self.check_missing(chunk.X, chunk.start)
-                self.check_support(chunk.X, chunk.aux, chunk.start)
-            except ValueError as exc:
-                out[0] = (str(exc), None)
-                return out
-            if count:
-                X = np.asarray(chunk.X, dtype=np.float64)
-                seen = ~np.isnan(X)
-                X0 = np.where(seen, X, 0.0)
-                w = chunk.sample_weight
-                lowest = np.where(seen, X, np.inf).min(axis=0, initial=np.inf)
-                out[0] = ("", (np.stack([seen.sum(axis=0), w @ seen, w @ X0, w @ (X0 * X0)]),
-                               lowest))
-            else:
-                out[0] = ("", None)
-            return out
-
-        results = backend.map_concat(one_chunk, data)
-        problems = [m for m, _ in results if m]
-        if problems:
-            raise ValueError(problems[0])
-        if not count:
-            return None
-        return (sum(c[0] for _, c in results),
-                np.minimum.reduce([c[1] for _, c in results]))
-
-    def check_data(self, data, backend):
-        self._check_pass(data, backend, count=False)
+        parts = self._checked_pass(data, backend, _column_totals)
+        return sum(c[0] for c in parts), np.minimum.reduce([c[1] for c in parts])
 
     def check_rows(self, X, aux, start=0):
         """Missing cells as the policy allows, then every block's support (one chunk)."""
         self.check_missing(X, start)
         self.check_support(X, aux, start)
+
+
+def _column_totals(chunk):
+    """Observed cells, their weight, weighted sum and sum of squares, and the lowest value,
+    per column of one chunk (see :meth:`BlockChecks._check_pass`)."""
+    X = np.asarray(chunk.X, dtype=np.float64)
+    seen = ~np.isnan(X)
+    X0 = np.where(seen, X, 0.0)
+    w = chunk.sample_weight
+    lowest = np.where(seen, X, np.inf).min(axis=0, initial=np.inf)
+    return np.stack([seen.sum(axis=0), w @ seen, w @ X0, w @ (X0 * X0)]), lowest

@@ -159,7 +159,7 @@ class MixedFamily(BlockChecks, BlockDescription, Family):
         data : Data
             With every block's side data under its prefix.
         """
-        totals, lowest = self._check_pass(data, backend, count=True)
+        totals, lowest = self._check_pass(data, backend)
         if self.marginalize:
             empty = np.flatnonzero(totals[0] == 0)
             if empty.size:
