@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._cells import split_missing
+
 _LOG_2PI = np.log(2.0 * np.pi)
 
 
@@ -171,13 +173,9 @@ def conditional_log_prob(family, X, params):
 def conditional_stats(family, resp, cache) -> dict:
     """Expected sufficient statistics given the observed cells.
 
-    Parameters
-    ----------
-    family : GaussianFamily
-    resp : ndarray of shape (n_samples, n_components)
-        Responsibilities times the sample weights.
-    cache : tuple
-        From :func:`conditional_log_prob` of the same rows and parameters.
+    ``resp`` of shape (n_samples, n_components) holds the responsibilities
+    times the sample weights, and ``cache`` comes from
+    :func:`conditional_log_prob` of the same rows and parameters.
 
     Returns
     -------
@@ -207,39 +205,19 @@ CELL_TYPES = ("diag", "spherical")
 
 
 def cells_cache(family, X):
-    """The chunk centred with missing cells at 0, and the 0/1 mask of observed cells.
-
-    Returns
-    -------
-    X0 : ndarray of shape (n_samples, n_features)
-    O : ndarray of shape (n_samples, n_features)
-    """
+    """:func:`~emkit.families._cells.split_missing` of the chunk less the family's centre:
+    ``(X0, O)``, the centred chunk with missing cells at 0 and the 0/1 mask of observed cells."""
     X = np.asarray(X, dtype=np.float64)
-    seen = ~np.isnan(X)
-    centre = family._centre(X.shape[1])
-    return np.where(seen, X - centre, 0.0), seen.astype(np.float64)
+    return split_missing(X - family._centre(X.shape[1]))
 
 
 def cells_log_prob(family, X, params):
     """Log density of every row's observed cells, diagonal or spherical covariances.
 
-    ``sum_j O_ij log N(x_ij; mu_kj, s_kj)`` as five matrix products.
-
-    Parameters
-    ----------
-    family : GaussianFamily
-    X : ndarray of shape (n_samples, n_features)
-        NaN marks a missing cell.
-    params : dict
-        ``means`` (n_components, n_features) and ``precisions_cholesky``
-        ((K, d) diag, (K,) spherical).
-
-    Returns
-    -------
-    log_prob : ndarray of shape (n_samples, n_components)
-        0 for a row with no observed cell.
-    cache : tuple
-        ``(X0, O)`` of :func:`cells_cache`.
+    ``sum_j O_ij log N(x_ij; mu_kj, s_kj)`` as five matrix products.  Takes and
+    returns what :func:`conditional_log_prob` does, with ``precisions_cholesky``
+    ((K, d) diag, (K,) spherical) in ``params`` and ``(X0, O)`` of
+    :func:`cells_cache` as the cache.
     """
     X0, O = cells_cache(family, X)
     K, d = np.shape(params["means"])

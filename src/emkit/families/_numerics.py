@@ -102,6 +102,23 @@ def first_bad_cell(bad: np.ndarray):
     return divmod(int(flat[0]), bad.shape[1])
 
 
+def raise_bad_cell(bad: np.ndarray, X: np.ndarray, message, start: int = 0,
+                   name: str = "X") -> None:
+    """Raise ValueError at the first True cell of the 2-D mask ``bad``; nothing when none is.
+
+    ``message(cell, where, r, c)`` makes the text from ``cell``, the cell as
+    ``"X[i, j] = v"``, ``where``, ``"(row i, column j)"`` (``i = r + start``,
+    the row in the whole data, as the command line locates it), and the
+    cell's row ``r`` and column ``c`` in this chunk.
+    """
+    found = first_bad_cell(bad)
+    if found is None:
+        return
+    r, c = found
+    i = r + start
+    raise ValueError(message(f"{name}[{i}, {c}] = {X[r, c]:g}", f"(row {i}, column {c})", r, c))
+
+
 #: largest count accepted (2**53): above it float64 values are not exact integers, and
 #: the log-probabilities of counts near 1e308 would overflow to NaN
 MAX_COUNT = float(2**53)
@@ -120,18 +137,13 @@ def check_counts(X: np.ndarray, what: str, name: str = "X", row_offset: int = 0)
     row_offset : int, default=0
         Index of the first row of ``X`` in the whole data (for the message).
     """
-    bad = (X < 0) | (X != np.floor(X)) | (X > MAX_COUNT)
-    cell = first_bad_cell(bad)
-    if cell is not None:
-        r, c = cell
+    def message(cell, where, r, c):
         v = X[r, c]
         kind = ("negative" if v < 0 else "not an integer" if v != np.floor(v)
                 else f"above 2**53 = {MAX_COUNT:.0f}, past which float64 holds no exact integers")
-        r += row_offset
-        raise ValueError(
-            f"{name} must hold non-negative integer {what}; {name}[{r}, {c}] = {v:g} is {kind} "
-            f"(row {r}, column {c})"
-        )
+        return f"{name} must hold non-negative integer {what}; {cell} is {kind} {where}"
+
+    raise_bad_cell((X < 0) | (X != np.floor(X)) | (X > MAX_COUNT), X, message, row_offset, name)
 
 
 def index_text(idx) -> str:

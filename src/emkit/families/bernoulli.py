@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._numerics import first_bad_cell, floored_log, floored_log1m
+from ._numerics import floored_log, floored_log1m, raise_bad_cell
 from ._probs import ProbabilityFamily
 
 
@@ -41,21 +41,8 @@ class BernoulliFamily(ProbabilityFamily):
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params, aux):
-        """Log-probability of every row under every component.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-            Values in {0, 1}.
-        params : dict
-            ``probs`` of shape (n_components, n_features).
-        aux : dict
-            Unused.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples, n_components)
-        """
+        """:meth:`Family.log_prob <emkit.families.Family.log_prob>` of 0/1 rows ``X``
+        (n_samples, n_features) under ``probs`` (n_components, n_features); ``aux`` unused."""
         X = np.asarray(X, dtype=np.float64)
         p = params["probs"]
         return X @ floored_log(p).T + (1.0 - X) @ floored_log1m(p).T
@@ -73,15 +60,9 @@ class BernoulliFamily(ProbabilityFamily):
         return {"sx": resp.T @ X0, "sn": resp.T @ O}
 
     def check_support(self, X, aux, start=0):
-        cell = first_bad_cell((X != 0) & (X != 1))
-        if cell is not None:
-            r, c = cell
-            v = X[r, c]
-            r += start
-            raise ValueError(
-                f"BernoulliMixture needs X in {{0, 1}}; X[{r}, {c}] = {v:g} "
-                f"(row {r}, column {c}); binarise the data or use BinomialMixture for counts"
-            )
+        raise_bad_cell((X != 0) & (X != 1), X, lambda cell, where, r, c:
+                       f"BernoulliMixture needs X in {{0, 1}}; {cell} {where}; binarise the "
+                       "data or use BinomialMixture for counts", start)
 
     # ------------------------------------------------------------ bookkeeping
     def sample(self, params, labels, rng, aux):

@@ -26,7 +26,7 @@ from scipy.special import gammaln, xlogy
 from .._validation import check_int_param
 
 from ._describe import Description
-from ._numerics import check_counts, first_bad_cell, floored_log, floored_log1m
+from ._numerics import check_counts, floored_log, floored_log1m, raise_bad_cell
 from ._probs import ProbabilityFamily
 
 def _trials(X: np.ndarray, aux) -> np.ndarray:
@@ -102,13 +102,10 @@ class BinomialFamily(ProbabilityFamily):
                 f"pass an int, an array of shape ({n_samples},) with the trials of every row, "
                 f"or ({n_samples}, {n_features}) with the trials of every cell"
             )
-        cell = first_bad_cell(~np.isfinite(N) | (N < 0) | (N != np.floor(N)))
-        if cell is not None:
-            r, c = cell
-            raise ValueError(
-                f"n_trials must hold non-negative integers; n_trials[{r}, {c}] = {N[r, c]:g} "
-                f"(row {r}, column {c})"
-            )
+        raise_bad_cell(~np.isfinite(N) | (N < 0) | (N != np.floor(N)), N,
+                       lambda cell, where, r, c:
+                       f"n_trials must hold non-negative integers; {cell} {where}",
+                       name="n_trials")
         return {"n_trials": N}
 
     def check_support(self, X, aux, start=0):
@@ -117,32 +114,16 @@ class BinomialFamily(ProbabilityFamily):
         if "n_trials" not in aux:
             return
         N = _trials(X, aux)
-        cell = first_bad_cell(X > N)
-        if cell is not None:
-            r, c = cell
-            raise ValueError(
-                f"successes exceed trials: X[{r + start}, {c}] = {X[r, c]:g} but n_trials is "
-                f"{N[r, c]:g} (row {r + start}, column {c})"
-            )
+        raise_bad_cell(X > N, X, lambda cell, where, r, c:
+                       f"successes exceed trials: {cell} but n_trials is {N[r, c]:g} {where}",
+                       start)
 
     def log_prob(self, X, params, aux):
-        """Log-probability of every row under every component.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-            Success counts, ``0 <= X <= n_trials``.
-        params : dict
-            ``probs`` of shape (n_components, n_features).
-        aux : dict
-            ``n_trials`` of shape (n_samples, n_features) or (n_samples, 1);
-            optionally ``log_base_measure`` of shape (n_samples,), the
-            precomputed :meth:`log_base_measure`.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples, n_components)
-        """
+        """:meth:`Family.log_prob <emkit.families.Family.log_prob>` of success counts ``X``
+        (n_samples, n_features), ``0 <= X <= n_trials``, under ``probs`` (n_components,
+        n_features).  ``aux`` holds ``n_trials`` ((n_samples, n_features) or (n_samples, 1))
+        and optionally ``log_base_measure`` (n_samples,), the precomputed
+        :meth:`log_base_measure`."""
         X = np.asarray(X, dtype=np.float64)
         N = _trials(X, aux)
         p = params["probs"]

@@ -37,8 +37,8 @@ from ._numerics import (
     check_counts,
     check_init_array,
     check_unit_interval,
-    first_bad_cell,
     floored_log,
+    raise_bad_cell,
     ratio_or_pooled,
 )
 
@@ -154,19 +154,18 @@ class CategoricalFamily(CellMixin, Family):
         C = self.n_categories
         if C is None:
             return
-        cell = first_bad_cell(~self._known(X))
-        if cell is None:
-            return
-        r, c = cell
         hint = ("; a category seen only at predict time can be a missing cell with "
                 "missing='marginalize' and unknown='missing'") if self.fitted else ""
-        where = f"category code X[{r + start}, {c}] = {X[r, c]:g} (row {r + start}, column {c})"
-        if self._contiguous():
-            source = "the fitted n_categories_" if self.fitted else "n_categories"
-            raise ValueError(f"{where} is not below {source} = {C}; codes must lie in "
-                             f"0 .. {C - 1}{hint}")
-        raise ValueError(f"{where} is not one of the {C} categories the model was fitted on "
-                         f"(levels_ = {short(self.levels)}){hint}")
+
+        def message(cell, where, r, c):
+            if self._contiguous():
+                source = "the fitted n_categories_" if self.fitted else "n_categories"
+                return (f"category code {cell} {where} is not below {source} = {C}; codes must "
+                        f"lie in 0 .. {C - 1}{hint}")
+            return (f"category code {cell} {where} is not one of the {C} categories the model "
+                    f"was fitted on (levels_ = {short(self.levels)}){hint}")
+
+        raise_bad_cell(~self._known(X), X, message, start)
 
     def check_missing_policy(self, marginalize: bool) -> None:
         if self.unknown == "missing" and not marginalize:
@@ -262,23 +261,10 @@ class CategoricalFamily(CellMixin, Family):
 
     # ------------------------------------------------------------------ E-step
     def log_prob_cached(self, X, params, aux):
-        """Log-probability of every row under every component.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-            Integer codes.
-        params : dict
-            ``probs`` of shape (n_components, n_features, n_categories).
-        aux : dict
-            Unused.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples, n_components)
-        cache : ndarray of shape (n_samples, n_features * n_categories)
-            The one-hot encoding of the chunk.
-        """
+        """:meth:`Family.log_prob <emkit.families.Family.log_prob>` of integer codes ``X``
+        (n_samples, n_features) under ``probs`` (n_components, n_features, n_categories),
+        and as the cache the chunk's one-hot encoding, shape (n_samples, n_features *
+        n_categories); ``aux`` unused."""
         probs = np.asarray(params["probs"], dtype=np.float64)
         K = probs.shape[0]
         H = one_hot(self.index_of(X), self.n_categories)

@@ -23,18 +23,13 @@ import numpy as np
 
 from ._base import Family
 from ._cells import CellMixin, observed_counts
-from ._numerics import check_init_array, first_bad_cell, floored_log, ratio_or_pooled
+from ._numerics import check_init_array, floored_log, raise_bad_cell, ratio_or_pooled
 
 
 @dataclass(frozen=True, eq=False)
 class ExponentialFamily(CellMixin, Family):
-    """Products of independent exponential distributions.
-
-    Notes
-    -----
-    Parameters: ``rates`` of shape (n_components, n_features), the inverse
-    mean of every feature in every component.
-    """
+    """Products of independent exponential distributions; the parameters are ``rates`` of
+    shape (n_components, n_features), the inverse mean of every feature in every component."""
 
     name = "exponential"
     missing_fill = 1.0
@@ -78,13 +73,8 @@ class ExponentialFamily(CellMixin, Family):
 
     # ------------------------------------------------------------------ set-up
     def check_support(self, X, aux, start=0):
-        cell = first_bad_cell(~(X > 0))
-        if cell is not None:
-            r, c = cell
-            raise ValueError(
-                f"the exponential family needs positive values; X[{r + start}, {c}] = "
-                f"{X[r, c]:g} (row {r + start}, column {c})"
-            )
+        raise_bad_cell(~(X > 0), X, lambda cell, where, r, c:
+                       f"the exponential family needs positive values; {cell} {where}", start)
 
     def check_init(self, values, n_components, n_features):
         if "rates_init" not in values:
@@ -100,21 +90,8 @@ class ExponentialFamily(CellMixin, Family):
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params, aux):
-        """Log density of every row under every component.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-            Positive values.
-        params : dict
-            ``rates`` of shape (n_components, n_features).
-        aux : dict
-            Unused.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples, n_components)
-        """
+        """:meth:`Family.log_prob <emkit.families.Family.log_prob>` of positive rows ``X``
+        (n_samples, n_features) under ``rates`` (n_components, n_features); ``aux`` unused."""
         rates = np.asarray(params["rates"], dtype=np.float64)
         return floored_log(rates).sum(axis=1)[None, :] - np.asarray(X, dtype=np.float64) @ rates.T
 

@@ -28,13 +28,8 @@ from ._numerics import CLIP, check_counts, check_init_array, floored_log, ratio_
 
 @dataclass(frozen=True, eq=False)
 class PoissonFamily(CellMixin, Family):
-    """Products of independent Poisson distributions.
-
-    Notes
-    -----
-    Parameters: ``rates`` of shape (n_components, n_features), the mean
-    count of every feature in every component.
-    """
+    """Products of independent Poisson distributions; the parameters are ``rates`` of shape
+    (n_components, n_features), the mean count of every feature in every component."""
 
     name = "poisson"
     param_names = ("rates",)
@@ -58,22 +53,9 @@ class PoissonFamily(CellMixin, Family):
 
     # ------------------------------------------------------------------ E-step
     def log_prob(self, X, params, aux):
-        """Log-probability of every row under every component.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-            Non-negative integer counts.
-        params : dict
-            ``rates`` of shape (n_components, n_features).
-        aux : dict
-            Optionally ``log_base_measure`` of shape (n_samples,), the
-            precomputed :meth:`log_base_measure`.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples, n_components)
-        """
+        """:meth:`Family.log_prob <emkit.families.Family.log_prob>` of counts ``X``
+        (n_samples, n_features) under ``rates`` (n_components, n_features); ``aux`` may hold
+        ``log_base_measure`` (n_samples,), the precomputed :meth:`log_base_measure`."""
         X = np.asarray(X, dtype=np.float64)
         rates = np.asarray(params["rates"], dtype=np.float64)
         const = self.base_measure_of(X, aux)
