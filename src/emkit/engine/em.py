@@ -38,8 +38,10 @@ class EMResult:
         Final parameters, ``"weights"`` included.
     lower_bound : float
         Mean per-sample (weighted) log-likelihood of ``params``.
-    history : ndarray of shape (n_iter,)
-        Mean per-sample log-likelihood after every iteration.
+    history : ndarray of shape (n_history,)
+        Mean per-sample log-likelihood after every iteration: one per EM
+        step (``n_history == n_iter``), or with SQUAREM one per accepted
+        iterate (see :func:`~emkit.engine.squarem.run_squarem`).
     initial_log_likelihood : float
         Mean per-sample log-likelihood of the initial parameters.
     n_iter : int

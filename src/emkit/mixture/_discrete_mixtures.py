@@ -50,8 +50,12 @@ _COMMON_DOC = TOL_DOC + RUNS_DOC + """    init_params : {"auto", "kmeans", "k-me
 
 _ATTR_DOC = """    converged_ : bool
     n_iter_ : int
-        EM steps (data passes with an M-step) of the best run; with
-        ``acceleration="squarem"`` those inside its cycles count too.
+        Data passes of the kept run after the one that evaluated its start:
+        its M-steps for plain EM; with ``acceleration="squarem"`` the passes
+        that evaluate extrapolated iterates count too.
+    n_passes_ : int
+        Every data pass of the kept run, the one that evaluated its start
+        included.
     lower_bound_ : float
         Mean per-sample log-likelihood of the fitted parameters.
     history_ : ndarray of shape (n_history,)
@@ -62,24 +66,69 @@ _ATTR_DOC = """    converged_ : bool
 """
 
 
+def _sections(p: str, init: str, attr: str, *, shape: str = "(n_components, n_features)",
+              settings: str = "", attrs: str = "") -> str:
+    """The Parameters and Attributes sections of a discrete estimator's docstring.
+
+    ``p`` names its parameter array (``{p}_init``, ``{p}_``) of ``shape``;
+    ``init`` and ``attr`` describe them; ``settings`` documents constructor
+    parameters before ``{p}_init`` and ``attrs`` fitted attributes after
+    ``{p}_`` (numpydoc lines, indented four spaces).
+    """
+    attr = f"\n        {attr}" if attr else ""
+    return f"""    Parameters
+    ----------
+    n_components : int, default=1
+{settings}    {p}_init : array-like of shape {shape}, default=None
+        {init}
+{_COMMON_DOC.replace("{p}", p)}
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    {p}_ : ndarray of shape {shape}{attr}
+{attrs}{_ATTR_DOC}"""
+
+
+#: the n_trials parameter of BinomialMixture
+_TRIALS_DOC = """\
+    n_trials : int or None, default=None
+        Number of trials of every cell, when it is the same everywhere.
+        Trials that differ per row are passed to ``fit`` (and to ``predict``,
+        ``score``, ... ) as the keyword ``n_trials``: an int, an array of
+        shape (n_samples,) (one number per row, all features) or
+        (n_samples, n_features).
+"""
+
+
+#: the probs_init, n_categories and fitted levels of CategoricalMixture
+_CATEGORICAL_INIT_DOC = """Initial category probabilities over the categories (the distinct codes
+        in increasing order; over more categories than codes were seen it
+        takes them as the codes ``0 .. C-1``); every ``probs_init[k, j]`` sums
+        to 1."""
+_CATEGORIES_DOC = """\
+    n_categories : int or None, default=None
+        Number of categories ``C`` shared by all features: given, the
+        categories are the codes ``0 .. C-1``, observed or not (every one
+        counts in BIC); ``None`` takes the distinct codes of ``X``.  At most
+        ``emkit.families.categorical.MAX_CATEGORIES`` (100,000) categories:
+        more distinct codes (or a larger ``n_categories``) are refused with an
+        error, before anything of that size is allocated.
+"""
+_LEVELS_DOC = """\
+    levels_ : ndarray of shape (n_categories,)
+        The code of every category, increasing (int64).
+    n_categories_ : int
+"""
+
+
 class BernoulliMixture(BaseMixture):
     __doc__ = f"""Mixture of multivariate Bernoulli distributions fitted by EM.
 
     Every component is a product of independent Bernoulli distributions, one
     per feature (latent class model for binary data).
 
-    Parameters
-    ----------
-    n_components : int, default=1
-    probs_init : array-like of shape (n_components, n_features), default=None
-        Initial probabilities of a 1.
-{_COMMON_DOC.replace("{p}", "probs")}
-    Attributes
-    ----------
-    weights_ : ndarray of shape (n_components,)
-    probs_ : ndarray of shape (n_components, n_features)
-        Probability of a 1 in every feature of every component.
-{_ATTR_DOC}
+{_sections("probs", "Initial probabilities of a 1.",
+           "Probability of a 1 in every feature of every component.")}
     Notes
     -----
     ``X`` must hold only 0 and 1.  Probabilities of exactly 0 or 1 are valid;
@@ -108,24 +157,9 @@ class BinomialMixture(BaseMixture):
     examples of Do & Batzoglou (Nature Biotechnology 26(8):897, 2008) are
     this estimator with one feature and ``n_trials=10``.
 
-    Parameters
-    ----------
-    n_components : int, default=1
-    n_trials : int or None, default=None
-        Number of trials of every cell, when it is the same everywhere.
-        Trials that differ per row are passed to ``fit`` (and to ``predict``,
-        ``score``, ... ) as the keyword ``n_trials``: an int, an array of
-        shape (n_samples,) (one number per row, all features) or
-        (n_samples, n_features).
-    probs_init : array-like of shape (n_components, n_features), default=None
-        Initial success probabilities.
-{_COMMON_DOC.replace("{p}", "probs")}
-    Attributes
-    ----------
-    weights_ : ndarray of shape (n_components,)
-    probs_ : ndarray of shape (n_components, n_features)
-        Success probability of every feature in every component.
-{_ATTR_DOC}
+{_sections("probs", "Initial success probabilities.",
+           "Success probability of every feature in every component.",
+           settings=_TRIALS_DOC)}
     Notes
     -----
     Log-likelihoods include the binomial coefficients.  Probabilities of
@@ -155,18 +189,8 @@ class PoissonMixture(BaseMixture):
     Every component is a product of independent Poisson distributions, one
     per feature.
 
-    Parameters
-    ----------
-    n_components : int, default=1
-    rates_init : array-like of shape (n_components, n_features), default=None
-        Initial rates (non-negative).
-{_COMMON_DOC.replace("{p}", "rates")}
-    Attributes
-    ----------
-    weights_ : ndarray of shape (n_components,)
-    rates_ : ndarray of shape (n_components, n_features)
-        Mean count of every feature in every component.
-{_ATTR_DOC}
+{_sections("rates", "Initial rates (non-negative).",
+           "Mean count of every feature in every component.")}
     Notes
     -----
     A rate of exactly 0 is valid; its logarithm is floored at
@@ -197,30 +221,8 @@ class CategoricalMixture(BaseMixture):
     the code ``levels_[c]``, and a code seen only at ``predict`` is an error
     (or, with ``unknown="missing"``, a missing cell).
 
-    Parameters
-    ----------
-    n_components : int, default=1
-    n_categories : int or None, default=None
-        Number of categories ``C`` shared by all features: given, the
-        categories are the codes ``0 .. C-1``, observed or not (every one
-        counts in BIC); ``None`` takes the distinct codes of ``X``.  At most
-        ``emkit.families.categorical.MAX_CATEGORIES`` (100,000) categories:
-        more distinct codes (or a larger ``n_categories``) are refused with an
-        error, before anything of that size is allocated.
-    probs_init : array-like of shape (n_components, n_features, n_categories), default=None
-        Initial category probabilities over the categories (the distinct codes
-        in increasing order; over more categories than codes were seen it
-        takes them as the codes ``0 .. C-1``); every ``probs_init[k, j]`` sums
-        to 1.
-{_COMMON_DOC.replace("{p}", "probs")}
-    Attributes
-    ----------
-    weights_ : ndarray of shape (n_components,)
-    probs_ : ndarray of shape (n_components, n_features, n_categories)
-    levels_ : ndarray of shape (n_categories,)
-        The code of every category, increasing (int64).
-    n_categories_ : int
-{_ATTR_DOC}
+{_sections("probs", _CATEGORICAL_INIT_DOC, "", shape="(n_components, n_features, n_categories)",
+           settings=_CATEGORIES_DOC, attrs=_LEVELS_DOC)}
     Notes
     -----
     Category probabilities of exactly 0 are valid; their logarithms are

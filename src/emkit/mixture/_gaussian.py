@@ -104,7 +104,7 @@ class GaussianMixture(BaseMixture):
         included.
     lower_bound_ : float
         Mean per-sample log-likelihood of the fitted parameters.
-    history_ : ndarray of shape (n_iter_,)
+    history_ : ndarray of shape (n_history,)
         Mean per-sample log-likelihood after every iteration of the best run.
         With ``acceleration="squarem"`` one entry per accepted iterate, so it
         can be shorter than ``n_iter_`` (which counts data passes).
