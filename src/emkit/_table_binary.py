@@ -65,9 +65,8 @@ def _is_text_type(pa, t) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
-def _read_parquet(path: str, src: str, columns, text: dict | None = None):
-    """Read the chosen columns as float64; with a dict ``text``, string columns go there
-    (object arrays of strings, None where null; their cells of X are NaN)."""
+def _pyarrow(src: str):
+    """``pyarrow`` and ``pyarrow.parquet``, or a DataError saying how to install them."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -75,25 +74,50 @@ def _read_parquet(path: str, src: str, columns, text: dict | None = None):
         raise DataError(
             f"{src}: reading Parquet needs pyarrow; install it with pip install 'emkit[parquet]'"
         ) from None
+    return pa, pq
+
+
+def _parquet_file(path: str, src: str):
+    """The open ``pyarrow.parquet.ParquetFile`` at ``path`` (footer only) and its Arrow schema."""
+    pa, pq = _pyarrow(src)
     try:
         pfile = pq.ParquetFile(path)
-        schema = pfile.schema_arrow
+        return pfile, pfile.schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{src}: not a readable Parquet file ({exc})") from None
+
+
+def _check_numeric_field(schema, name: str, src: str) -> None:
+    """DataError unless column ``name`` of the Arrow ``schema`` holds numbers (or booleans)."""
+    pa, _ = _pyarrow(src)
+    t = schema.field(name).type
+    if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+            or pa.types.is_decimal(t)):
+        raise DataError(f"{src}: column {name!r} has type {t}, not a number")
+
+
+def _float_column(column) -> np.ndarray:
+    """An Arrow column as float64 NumPy values, nulls as NaN."""
+    import pyarrow as pa
+
+    if not pa.types.is_float64(column.type):
+        column = column.cast(pa.float64())
+    return column.to_numpy(zero_copy_only=False)
+
+
+def _read_parquet(path: str, src: str, columns, text: dict | None = None):
+    """Read the chosen columns as float64; with a dict ``text``, string columns go there
+    (object arrays of strings, None where null; their cells of X are NaN)."""
+    pa, _ = _pyarrow(src)
+    pfile, schema = _parquet_file(path, src)
     names = list(schema.names)
     if not names:
         raise DataError(f"{src}: Parquet file has no columns")
     usecols = _resolve_columns(columns, names, src)
     idx = list(range(len(names))) if usecols is None else usecols
     for i in idx:
-        t = schema.field(i).type
-        if text is not None and _is_text_type(pa, t):
-            continue
-        if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
-                or pa.types.is_decimal(t)):
-            raise DataError(
-                f"{src}: column {names[i]!r} has type {t}, not a number"
-            )
+        if not (text is not None and _is_text_type(pa, schema.field(i).type)):
+            _check_numeric_field(schema, names[i], src)
     try:
         table = pfile.read(columns=[names[i] for i in dict.fromkeys(idx)])
     except (pa.ArrowException, OSError) as exc:
@@ -110,6 +134,5 @@ def _read_parquet(path: str, src: str, columns, text: dict | None = None):
             text[j] = cells
             X[:, j] = np.nan
             continue
-        col = chunked.cast(pa.float64()) if not pa.types.is_float64(chunked.type) else chunked
-        X[:, j] = col.to_numpy(zero_copy_only=False)  # nulls become NaN
+        X[:, j] = _float_column(chunked)
     return X, [names[i] for i in idx]

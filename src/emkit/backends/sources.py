@@ -13,7 +13,13 @@ import os
 
 import numpy as np
 
-from .._table_binary import _check_numeric_dtype
+from .._table_binary import (
+    _check_numeric_dtype,
+    _check_numeric_field,
+    _float_column,
+    _parquet_file,
+    _pyarrow,
+)
 from .._table_common import DataError, _resolve_columns
 
 #: rows per block of a memory-mapped .npy file when none is asked for
@@ -84,46 +90,31 @@ def _parquet_files(path: str) -> list[str]:
 
 
 def _read_group(file: str, group: int, names: list[str]) -> np.ndarray:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pq.ParquetFile(file).read_row_group(group, columns=names)
     out = np.empty((table.num_rows, len(names)), dtype=np.float64)
     for j, name in enumerate(names):
-        col = table.column(name)
-        if not pa.types.is_float64(col.type):
-            col = col.cast(pa.float64())
-        out[:, j] = col.to_numpy(zero_copy_only=False)  # nulls become NaN
+        out[:, j] = _float_column(table.column(name))
     return out
 
 
 def _open_parquet(files: list[str], path: str, columns):
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise DataError(f"{path}: reading Parquet needs pyarrow; pip install 'emkit[parquet]'") from None
+    _pyarrow(path)
     import dask
     import dask.array as da
 
     first_names = None
     blocks = []
     for f in files:
-        try:
-            meta = pq.ParquetFile(f)
-            schema = meta.schema_arrow
-        except (pa.ArrowException, OSError) as exc:
-            raise DataError(f"{f}: not a readable Parquet file ({exc})") from None
+        meta, schema = _parquet_file(f, f)
         names = list(schema.names)
         if first_names is None:
             first_names = names
             usecols = _resolve_columns(columns, names, f)
             keep = names if usecols is None else [names[i] for i in usecols]
             for name in keep:
-                t = schema.field(name).type
-                if not (pa.types.is_integer(t) or pa.types.is_floating(t)
-                        or pa.types.is_boolean(t) or pa.types.is_decimal(t)):
-                    raise DataError(f"{f}: column {name!r} has type {t}, not a number")
+                _check_numeric_field(schema, name, f)
         elif names != first_names:
             raise DataError(
                 f"{f}: its columns ({', '.join(names)}) differ from those of {files[0]} "

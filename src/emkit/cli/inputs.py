@@ -213,8 +213,7 @@ def _table_reader(data: str, chunk_rows: int | None, drop_missing, id_column, re
 def _read_inputs(data: str, columns: str | None, *, weights_column: str | None = None,
                  trials_column: str | None = None, id_column: str | None = None,
                  drop_missing: bool = False, default_names: list[str] | None = None,
-                 levels: dict | None = None, unknown: str = "error",
-                 chunk_rows: int | None = None) -> _Inputs:
+                 levels: dict | None = None, unknown: str = "error") -> _Inputs:
     """Read DATA, keeping the chosen feature columns and the side columns.
 
     ``default_names`` (the columns a saved model was fitted on) pick the
@@ -223,9 +222,12 @@ def _read_inputs(data: str, columns: str | None, *, weights_column: str | None =
     with ``levels`` (a model's labels) when given.  A Parquet dataset (or a
     file read in chunks, see :func:`emkit.backends.sources.wants_chunks`)
     gives a lazy dask array, and lazy weights and trials columns read block
-    by block with it; its columns must be numbers.
+    by block with it; its columns must be numbers.  ``--chunk-rows`` comes
+    from :func:`~emkit.cli.scale.chunk_rows`.
     """
-    table_of = _table_reader(data, chunk_rows, drop_missing, id_column,
+    from .scale import chunk_rows
+
+    table_of = _table_reader(data, chunk_rows(), drop_missing, id_column,
                              dict(drop_missing=drop_missing, levels=levels, unknown=unknown,
                                   **_text_format()))
     cols = _split_list(columns, "--columns")

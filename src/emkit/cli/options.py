@@ -1,5 +1,7 @@
 """Choices and reusable argument and option declarations of the commands."""
 
+import functools
+import inspect
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -133,3 +135,47 @@ DecimalOpt = Annotated[str | None, typer.Option(
     "--decimal", metavar=".|,", show_default=False, callback=_remember("decimal"),
     help="Decimal mark of a text DATA file.  [default: ',' when numbers such as 1,5 appear "
          "and the delimiter is not ',']")]
+
+
+def added_options(options: dict, use=None, pass_on: bool = False):
+    """A decorator adding ``options`` to a command's signature, after its own parameters.
+
+    ``options`` maps a parameter name to its ``(annotation, default)``; typer
+    reads them from the signature like the command's own.  With ``pass_on``
+    the command gets them as keywords (its ``**kwargs``, left out of the
+    signature typer reads); otherwise it is called without them.  ``use``,
+    when given, is a context manager called with their values (by name)
+    around the command.
+    """
+    def decorate(command):
+        sig = inspect.signature(command)
+        own = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        extra = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
+                                   annotation=annotation)
+                 for name, (annotation, default) in options.items()]
+
+        @functools.wraps(command)
+        def run(*args, **kwargs):
+            values = {name: kwargs.get(name, default) if pass_on else kwargs.pop(name, default)
+                      for name, (_, default) in options.items()}
+            if use is None:
+                return command(*args, **kwargs)
+            with use(**values):
+                return command(*args, **kwargs)
+
+        run.__signature__ = sig.replace(parameters=[*own, *extra])
+        run.__annotations__ = {**command.__annotations__,
+                               **{name: annotation for name, (annotation, _) in options.items()}}
+        return run
+
+    return decorate
+
+
+#: --delimiter and --decimal of a command reading a text DATA file (their callbacks keep them)
+TEXT_OPTIONS = {"delimiter": (DelimiterOpt, None), "decimal": (DecimalOpt, None)}
+#: what picks the rows and columns of DATA that a saved model is applied to
+MODEL_DATA_OPTIONS = {"columns": (ColumnsOpt, None), "trials": (TrialsOpt, None),
+                      "trials_column": (TrialsColOpt, None), "drop_missing": (DropOpt, False)}
+#: --workers, --scheduler and --chunk-rows of a command that can run out of core or on a cluster
+SCALE_OPTIONS = {"workers": (WorkersOpt, None), "scheduler": (SchedulerOpt, None),
+                 "chunk_rows": (ChunkRowsOpt, None)}

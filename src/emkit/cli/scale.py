@@ -16,6 +16,8 @@ from .application import CliError
 SCHEDULER_TIMEOUT = 5
 #: whether the running command is on a dask cluster (set by :func:`cluster`)
 _ON_CLUSTER = contextvars.ContextVar("emkit_on_cluster", default=False)
+#: --chunk-rows of the running command (set by :func:`scaled`)
+_CHUNK_ROWS = contextvars.ContextVar("emkit_chunk_rows", default=None)
 
 
 def on_cluster() -> bool:
@@ -24,17 +26,32 @@ def on_cluster() -> bool:
 
 
 def scaled(command):
-    """Run a command (with ``workers`` and ``scheduler`` parameters) inside :func:`cluster`.
+    """Add the data-source options to a command and run it inside :func:`cluster`.
 
-    The command's signature is kept (typer reads its options from it); its
-    body asks :func:`on_cluster` and calls :func:`spread` on the data it reads.
+    The command gets ``--delimiter``, ``--decimal`` (kept for
+    :func:`~emkit.cli.inputs._read_inputs` by their callbacks),
+    ``--workers``, ``--scheduler`` (the cluster) and ``--chunk-rows``
+    (:func:`chunk_rows`) after its own options; its body asks
+    :func:`on_cluster` and calls :func:`spread` on the data it reads.
     """
-    @functools.wraps(command)
-    def run(*args, **kwargs):
-        with cluster(kwargs.get("workers"), kwargs.get("scheduler")):
-            return command(*args, **kwargs)
+    from .options import SCALE_OPTIONS, TEXT_OPTIONS, added_options
 
-    return run
+    return added_options({**TEXT_OPTIONS, **SCALE_OPTIONS}, use=_scaled_run)(command)
+
+
+@contextlib.contextmanager
+def _scaled_run(workers=None, scheduler=None, chunk_rows=None, **_text):
+    token = _CHUNK_ROWS.set(chunk_rows)
+    try:
+        with cluster(workers, scheduler):
+            yield
+    finally:
+        _CHUNK_ROWS.reset(token)
+
+
+def chunk_rows() -> int | None:
+    """``--chunk-rows`` of the running command (None when not given)."""
+    return _CHUNK_ROWS.get()
 
 
 @contextlib.contextmanager

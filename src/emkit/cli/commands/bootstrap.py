@@ -8,9 +8,9 @@ import typer
 from rich.table import Table
 
 from ..application import _say, _stdout, app
-from ..options import ColumnsOpt, DataArg, DropOpt, JsonOpt, ModelArg, SeedOpt, TrialsColOpt, TrialsOpt
+from ..options import DataArg, JsonOpt, ModelArg, SeedOpt
 from ..views import _fmt, _print_json
-from .use import _model_and_inputs
+from .use import _model_and_inputs, model_data
 
 
 class KindName(str, Enum):
@@ -61,6 +61,7 @@ def _print_lrt(result) -> None:
 
 
 @app.command()
+@model_data
 def bootstrap(
     model_path: ModelArg,
     data: DataArg,
@@ -74,11 +75,8 @@ def bootstrap(
                                                        help="With --lrt: test every K up to this one (default: stop at the first K not rejected, at most 8).")] = None,
     seed: SeedOpt = 0,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", metavar="N", help="Parallel workers for the refits.")] = None,
-    columns: ColumnsOpt = None,
-    trials: TrialsOpt = None,
-    trials_column: TrialsColOpt = None,
-    drop_missing: DropOpt = False,
     as_json: JsonOpt = False,
+    **data_options,
 ) -> None:
     """Bootstrap standard errors and percentile intervals of MODEL's parameters on DATA (the data
     it was fitted on), or with --lrt the bootstrap likelihood-ratio test for the number of
@@ -89,8 +87,7 @@ def bootstrap(
         raise typer.BadParameter("--max-components needs --lrt", param_hint="--max-components")
     if jobs is not None and jobs == 0:
         raise typer.BadParameter("must be a positive number or -1 (all cores)", param_hint="--jobs")
-    model, inputs, aux = _model_and_inputs(model_path, data, columns, trials, trials_column,
-                                           drop_missing)
+    model, inputs, aux = _model_and_inputs(model_path, data, **data_options)
     if lrt:
         if kind is not KindName.nonparametric:
             raise typer.BadParameter("--lrt always draws from the fitted models (parametric)",

@@ -21,8 +21,6 @@ from ..inputs import (
     _side_kwargs,
 )
 from ..options import (
-    DecimalOpt,
-    DelimiterOpt,
     FIT_MAX_ITER,
     FIT_TOL,
     AccelerationName,
@@ -47,12 +45,9 @@ from ..options import (
     TrialsColOpt,
     TrialsOpt,
     WeightsColOpt,
-    WorkersOpt,
-    ChunkRowsOpt,
-    SchedulerOpt,
 )
 from ..progress import _fit_one, _report_interrupt
-from ..scale import on_cluster, scaled, spread
+from ..scale import chunk_rows, on_cluster, scaled, spread
 from ..views import _fmt, _print_json, _print_model, _model_dict
 
 def _auto_model(inputs, components: int, column_family, covariance, missing, unknown, **engine):
@@ -155,12 +150,7 @@ def fit(
     fixed: FixedOpt = None,
     trace: TraceOpt = False,
     plot_history: PlotHistoryOpt = None,
-    delimiter: DelimiterOpt = None,
-    decimal: DecimalOpt = None,
     as_json: JsonOpt = False,
-    workers: WorkersOpt = None,
-    scheduler: SchedulerOpt = None,
-    chunk_rows: ChunkRowsOpt = None,
 ) -> None:
     """Fit one mixture to DATA and print its parameters."""
     from ...backends import sources
@@ -175,7 +165,7 @@ def fit(
         if trials is not None or trials_column is not None or categories is not None:
             raise CliError("--family auto takes no --trials, --trials-column or --categories; "
                            "set a column's family with --column-family name=family")
-        if sources.wants_chunks(data, chunk_rows) or on_cluster():
+        if sources.wants_chunks(data, chunk_rows()) or on_cluster():
             raise CliError(f"{data}: --family auto reads the table into memory to choose the "
                            "families; --workers, --scheduler, --chunk-rows and Parquet datasets "
                            "need a named --family")
@@ -199,8 +189,7 @@ def fit(
         _require_side_data(fam, trials, trials_column)
         inputs = _read_inputs(data, columns, weights_column=weights_column,
                               trials_column=trials_column, id_column=id_column,
-                              drop_missing="keep" if missing == MissingName.marginalize else drop,
-                              chunk_rows=chunk_rows)
+                              drop_missing="keep" if missing == MissingName.marginalize else drop)
         inputs.X = spread(inputs.X)
         _check_text_columns(fam, inputs)
         categories = _categories_for_labels(fam, inputs, categories)

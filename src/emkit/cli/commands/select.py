@@ -23,8 +23,6 @@ from ..inputs import (
 )
 from ...selection import DEFAULTS
 from ..options import (
-    DecimalOpt,
-    DelimiterOpt,
     ColumnsOpt,
     CriterionName,
     DataArg,
@@ -32,12 +30,9 @@ from ..options import (
     FamilyName,
     IdColOpt,
     JsonOpt,
-    ChunkRowsOpt,
-    SchedulerOpt,
     TrialsColOpt,
     TrialsOpt,
     WeightsColOpt,
-    WorkersOpt,
 )
 from ..progress import _select_progress
 from ..scale import on_cluster, scaled, spread
@@ -105,12 +100,7 @@ def select(
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="MODEL",
                                              help="Save the chosen model to this file.")] = None,
     drop_missing: DropOpt = False,
-    delimiter: DelimiterOpt = None,
-    decimal: DecimalOpt = None,
     as_json: JsonOpt = False,
-    workers: WorkersOpt = None,
-    scheduler: SchedulerOpt = None,
-    chunk_rows: ChunkRowsOpt = None,
 ) -> None:
     """Fit every candidate mixture and choose one by BIC, AIC or ICL.
 
@@ -132,7 +122,7 @@ def select(
     if plot is not None:
         _check_matplotlib()
     inputs = _read_inputs(data, columns, weights_column=weights_column, trials_column=trials_column,
-                          id_column=id_column, drop_missing=drop_missing, chunk_rows=chunk_rows)
+                          id_column=id_column, drop_missing=drop_missing)
     inputs.X = spread(inputs.X)
     if on_cluster():
         inputs.X = inputs.X.persist()  # once for every candidate fit

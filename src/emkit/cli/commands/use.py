@@ -24,20 +24,14 @@ from ..inputs import (
     _read_inputs,
 )
 from ..options import (
-    ColumnsOpt,
+    MODEL_DATA_OPTIONS,
     DataArg,
-    DecimalOpt,
-    DelimiterOpt,
-    DropOpt,
     IdColOpt,
     JsonOpt,
     ModelArg,
     SeedOpt,
-    TrialsColOpt,
     TrialsOpt,
-    WorkersOpt,
-    ChunkRowsOpt,
-    SchedulerOpt,
+    added_options,
 )
 from ..scale import scaled, spread, write_rows
 from ..views import _fmt, _model_dict, _print_json, _print_model
@@ -59,8 +53,8 @@ def _emit(text: str, out: Path | None) -> bool:
     return True
 
 
-def _model_and_inputs(model_path, data, columns, trials, trials_column, drop_missing,
-                      id_column=None, chunk_rows=None):
+def _model_and_inputs(model_path, data, columns=None, trials=None, trials_column=None,
+                      drop_missing=False, id_column=None):
     """The saved model, DATA's columns it was fitted on, and the side-data keywords.
 
     Text columns are coded with the labels the model was fitted with; a label
@@ -73,11 +67,15 @@ def _model_and_inputs(model_path, data, columns, trials, trials_column, drop_mis
     inputs = _read_inputs(data, columns, trials_column=trials_column, id_column=id_column,
                           drop_missing=_missing_cells(model, drop_missing),
                           default_names=list(names) if names is not None else None,
-                          levels=_feature_levels(model), unknown=_unknown_levels(model),
-                          chunk_rows=chunk_rows)
+                          levels=_feature_levels(model), unknown=_unknown_levels(model))
     _check_features(model, inputs, data)
     inputs.X = spread(inputs.X)
     return model, inputs, _aux(model, inputs, trials)
+
+
+#: adds --columns, --trials, --trials-column and --drop-missing to a command applying a saved
+#: model to DATA; it gets them as keywords for :func:`_model_and_inputs`
+model_data = added_options(MODEL_DATA_OPTIONS, pass_on=True)
 
 
 def _csv_cell(text: str) -> str:
@@ -98,22 +96,15 @@ def _predict_csv(header: list[str], ids, columns: list) -> str:
 
 @app.command()
 @scaled
+@model_data
 def predict(
     model_path: ModelArg,
     data: DataArg,
     proba: Annotated[bool, typer.Option("--proba", help="Write each row's probability of every component (a column each) instead of its label.")] = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE",
                                              help="Write to this file (CSV text, or .npy without ids) instead of stdout.")] = None,
-    columns: ColumnsOpt = None,
     id_column: IdColOpt = None,
-    trials: TrialsOpt = None,
-    trials_column: TrialsColOpt = None,
-    drop_missing: DropOpt = False,
-    delimiter: DelimiterOpt = None,
-    decimal: DecimalOpt = None,
-    workers: WorkersOpt = None,
-    scheduler: SchedulerOpt = None,
-    chunk_rows: ChunkRowsOpt = None,
+    **data_options,
 ) -> None:
     """Most likely component (or --proba: probabilities) of every row of DATA, as CSV with a
     header: the --id-column first when given, then 'label' (or a column per component).
@@ -124,8 +115,7 @@ def predict(
     if npy and id_column is not None:
         raise CliError(f"--out {out}: a .npy file holds numbers only, not the --id-column; "
                        "write CSV (for example --out labels.csv)")
-    model, inputs, aux = _model_and_inputs(model_path, data, columns, trials, trials_column,
-                                           drop_missing, id_column, chunk_rows)
+    model, inputs, aux = _model_and_inputs(model_path, data, id_column=id_column, **data_options)
     if is_dask_array(inputs.X):  # lazy predictions, computed and written one block at a time
         result = model.predict_proba(inputs.X, **aux) if proba else model.predict(inputs.X, **aux)
         n = write_rows(result, out, proba)
@@ -153,23 +143,15 @@ def predict(
 
 @app.command()
 @scaled
+@model_data
 def score(
     model_path: ModelArg,
     data: DataArg,
-    columns: ColumnsOpt = None,
-    trials: TrialsOpt = None,
-    trials_column: TrialsColOpt = None,
-    drop_missing: DropOpt = False,
-    delimiter: DelimiterOpt = None,
-    decimal: DecimalOpt = None,
     as_json: JsonOpt = False,
-    workers: WorkersOpt = None,
-    scheduler: SchedulerOpt = None,
-    chunk_rows: ChunkRowsOpt = None,
+    **data_options,
 ) -> None:
     """Log-likelihood of DATA under the model, with BIC and AIC."""
-    model, inputs, aux = _model_and_inputs(model_path, data, columns, trials, trials_column,
-                                           drop_missing, chunk_rows=chunk_rows)
+    model, inputs, aux = _model_and_inputs(model_path, data, **data_options)
     n = int(inputs.X.shape[0])
     summary = model._fit_summary(inputs.X, **aux)  # one pass over the data
     mean = summary["log_likelihood"] / n
