@@ -4,33 +4,22 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from emkit import cli
+from _cli_helpers import blank, run, two_groups
 from emkit._modelfile import load
-
-runner = CliRunner()
-
-
-def run(*args):
-    return runner.invoke(cli.app, [str(a) for a in args])
 
 
 def _survey(path, n=300, seed=0, missing=0.1):
     """Ages (real), a yes/no answer (0/1), visits (counts), with empty cells."""
     rng = np.random.default_rng(seed)
-    z = rng.random(n) < 0.5
-    age = np.where(z, rng.normal(30, 4, n), rng.normal(55, 5, n))
+    z, age = two_groups(rng, n)
     income = np.where(z, rng.normal(2.0, 0.5, n), rng.normal(4.0, 0.7, n))
     yes = (rng.random(n) < np.where(z, 0.85, 0.15)).astype(int)
     visits = rng.poisson(np.where(z, 1.0, 6.0))
     lines = ["age,income,smoker,visits"]
     for i in range(n):
         cells = [f"{age[i]:.3f}", f"{income[i]:.3f}", str(yes[i]), str(visits[i])]
-        for j in range(4):
-            if rng.random() < missing:
-                cells[j] = ""
-        lines.append(",".join(cells))
+        lines.append(",".join(blank(rng, cells, missing)))
     path.write_text("\n".join(lines) + "\n")
     return path, z
 

@@ -5,35 +5,26 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from emkit import MixedMixture, cli
+from _cli_helpers import blank, run, two_groups
+from emkit import MixedMixture
 from emkit._modelfile import dumps, load, loads
 from emkit.exceptions import ModelFileError
 
-runner = CliRunner()
 COLOURS = ("blue", "green", "red")
-
-
-def run(*args):
-    return runner.invoke(cli.app, [str(a) for a in args])
 
 
 def _survey(path, n=240, seed=0, missing=0.08):
     """id (text), age (real), colour (3 strings), smoker (yes/no), visits (counts), empty cells."""
     rng = np.random.default_rng(seed)
-    z = rng.random(n) < 0.5
-    age = np.where(z, rng.normal(30, 4, n), rng.normal(55, 5, n))
+    z, age = two_groups(rng, n)
     colour = np.where(z, rng.choice(3, n, p=[0.7, 0.2, 0.1]), rng.choice(3, n, p=[0.1, 0.2, 0.7]))
     smoker = rng.random(n) < np.where(z, 0.85, 0.15)
     visits = rng.poisson(np.where(z, 1.0, 6.0))
     rows = []
     for i in range(n):
         cells = [f"{age[i]:.3f}", COLOURS[colour[i]], "yes" if smoker[i] else "no", str(visits[i])]
-        for j in range(4):
-            if rng.random() < missing:
-                cells[j] = ""
-        rows.append([f"r{i:03d}"] + cells)
+        rows.append([f"r{i:03d}"] + blank(rng, cells, missing))
     path.write_text("id,age,colour,smoker,visits\n" + "\n".join(",".join(r) for r in rows) + "\n")
     return path, rows
 

@@ -7,21 +7,9 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from emkit import cli
+from _cli_helpers import ok, run
 from emkit._modelfile import load
-
-runner = CliRunner()
-
-
-def run(*args):
-    return runner.invoke(cli.app, [str(a) for a in args])
-
-
-def ok(result):
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
 
 
 @pytest.fixture(scope="module")

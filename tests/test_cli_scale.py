@@ -5,24 +5,12 @@ import time
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 import emkit
-from emkit import cli
+from _cli_helpers import ok, run
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
-
-runner = CliRunner()
-
-
-def run(*args):
-    return runner.invoke(cli.app, [str(a) for a in args])
-
-
-def ok(result):
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
 
 
 def _data(n=8000, seed=0):
