@@ -13,7 +13,7 @@ from ..families.binomial import BinomialFamily
 from ..families.categorical import CategoricalFamily
 from ..families.poisson import PoissonFamily
 from ._base import BaseMixture
-from ._docs import RUNS_DOC, TOL_DOC
+from ._docs import RUN_ATTRS_DOC, RUNS_DOC, TOL_DOC
 
 
 _COMMON_DOC = TOL_DOC + RUNS_DOC + """    init_params : {"auto", "kmeans", "k-means++", "random", "random_from_data"}, default="auto"
@@ -48,21 +48,7 @@ _COMMON_DOC = TOL_DOC + RUNS_DOC + """    init_params : {"auto", "kmeans", "k-me
         the rows that observe it (:mod:`emkit.families._cells`).
 """
 
-_ATTR_DOC = """    converged_ : bool
-    n_iter_ : int
-        Data passes of the kept run after the one that evaluated its start:
-        its M-steps for plain EM; with ``acceleration="squarem"`` the passes
-        that evaluate extrapolated iterates count too.
-    n_passes_ : int
-        Every data pass of the kept run, the one that evaluated its start
-        included.
-    lower_bound_ : float
-        Mean per-sample log-likelihood of the fitted parameters.
-    history_ : ndarray of shape (n_history,)
-        Mean per-sample log-likelihood after every iteration of the best run:
-        one entry per EM step, or with SQUAREM one per accepted iterate (so
-        ``n_history`` can be smaller than ``n_iter_``).
-    n_features_in_ : int
+_ATTR_DOC = RUN_ATTRS_DOC + """    n_features_in_ : int
 """
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..families.gaussian import GaussianFamily
 from ._base import BaseMixture
-from ._docs import RUNS_DOC, TOL_DOC
+from ._docs import RUN_ATTRS_DOC, RUNS_DOC, TOL_DOC
 
 
 class GaussianMixture(BaseMixture):
@@ -92,23 +92,7 @@ class GaussianMixture(BaseMixture):
         Shape as for ``precisions_init``.
     precisions_ : ndarray
     precisions_cholesky_ : ndarray
-    converged_ : bool
-        False when the run stopped at ``max_iter`` or on a plateau (a
-        ConvergenceWarning says which).
-    plateau_ : bool
-        The run stopped unconverged while gaining less than ``tol`` per step.
-    n_iter_ : int
-        Data passes of the kept run after the one that evaluated its start.
-    n_passes_ : int
-        Every data pass of the kept run, the one that evaluated its start
-        included.
-    lower_bound_ : float
-        Mean per-sample log-likelihood of the fitted parameters.
-    history_ : ndarray of shape (n_history,)
-        Mean per-sample log-likelihood after every iteration of the best run.
-        With ``acceleration="squarem"`` one entry per accepted iterate, so it
-        can be shorter than ``n_iter_`` (which counts data passes).
-    volume_ : ndarray of shape (n_components,)
+""" + RUN_ATTRS_DOC + """    volume_ : ndarray of shape (n_components,)
         ``det(covariance_k) ** (1 / d)``.
     shape_ : ndarray of shape (n_components, n_features)
         Eigenvalues of each covariance over its volume (determinant 1);
@@ -134,8 +118,8 @@ class GaussianMixture(BaseMixture):
     >>> X = np.r_[np.random.default_rng(0).normal(0, 1, (100, 2)),
     ...           np.random.default_rng(1).normal(5, 1, (100, 2))]
     >>> gm = GaussianMixture(2, random_state=0).fit(X)
-    >>> np.round(np.sort(gm.means_[:, 0]))
-    array([0., 5.])
+    >>> np.sort(gm.means_[:, 0]).round().astype(int)
+    array([0, 5])
     """)
 
     _family_type = GaussianFamily
