@@ -6,11 +6,80 @@ Every covariance type's E-step is a few large matrix products per chunk
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ._linalg import _expansion_is_safe
 
 _LOG_2PI = np.log(2.0 * np.pi)
+#: per thread, the last coefficient matrices built and the parameters they came from
+_LAST = threading.local()
+
+
+def _coefficients(P: np.ndarray, m: np.ndarray, kind: str, lin: int):
+    """The parameter side of a chunk's log-density product, built once per pass.
+
+    Every chunk of a pass multiplies its features by the same matrix, a
+    function of the parameters only; each thread keeps the last one it
+    built with the parameters it came from, and reuses it while they are
+    equal (compared exactly, so a changed parameter always rebuilds).  At
+    (200,000, 16, 16) full that saves rebuilding it for each of 49 chunks,
+    about a quarter of the E-step's time outside the product.
+
+    Parameters
+    ----------
+    P : ndarray
+        ``precisions_cholesky`` in the covariance type's storage.
+    m : ndarray of shape (n_components, d)
+        Means minus the centre.
+    kind : {"quadratic", "whiten", "tied", "diag", "spherical"}
+    lin : int
+        Rows of products in the feature matrix (the quadratic map's).
+
+    Returns
+    -------
+    ndarray of shape (n_components, n_rows), or for ``"whiten"`` the
+    ``(K d, d + 1)`` stacked whitening and the (K,) log determinants.
+    """
+    last = getattr(_LAST, kind, None)
+    if (last is not None and last[0].shape == P.shape and last[1].shape == m.shape
+            and np.array_equal(last[0], P) and np.array_equal(last[1], m)):
+        return last[2]
+    out = _build_coefficients(P, m, kind, lin)
+    setattr(_LAST, kind, (P.copy(), m.copy(), out))
+    return out
+
+
+def _build_coefficients(P, m, kind, lin):
+    K, d = m.shape
+    const = -0.5 * d * _LOG_2PI
+    if kind == "quadratic":
+        prec = P @ np.swapaxes(P, 1, 2)  # (K, d, d)
+        iu = np.triu_indices(d)
+        theta = np.empty((K, lin + d + 1))
+        theta[:, :lin] = -0.5 * prec[:, iu[0], iu[1]] * np.where(iu[0] == iu[1], 1.0, 2.0)
+        Lm = np.einsum("kab,kb->ka", prec, m)
+        theta[:, lin:lin + d] = Lm
+        log_det = np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
+        theta[:, -1] = const - 0.5 * (Lm * m).sum(axis=1) + log_det
+        return theta
+    if kind == "whiten":
+        W = np.empty((d + 1, K * d))
+        W[:d] = P.transpose(1, 0, 2).reshape(d, K * d)
+        W[d] = -np.einsum("kd,kde->ke", m, P).reshape(K * d)
+        return np.ascontiguousarray(W.T), np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
+    if kind == "tied":
+        Lm = m @ (P @ P.T)  # (K, d)
+        theta = np.empty((K, d + 1))
+        theta[:, :d] = Lm
+        theta[:, d] = const - 0.5 * (Lm * m).sum(axis=1) + np.log(np.diag(P)).sum()
+        return theta
+    # diag / spherical
+    prec = P**2 if kind == "diag" else np.broadcast_to((P**2)[:, None], (K, d))
+    log_det = np.log(P).sum(axis=1) if kind == "diag" else d * np.log(P)
+    return np.concatenate([-0.5 * prec, m * prec,
+                           (const - 0.5 * (m * m * prec).sum(axis=1) + log_det)[:, None]], axis=1)
 
 
 def log_densities(F: np.ndarray, lin: int, P: np.ndarray, m: np.ndarray,
@@ -43,48 +112,27 @@ def log_densities(F: np.ndarray, lin: int, P: np.ndarray, m: np.ndarray,
     cache = F
     if ct == "full" and lin and dt == np.float64 and _expansion_is_safe(F[lin:lin + d], P, m):
         # log N = -1/2 x'Lx + x'L m - 1/2 m'L m + log det P: one product
-        prec = P @ np.swapaxes(P, 1, 2)  # (K, d, d)
-        iu = np.triu_indices(d)
-        theta = np.empty((lin + d + 1, K))
-        theta[:lin] = -0.5 * (prec[:, iu[0], iu[1]] * np.where(iu[0] == iu[1], 1.0, 2.0)).T
-        Lm = np.einsum("kab,kb->ka", prec, m)
-        theta[lin:lin + d] = Lm.T
-        log_det = np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
-        theta[-1] = const - 0.5 * (Lm * m).sum(axis=1) + log_det
-        lp = (theta.T @ F).T
+        lp = (_coefficients(P, m, "quadratic", lin) @ F).T
     elif ct == "full":
         # float32 (and wide features): whiten all components at once,
         # y = x P_k - m_k P_k, as one (n, d) x (d, K*d) product
         # (the shift rides on the row of ones: [x, 1] times [P; -m P])
-        W = np.empty((d + 1, K * d))
-        W[:d] = P.transpose(1, 0, 2).reshape(d, K * d)
-        W[d] = -np.einsum("kd,kde->ke", m, P).reshape(K * d)
-        Yt = W.T.astype(dt) @ F[lin:]  # (K*d, n): component-major, rows contiguous
+        Wt, log_det = _coefficients(P, m, "whiten", lin)
+        Yt = Wt.astype(dt) @ F[lin:]  # (K*d, n): component-major, rows contiguous
         # sum of squares per component, over each component's d contiguous rows
         Y3 = Yt.reshape(K, d, -1)
         sq = np.einsum("kdn,kdn->kn", Y3, Y3).T
         cache = (F, Yt, P, m)
-        log_det = np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
         lp = (const + log_det) - 0.5 * sq.astype(np.float64)
     elif ct == "tied":
         # x'Lx shared by every component: whiten once
         Y = F[:d].T @ P.astype(dt)
         quad = np.einsum("ij,ij->i", Y, Y, dtype=np.float64)
-        prec = P @ P.T
-        Lm = m @ prec  # (K, d)
-        theta = np.empty((d + 1, K))
-        theta[:d] = Lm.T
-        theta[d] = const - 0.5 * (Lm * m).sum(axis=1) + np.log(np.diag(P)).sum()
-        lp = np.asarray((theta.T.astype(dt) @ F).T, dtype=np.float64)
+        lp = np.asarray((_coefficients(P, m, ct, lin).astype(dt) @ F).T, dtype=np.float64)
         lp -= 0.5 * quad[:, None]
     else:
         # diag / spherical: one product of [x**2, x, 1] with a (2d+1, K) matrix
-        prec = P**2 if ct == "diag" else np.broadcast_to((P**2)[:, None], (K, d))
-        log_det = np.log(P).sum(axis=1) if ct == "diag" else d * np.log(P)
-        theta = np.concatenate(
-            [-0.5 * prec.T, (m * prec).T, (const - 0.5 * (m * m * prec).sum(axis=1) + log_det)[None]]
-        )
-        lp = (theta.T.astype(dt) @ F).T
+        lp = (_coefficients(P, m, ct, lin).astype(dt) @ F).T
     # lp is the transpose of a (K, n) product: column-major (n, K), so the
     # engine's row-wise reductions run along contiguous memory
     return np.asarray(lp, dtype=np.float64), cache
