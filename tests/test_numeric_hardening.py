@@ -61,19 +61,58 @@ def test_float32_fit_equals_float64_fit_of_the_same_values(ct, sep):
                                rtol=1e-4)
 
 
-@pytest.mark.parametrize("c", [1e-20, 1e-8, 1e8, 1e20])
-@pytest.mark.parametrize("est", [lambda: emkit.GaussianMixture(2, covariance_type="diag", random_state=0),
-                                 lambda: emkit.PoissonMixture(2, random_state=0)])
-def test_multiplying_every_weight_changes_nothing(c, est):
+def _two_groups(kind, rng, n=120):
+    """Two groups of rows for one family: ``n`` rows of each."""
+    lab = np.repeat([0, 1], n)[:, None]
+    if kind == "real":
+        return rng.normal(6.0 * lab, 1.0, (2 * n, 2))
+    if kind == "binary":
+        return (rng.random((2 * n, 4)) < np.where(lab == 0, 0.2, 0.8)).astype(float)
+    if kind == "trials":
+        return rng.binomial(10, np.where(lab == 0, 0.2, 0.7), (2 * n, 2)).astype(float)
+    if kind == "counts":
+        return rng.poisson(np.where(lab == 0, 2.0, 15.0), (2 * n, 2)).astype(float)
+    if kind == "codes":
+        p0, p1 = [0.7, 0.2, 0.1], [0.1, 0.2, 0.7]
+        a = np.where(lab[:, 0] == 0, rng.choice(3, 2 * n, p=p0), rng.choice(3, 2 * n, p=p1))
+        return np.c_[a, rng.integers(0, 4, 2 * n)].astype(float)
+    if kind == "positive":
+        return rng.exponential(np.where(lab == 0, 1.0, 20.0), (2 * n, 1))
+    return np.c_[_two_groups("real", rng, n), _two_groups("counts", rng, n)[:, :1]]  # mixed
+
+
+_QUICK = dict(init_params="kmeans", random_state=0)
+WEIGHT_SCALE_CASES = [
+    *[("real", lambda ct=ct: emkit.GaussianMixture(2, covariance_type=ct, **_QUICK)) for ct in COV],
+    ("binary", lambda: emkit.BernoulliMixture(2, **_QUICK)),
+    ("trials", lambda: emkit.BinomialMixture(2, n_trials=10, **_QUICK)),
+    ("counts", lambda: emkit.PoissonMixture(2, **_QUICK)),
+    ("codes", lambda: emkit.CategoricalMixture(2, **_QUICK)),
+    ("positive", lambda: emkit.ExponentialMixture(2, **_QUICK)),
+    ("mixed", lambda: emkit.MixedMixture(2, blocks=[("gaussian", [0, 1], {"covariance_type": "full"}),
+                                                    ("poisson", [2])], **_QUICK)),
+]
+
+
+@pytest.mark.parametrize("kind,est", WEIGHT_SCALE_CASES,
+                         ids=["gaussian-" + ct for ct in COV]
+                         + ["bernoulli", "binomial", "poisson", "categorical", "exponential", "mixed"])
+def test_multiplying_every_weight_changes_nothing(kind, est):
+    # issue 10, item 3: every family, weights times any constant from 1e-20 to 1e20
     rng = np.random.default_rng(2)
-    X = np.r_[rng.poisson(2, (150, 2)), rng.poisson(15, (150, 2))].astype(float)
+    X = _two_groups(kind, rng)
     w = rng.uniform(0.5, 2.0, X.shape[0])
     ref = est().fit(X, sample_weight=w)
-    got = est().fit(X, sample_weight=w * c)
-    for attr in ("weights_", "means_", "covariances_", "rates_"):
-        if hasattr(ref, attr):
-            np.testing.assert_allclose(getattr(got, attr), getattr(ref, attr), rtol=1e-8, atol=0)
-    assert got.lower_bound_ == pytest.approx(ref.lower_bound_, rel=1e-10)
+    fitted = [a for a, v in vars(ref).items() if a.endswith("_") and not a.startswith("_")
+              and isinstance(v, np.ndarray) and v.dtype.kind == "f" and a != "history_"]
+    assert "weights_" in fitted and len(fitted) >= 2  # the weights and the components' parameters
+    for c in (1e-20, 1e-8, 1e8, 1e20):
+        got = est().fit(X, sample_weight=w * c)
+        assert got.n_iter_ == ref.n_iter_, c
+        for attr in fitted:
+            np.testing.assert_allclose(getattr(got, attr), getattr(ref, attr), rtol=1e-8, atol=1e-12,
+                                       err_msg=f"{attr}, weights times {c:g}")
+        assert got.lower_bound_ == pytest.approx(ref.lower_bound_, rel=1e-10)
 
 
 def test_tiny_weights_do_not_merge_components():
