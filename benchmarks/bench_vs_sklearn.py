@@ -166,7 +166,7 @@ def product_flops_bytes(n, d, K, ct, itemsize):
         m = d * (d + 1) // 2 + d + 1
         flops = 4 * n * m * K
     elif ct in ("diag", "spherical"):
-        m = 2 * d + 1
+        m = 2 * d + 1 if ct == "diag" else d + 2  # spherical: [|x|**2, x, 1]
         flops = 4 * n * m * K
     elif ct == "tied":
         m = d + 1

@@ -6,6 +6,7 @@ Every covariance type's E-step is a few large matrix products per chunk
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 from ._linalg import _expansion_is_safe
 
 _LOG_2PI = np.log(2.0 * np.pi)
+_TINY32 = float(np.finfo(np.float32).tiny)
 #: per thread, the last coefficient matrices built and the parameters they came from
 _LAST = threading.local()
 
@@ -42,13 +44,20 @@ def _coefficients(P: np.ndarray, m: np.ndarray, kind: str, lin: int):
     ndarray of shape (n_components, n_rows), or for ``"whiten"`` the
     ``(K d, d + 1)`` stacked whitening and the (K,) log determinants.
     """
+    # the key is the parameters' exact bits (and shapes): equal bits, equal matrices
+    key = (P.shape, m.shape, P.tobytes(), m.tobytes())
     last = getattr(_LAST, kind, None)
-    if (last is not None and last[0].shape == P.shape and last[1].shape == m.shape
-            and np.array_equal(last[0], P) and np.array_equal(last[1], m)):
-        return last[2]
+    if last is not None and last[0] == key:
+        return last[1]
     out = _build_coefficients(P, m, kind, lin)
-    setattr(_LAST, kind, (P.copy(), m.copy(), out))
+    setattr(_LAST, kind, (key, out))
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _upper(d: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(d)``, built once per ``d``."""
+    return np.triu_indices(d)
 
 
 def _build_coefficients(P, m, kind, lin):
@@ -56,7 +65,7 @@ def _build_coefficients(P, m, kind, lin):
     const = -0.5 * d * _LOG_2PI
     if kind == "quadratic":
         prec = P @ np.swapaxes(P, 1, 2)  # (K, d, d)
-        iu = np.triu_indices(d)
+        iu = _upper(d)
         theta = np.empty((K, lin + d + 1))
         theta[:, :lin] = -0.5 * prec[:, iu[0], iu[1]] * np.where(iu[0] == iu[1], 1.0, 2.0)
         Lm = np.einsum("kab,kb->ka", prec, m)
@@ -75,10 +84,11 @@ def _build_coefficients(P, m, kind, lin):
         theta[:, :d] = Lm
         theta[:, d] = const - 0.5 * (Lm * m).sum(axis=1) + np.log(np.diag(P)).sum()
         return theta
-    # diag / spherical
+    # diag: [x**2, x, 1]; spherical: [|x|**2, x, 1]
     prec = P**2 if kind == "diag" else np.broadcast_to((P**2)[:, None], (K, d))
     log_det = np.log(P).sum(axis=1) if kind == "diag" else d * np.log(P)
-    return np.concatenate([-0.5 * prec, m * prec,
+    quad = -0.5 * (prec if kind == "diag" else P[:, None] ** 2)
+    return np.concatenate([quad, m * prec,
                            (const - 0.5 * (m * m * prec).sum(axis=1) + log_det)[:, None]], axis=1)
 
 
@@ -131,7 +141,7 @@ def log_densities(F: np.ndarray, lin: int, P: np.ndarray, m: np.ndarray,
         lp = np.asarray((_coefficients(P, m, ct, lin).astype(dt) @ F).T, dtype=np.float64)
         lp -= 0.5 * quad[:, None]
     else:
-        # diag / spherical: one product of [x**2, x, 1] with a (2d+1, K) matrix
+        # diag / spherical: one product of [x**2, x, 1] (spherical: [|x|**2, x, 1]) with a (K, m) matrix
         lp = (_coefficients(P, m, ct, lin).astype(dt) @ F).T
     # lp is the transpose of a (K, n) product: column-major (n, K), so the
     # engine's row-wise reductions run along contiguous memory
@@ -163,19 +173,23 @@ def moments(F: np.ndarray, lin: int, resp: np.ndarray, covariance_type: str) -> 
     if r.dtype == np.float32:
         # responsibilities below float32's normal range would become
         # subnormals, which slow the product down by orders of magnitude
-        np.copyto(r, 0.0, where=r < np.finfo(np.float32).tiny)
+        np.copyto(r, 0.0, where=r < _TINY32)
     # one (m, n) x (n, K) product gives every first and second moment
     S = np.asarray(F @ r, dtype=np.float64)
     sx = S[lin:lin + d].T
-    if ct in ("diag", "spherical"):
+    if ct == "diag":
         return {"sxx": S[:d].T, "sx": sx}
+    if ct == "spherical":
+        # one row of squared norms: each component's total, spread evenly over the
+        # features (the spherical M-step uses only the sum over features)
+        return {"sxx": np.repeat(S[0][:, None] / d, d, axis=1), "sx": sx}
     if ct == "tied":  # total weighted scatter; rows of resp sum to the sample weight
         Xt = F[:d]
         w = resp.sum(axis=1)
         Xw = Xt if np.all(w == 1.0) else Xt * w.astype(F.dtype)
         return {"sx": sx, "sxx": np.asarray(Xw @ Xt.T, dtype=np.float64)}
     if lin:
-        iu = np.triu_indices(d)
+        iu = _upper(d)
         sxx = np.empty((K, d, d))
         sxx[:, iu[0], iu[1]] = S[:lin].T
         sxx[:, iu[1], iu[0]] = S[:lin].T

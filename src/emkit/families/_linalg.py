@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+_EPS64 = float(np.finfo(np.float64).eps)
+
 
 class SingularCovarianceError(ValueError):
     """A covariance matrix is not positive definite."""
@@ -129,7 +131,7 @@ def _expansion_is_safe(Xt: np.ndarray, P: np.ndarray, m: np.ndarray) -> bool:
     r2 = max(float(reach @ reach), float((m * m).sum(axis=1).max()))
     lam = float((P * P).sum(axis=(1, 2)).max())
     d = Xt.shape[0]
-    return 8.0 * (d + 1) * np.finfo(np.float64).eps * lam * r2 < 1e-8
+    return 8.0 * (d + 1) * _EPS64 * lam * r2 < 1e-8
 
 
 def _outer_rows(Xt: np.ndarray, out: np.ndarray) -> None:
@@ -173,8 +175,8 @@ def feature_rows(X: np.ndarray, centre: np.ndarray, covariance_type: str, n_comp
     F : ndarray of shape (m, n_samples)
         Rows: for full covariance with the quadratic map, the products
         ``x_a x_b`` (``a <= b``, row-major upper triangle), then ``x``,
-        then ones; for diag / spherical ``x**2``, ``x``, ones; otherwise
-        ``x`` and ones.  ``x`` is the row minus the centre.
+        then ones; for diag ``x**2``, ``x``, ones; for spherical
+        ``|x|**2``, ``x``, ones; otherwise ``x`` and ones.  ``x`` is the row minus the centre.
     lin : int
         Index of the first row of ``x``.
     """
@@ -189,9 +191,10 @@ def feature_rows(X: np.ndarray, centre: np.ndarray, covariance_type: str, n_comp
         lin = d * (d + 1) // 2
     elif ct in ("diag", "spherical"):
         # squares and their sums in float64: float32 about one global centre lost
-        # digits for components far from it (issue 10, item 4)
+        # digits for components far from it (issue 10, item 4); spherical
+        # covariance needs only each row's sum of squares, one row instead of d
         dt = np.float64
-        lin = d
+        lin = d if ct == "diag" else 1
     else:
         lin = 0
         if ct != "full":  # tied: the whitening and the scatter in float64 too
@@ -200,8 +203,10 @@ def feature_rows(X: np.ndarray, centre: np.ndarray, covariance_type: str, n_comp
     Xt = F[lin:lin + d]
     np.subtract(X.T, centre.astype(dt)[:, None], out=Xt)
     F[-1] = 1.0
-    if ct in ("diag", "spherical"):
+    if ct == "diag":
         np.multiply(Xt, Xt, out=F[:d])
+    elif ct == "spherical":
+        np.einsum("dn,dn->n", Xt, Xt, out=F[0])
     elif lin:
         _outer_rows(Xt, F[:lin])
     return F, lin

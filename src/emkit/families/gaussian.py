@@ -4,7 +4,7 @@ The E-step of every covariance type is a few large matrix products per chunk:
 full covariance stacks the precision Cholesky factors of all components into
 one ``(n_features, n_components * n_features)`` matrix, tied covariance
 whitens the chunk once, and diagonal / spherical covariances multiply the
-feature map ``[x**2, x]`` by one parameter matrix.  Statistics are taken about
+feature map ``[x**2, x]`` (spherical: ``[|x|**2, x]``) by one parameter matrix.  Statistics are taken about
 a fixed centre (the weighted mean of the data) and accumulated in float64, so
 data far from the origin loses no precision to cancellation.
 
