@@ -78,6 +78,8 @@ SHORT_TOL = 1e-6
 N_CONTINUE = 2
 #: relative difference of mean log-likelihoods below which two runs tie
 TIE_REL = 1e-7
+#: relative difference of two starts' parameters below which they are the same start
+SAME_RTOL = 1e-12
 #: stopping rule of the finalists' plain EM runs on the subsample (:func:`_settle`)
 SETTLE_TOL = 1e-7
 SETTLE_ITER = 200
@@ -189,6 +191,7 @@ def auto_starts(family: Family, data: Data, n_components: int, rng: np.random.Ra
     for i in range(N_RANDOM_ROWS):
         starts.append((f"random-rows-{i + 1}", ("rows", None, None)))
     candidates: list[Candidate] = []
+    seen: list[dict] = []  # the parameters of every start run so far
     for name, (kind, sub, how) in starts:
         try:
             with np.errstate(all="ignore"):
@@ -203,6 +206,13 @@ def auto_starts(family: Family, data: Data, n_components: int, rng: np.random.Ra
                     start = Start(K, centres=canonical_centres(C), shift=shift, softening=soft,
                                   transform=transform)
                     params = {**params_from_start(family, work, start, work_backend), **user}
+            if any(same_params(params, p) for p in seen):
+                # the same start as an earlier one (every start at K = 1, k-means runs that
+                # settle on the same centres): its short run would tie with the earlier
+                # one, which wins ties, so it is not run again
+                logger.debug("%s: start %s repeats an earlier start", label, name)
+                continue
+            seen.append(params)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # a short run that goes wrong is just ranked low
                 res = run_em(family, params, work, work_backend, tol=SHORT_TOL, max_iter=SHORT_ITER,
@@ -297,6 +307,28 @@ def mbhac_start(family: Family, data: Data, n_components: int, backend: NumpyBac
     soft = float(getattr(family, "init_softening", 0.0))
     labels = mbhac_labels(sub, n_components, "vvv")
     return _labels_params(family, sub, labels, n_components, soft, dict(user or {}))
+
+
+def same_params(a: dict, b: dict, rtol: float = SAME_RTOL) -> bool:
+    """Two parameter dicts equal up to ``rtol`` (relative to each array's largest entry).
+
+    Starts this close run the same short EM to within rounding, so only the
+    first of them is run.
+    """
+    if a.keys() != b.keys():
+        return False
+    for key in a:
+        x, y = np.asarray(a[key]), np.asarray(b[key])
+        if x.shape != y.shape:
+            return False
+        if x.dtype.kind not in "fc" or y.dtype.kind not in "fc":
+            if not np.array_equal(x, y):
+                return False
+            continue
+        scale = max(float(np.max(np.abs(x), initial=0.0)), float(np.max(np.abs(y), initial=0.0)))
+        if not np.all(np.abs(x - y) <= rtol * scale):
+            return False
+    return True
 
 
 def is_tie(a: float, b: float) -> bool:
