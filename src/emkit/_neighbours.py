@@ -33,6 +33,7 @@ import math
 import warnings
 
 import numpy as np
+from scipy.special import expit
 
 from ._validation import check_sample_weight
 from .backends.dask_backend import is_dask_array
@@ -55,17 +56,21 @@ def _with_column(data: Data, r: np.ndarray) -> Data:
     return Data(data.X, data.sample_weight, {**data.aux, _R: r})
 
 
-def _split_side(data: Data, backend, r: np.ndarray) -> np.ndarray:
+def _split_side(data: Data, backend, r: np.ndarray, soft: bool = False) -> np.ndarray:
     """For every row, whether it lies on the positive side of component ``r``'s principal axis.
 
     Parameters
     ----------
     r : ndarray of shape (n_samples,)
         The component's responsibilities.
+    soft : bool
+        Instead, the share of the row that goes to the positive side:
+        ``expit(2 t)`` of its standardised coordinate ``t`` on the axis
+        (``t = (x - mean) . v / sqrt(lambda)``, ``lambda`` the axis' variance).
 
     Returns
     -------
-    side : ndarray of shape (n_samples,), bool
+    side : ndarray of shape (n_samples,), bool (float with ``soft``)
     """
     rd = _with_column(data, r)
 
@@ -82,13 +87,20 @@ def _split_side(data: Data, backend, r: np.ndarray) -> np.ndarray:
         return ((Xc * rw[:, None]).T @ Xc,)
 
     (S,) = backend.map_reduce(scatter, rd)
-    axis = np.linalg.eigh(S)[1][:, -1]
+    evals, evecs = np.linalg.eigh(S)
+    axis = evecs[:, -1]
+    if soft:
+        scale = 2.0 / math.sqrt(max(evals[-1] / max(total, 1e-300), 1e-300))
+        return backend.map_concat(
+            lambda ch: expit(scale * ((np.asarray(ch.X, dtype=np.float64) - mean) @ axis)), rd
+        )
     return backend.map_concat(
         lambda ch: (np.asarray(ch.X, dtype=np.float64) - mean) @ axis > 0.0, rd
     )
 
 
-def split_starts(family, data: Data, backend, resp: np.ndarray, fixed=frozenset()) -> list[dict]:
+def split_starts(family, data: Data, backend, resp: np.ndarray, fixed=frozenset(),
+                 soft: bool = False) -> list[dict]:
     """Parameters with one more component: each existing component split in turn.
 
     Parameters
@@ -100,6 +112,12 @@ def split_starts(family, data: Data, backend, resp: np.ndarray, fixed=frozenset(
     resp : ndarray of shape (n_samples, K - 1)
         Responsibilities of the ``K - 1`` model.
     fixed : frozenset of str
+    soft : bool
+        Divide each row's responsibility smoothly by its standardised
+        coordinate on the principal axis (see :func:`_split_side`) instead
+        of by the side of the hyperplane.  Both halves then keep the whole
+        component's spread, so on rounded data neither starts on a few
+        collinear rows (where a hard split's half can collapse).
 
     Returns
     -------
@@ -110,8 +128,8 @@ def split_starts(family, data: Data, backend, resp: np.ndarray, fixed=frozenset(
     starts = []
     for j in range(resp.shape[1]):
         r = resp[:, j]
-        side = _split_side(data, backend, r)
-        a = np.where(side, r, 0.0)
+        side = _split_side(data, backend, r, soft)
+        a = side * r if soft else np.where(side, r, 0.0)
         b = r - a
         if not (a @ data.sample_weight > 0 and b @ data.sample_weight > 0):
             continue
@@ -307,6 +325,20 @@ def _search_and_fit(problem: Problem, source, k, ct, how, current, must: bool) -
         starts = split_starts(source._fitted_family(), data, S.backend, resp)
     else:
         starts = merge_starts(source._fitted_family(), data, S.backend, resp, MERGE_PAIRS)
+    kept = _run_starts(problem, starts, k, ct, how, current, must)
+    if how == "split" and must and (kept is None or kept.model.degenerate_components_):
+        # every hard split collapsed (or failed) where the cell is below its K - 1
+        # neighbour: soft splits, whose halves start with the component's whole spread
+        soft = split_starts(source._fitted_family(), data, S.backend, resp, soft=True)
+        cand = _run_starts(problem, soft, k, ct, how, current, must)
+        if cand is not None and (kept is None or cand.key(problem) > kept.key(problem)):
+            kept = cand
+    return kept
+
+
+def _run_starts(problem: Problem, starts, k, ct, how, current, must: bool) -> Cell | None:
+    """Score ``starts`` on the subsample, run the best briefly, continue them on all rows."""
+    S = problem.search
     scored = []
     for params in starts:
         model = S.warm(params, k, ct)
