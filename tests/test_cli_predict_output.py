@@ -74,6 +74,33 @@ def test_id_column_is_carried_into_the_output(fitted, tmp_path):
     assert res.exit_code == 2 and "--id-column: no column 'nope'" in res.stderr
 
 
+def test_numeric_ids_come_back_as_written(fitted, tmp_path):
+    """A numeric id column is read as text: leading zeros, signs, decimals and exponents stay
+    as in the file (with --columns, --drop-missing, a ';' file with decimal commas, --proba)."""
+    tmp, data, X, model_path = fitted
+    model = load(model_path)
+    ids = ["00123", "007", "+5", "1.50", "1e3", "0008"]
+    rows = [[ids[i], f"{X[i, 0]:.6f}", f"{X[i, 1]:.6f}"] for i in range(6)]
+    zeros = tmp_path / "zeros.csv"
+    zeros.write_text("id,a,b\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    out = _rows(ok(run("predict", model_path, zeros, "--id-column", "id")).stdout)
+    assert out[0] == ["id", "label"]
+    assert [r[0] for r in out[1:]] == ids
+    np.testing.assert_array_equal([int(r[1]) for r in out[1:]], model.predict(X[:6]))
+    out = _rows(ok(run("predict", model_path, zeros, "--id-column", "id", "--columns", "a,b",
+                       "--proba")).stdout)
+    assert [r[0] for r in out[1:]] == ids
+    # a row dropped for a missing feature takes its id with it
+    rows[2][1] = ""
+    semi = tmp_path / "semi.csv"
+    semi.write_text("b;id;a\n" + "\n".join(
+        f"{b.replace('.', ',')};{i};{a.replace('.', ',')}" for i, a, b in rows) + "\n")
+    res = ok(run("predict", model_path, semi, "--id-column", "id", "--drop-missing",
+                 "--delimiter", ";", "--decimal", ","))
+    out = _rows(res.stdout)
+    assert [r[0] for r in out[1:]] == [i for k, i in enumerate(ids) if k != 2]
+    assert "dropped 1 of 6 rows" in res.stderr
+
 def test_columns_are_picked_by_the_model_feature_names(fitted, tmp_path):
     _, _, X, model_path = fitted
     model = load(model_path)

@@ -22,10 +22,11 @@ def _next_nonblank(fh) -> tuple[int, str]:
             return pos, line
 
 
-def _read_csv_guarded(fh, src: str, delimiter: str, columns, text: dict | None = None):
+def _read_csv_guarded(fh, src: str, delimiter: str, columns, text: dict | None = None,
+                      written: dict | None = None):
     """:func:`_read_csv` with every error of the csv module and the parser as DataError."""
     try:
-        return _read_csv(fh, src, delimiter, columns, text)
+        return _read_csv(fh, src, delimiter, columns, text, written)
     except _CSVRecordError as exc:
         raise DataError(f"{src}: row {exc.line}: {exc}") from None
     except csv.Error as exc:
@@ -34,7 +35,8 @@ def _read_csv_guarded(fh, src: str, delimiter: str, columns, text: dict | None =
         raise DataError(f"{src}: cannot parse the table ({type(exc).__name__}: {exc})") from None
 
 
-def _read_csv(fh, src: str, delimiter: str, columns, text: dict | None = None):
+def _read_csv(fh, src: str, delimiter: str, columns, text: dict | None = None,
+              written: dict | None = None):
     """Parse CSV text from a seekable text stream.
 
     Returns X, names and a callable mapping data-row indices to file row
@@ -42,7 +44,10 @@ def _read_csv(fh, src: str, delimiter: str, columns, text: dict | None = None):
     ``text``, a column whose observed cells are all non-numeric is a text
     column: ``text[j]`` (j its index among the kept columns) gets its cells
     as an object array of stripped strings (None where missing) and its
-    cells of X are NaN; otherwise a non-numeric cell is an error.
+    cells of X are NaN; otherwise a non-numeric cell is an error.  With a
+    dict ``written``, every kept column named by one of its keys gets its
+    cells as written there too (the same kind of array; ``00123`` stays
+    ``"00123"``), numbers or not.
     """
     start, first = _next_nonblank(fh)
     if not first:
@@ -94,6 +99,14 @@ def _read_csv(fh, src: str, delimiter: str, columns, text: dict | None = None):
         # whitespace-only lines that loadtxt counts as rows) it parses the rows
         fh.seek(0)
         X = _parse_csv_careful(fh, src, delimiter, header, ncols, usecols, kept, text)
+    for name in written or ():
+        if name in kept:
+            j = kept.index(name) if usecols is None else usecols[kept.index(name)]
+            fh.seek(0)
+            cells = [_cell_text(record[j]) for _, record in _csv_records(fh, delimiter, header)]
+            if len(cells) == X.shape[0]:
+                written[name] = np.empty(len(cells), dtype=object)
+                written[name][:] = cells
 
     def row_numbers() -> np.ndarray:
         fh.seek(0)
@@ -144,6 +157,12 @@ def _csv_row_numbers(fh, delimiter: str, header: bool) -> np.ndarray:
     return np.fromiter(
         (line for line, _ in _csv_records(fh, delimiter, header)), dtype=np.int64
     )
+
+
+def _cell_text(cell: str) -> str | None:
+    """A cell as written, stripped; None for a missing-value token."""
+    c = cell.strip()
+    return None if c.lower() in _MISSING_TOKENS else c
 
 
 def _float_or_missing(cell: str) -> float:
@@ -204,8 +223,6 @@ def _parse_csv_careful(fh, src, delimiter, header, ncols, usecols, kept, text=No
                 "to mark it missing"
             )
         cells = np.empty(len(raw), dtype=object)
-        for i, record in enumerate(raw):
-            c = record[m].strip()
-            cells[i] = None if c.lower() in _MISSING_TOKENS else c
+        cells[:] = [_cell_text(record[m]) for record in raw]
         text[m] = cells
     return X

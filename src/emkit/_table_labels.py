@@ -37,7 +37,8 @@ class LabelledTable:
         The labels of every text column, in code order.
     text : dict of str to ndarray of shape (n_rows,)
         The cells of every text column as read (object arrays of str, None
-        where missing), for columns carried along unencoded (row ids).
+        where missing), for columns carried along unencoded (row ids), and
+        of the columns asked for ``as_written``.
     """
 
     X: np.ndarray

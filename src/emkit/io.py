@@ -89,7 +89,7 @@ def read_table(path, columns=None, *, drop_missing: bool = False, delimiter: str
 
 def read_labelled_table(path, columns=None, *, levels=None, unknown: str = "error",
                         drop_missing: bool = False, delimiter: str | None = None,
-                        decimal: str | None = None) -> LabelledTable:
+                        decimal: str | None = None, as_written=()) -> LabelledTable:
     """Read a table whose columns may hold text labels ("red", "green").
 
     Numeric columns are read as by :func:`read_table`.  A column whose
@@ -109,6 +109,10 @@ def read_labelled_table(path, columns=None, *, levels=None, unknown: str = "erro
     unknown : {"error", "missing"}, default="error"
         A label not in ``levels``: :class:`DataError` naming the label, the
         column and the row, or a missing cell (NaN).
+    as_written : sequence of str, default=()
+        Names of columns whose cells ``text`` also holds as written in a
+        text file, numbers included (an id ``00123`` stays ``"00123"``); their
+        values in ``X`` are read as usual.
 
     Returns
     -------
@@ -128,6 +132,7 @@ def read_labelled_table(path, columns=None, *, levels=None, unknown: str = "erro
         raise ValueError(f"unknown must be one of {UNKNOWN}, got {unknown!r}")
     fixed = {str(k): check_levels(v, f"levels[{k!r}]") for k, v in (levels or {}).items()}
     raw_text: dict = {}
+    written = dict.fromkeys(as_written)
     src = _source_name(path)
 
     def finish(X, names, rows):
@@ -136,12 +141,15 @@ def read_labelled_table(path, columns=None, *, levels=None, unknown: str = "erro
             return int(lines[i]) if lines is not None and len(lines) == X.shape[0] else i + 1
 
         out_levels, text = encode_table(X, names, raw_text, src, fixed, unknown, row_of)
+        for name, cells in written.items():
+            if cells is not None and name not in text:
+                text[name] = cells
         X, kept = _handle_missing(X, names, src, rows, drop_missing)
         if kept is not None:
             text = {k: v[kept] for k, v in text.items()}
         return LabelledTable(X, names, out_levels, text)
 
-    return _read_raw(path, columns, delimiter, decimal, raw_text, finish)
+    return _read_raw(path, columns, delimiter, decimal, raw_text, finish, written)
 
 
 def _source_name(path) -> str:
@@ -151,11 +159,12 @@ def _source_name(path) -> str:
     return os.fsdecode(fspath) if isinstance(fspath, bytes) else fspath
 
 
-def _read_raw(path, columns, delimiter, decimal, text, finish):
+def _read_raw(path, columns, delimiter, decimal, text, finish, written=None):
     """``finish(X, names, rows)`` on the table read, while a text file is still open.
 
     ``rows`` maps data rows to file rows (text files; else None); ``text``,
-    when a dict, is filled with the text columns' cells (see
+    when a dict, is filled with the text columns' cells, and ``written``
+    with the cells as written of the columns it names (see
     :func:`emkit._table_csv._read_csv`).
     """
     if isinstance(columns, (str, int, np.integer)):
@@ -164,7 +173,7 @@ def _read_raw(path, columns, delimiter, decimal, text, finish):
     if src == "<stdin>":
         raw = _read_stdin()
         fh, sep = _text_or_error(lambda: from_text(raw, src, None, delimiter, decimal), src)
-        return finish(*_read_csv_guarded(fh, src, sep, columns, text))
+        return finish(*_read_csv_guarded(fh, src, sep, columns, text, written))
     fspath = src
     if os.path.isdir(fspath):
         raise DataError(f"{src}: is a directory, not a data file")
@@ -188,7 +197,7 @@ def _read_raw(path, columns, delimiter, decimal, text, finish):
             lambda: text_source(fspath, src, ext, gz, delimiter, decimal), src)
         with fh:
             try:
-                return finish(*_read_csv_guarded(fh, src, sep, columns, text))
+                return finish(*_read_csv_guarded(fh, src, sep, columns, text, written))
             except UnicodeDecodeError:
                 raise DataError(f"{src}: not a UTF-8 text file") from None
     if ext == ".npy":

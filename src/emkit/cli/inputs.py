@@ -182,7 +182,8 @@ def _text_format() -> dict:
 
 
 def _id_strings(table, name: str) -> list[str]:
-    """The cells of the id column as text: strings as written, numbers without a trailing .0."""
+    """The cells of the id column as text: as written in a text file (``00123`` stays
+    ``00123``); from other files, numbers without a trailing .0."""
     if name in table.text:
         return ["" if c is None else str(c) for c in table.text[name]]
     x = table.X[:, table.names.index(name)]
@@ -229,6 +230,7 @@ def _read_inputs(data: str, columns: str | None, *, weights_column: str | None =
 
     table_of = _table_reader(data, chunk_rows(), drop_missing, id_column,
                              dict(drop_missing=drop_missing, levels=levels, unknown=unknown,
+                                  as_written=() if id_column is None else (id_column,),
                                   **_text_format()))
     cols = _split_list(columns, "--columns")
     side = [c for c in (weights_column, trials_column) if c is not None]

@@ -69,7 +69,7 @@ TolOpt = Annotated[float, typer.Option("--tol", min=0.0, metavar="T",
                                        help="Stop when the mean log-likelihood per row changes by less.")]
 IdColOpt = Annotated[str | None, typer.Option(
     "--id-column", metavar="c", show_default=False,
-    help="Column of row ids (text allowed): not a feature; predict writes it before the labels.")]
+    help="Column of row ids (text allowed; written as in the file): not a feature; predict writes it before the labels.")]
 WorkersOpt = Annotated[int | None, typer.Option(
     "--workers", min=1, metavar="N", help="Run on a local dask.distributed cluster of N worker processes.")]
 SchedulerOpt = Annotated[str | None, typer.Option(
