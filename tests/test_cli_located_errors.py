@@ -51,6 +51,20 @@ def test_family_checks_name_file_row_and_column(tmp_path, family, bad, extra, ex
     fails(run("fit", path, "--family", family, *extra), f"{path}: ", expected)
 
 
+@pytest.mark.parametrize("options, bad, expected", [
+    (["--family", "binomial", "--trials-column", "t"], "2.5",
+     "the number of trials must hold non-negative integers; 2.5 in column 't', row 5"),
+    (["--family", "binomial", "--trials-column", "t"], "-2",
+     "the number of trials must hold non-negative integers; -2 in column 't', row 5"),
+    (["--family", "poisson", "--weights-column", "t"], "-2",
+     "the row weights must be non-negative; -2 in column 't', row 5"),
+])
+def test_trials_and_weights_columns_name_file_row_and_column(tmp_path, options, bad, expected):
+    path = tmp_path / "t.csv"
+    path.write_text("a,t\n1,3\n0,3\n\n1,{bad}\n0,3\n".format(bad=bad))
+    line = fails(run("fit", path, *options), f"{path}: ", expected)
+    assert "sample_weight" not in line
+
 def test_reader_errors_use_the_same_words(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text(TABLE.format(bad=""))

@@ -274,7 +274,9 @@ def _read_inputs(data: str, columns: str | None, *, weights_column: str | None =
     from .application import _session
     from .locate import Source
 
-    _session.source = Source(data, out.names, dropped=drop_missing is True, **_text_format())
+    _session.source = Source(data, out.names, dropped=drop_missing is True,
+                             trials_column=trials_column, weights_column=weights_column,
+                             **_text_format())
     for c, j in zip(side, side_idx, strict=True):
         if names[j] in table.levels:
             option = "--weights-column" if c == weights_column else "--trials-column"

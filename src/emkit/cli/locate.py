@@ -12,6 +12,9 @@ from .. import registry
 
 _CELL = re.compile(r"X\[(\d+), (\d+)\](?: = (\S+?))?(?=[\s;,)]|$)")
 _INDICES = re.compile(r" \(row \d+, column \d+\)")
+#: a bad number of trials, ``n_trials[i, j] = v``, and a negative weight of row ``i``
+_TRIALS = re.compile(r"n_trials\[(\d+), \d+\] = (\S+?)(?=[\s;,)]|$)")
+_WEIGHT = re.compile(r"sample_weight must be non-negative; row (\d+) has weight (\S+)")
 #: a mixed-type model's block named before a message about one of its cells
 _BLOCK = re.compile(r"blocks\[\d+\] \([\w ]+, X columns [^)]*\): ")
 
@@ -28,12 +31,17 @@ class Source:
     dropped : bool
         Rows with missing cells may have been dropped (``--drop-missing``),
         so matrix rows no longer match file rows one to one.
+    trials_column, weights_column : str or None
+        The columns the trials and the row weights were read from.
     """
 
-    def __init__(self, data: str, names, dropped: bool, **text_format):
+    def __init__(self, data: str, names, dropped: bool, trials_column: str | None = None,
+                 weights_column: str | None = None, **text_format):
         self.data = data
         self.names = list(names)
         self.dropped = dropped
+        self.trials_column = trials_column
+        self.weights_column = weights_column
         self.text_format = text_format
 
     def row(self, i: int) -> str:
@@ -56,9 +64,15 @@ def _families_words(text: str) -> str:
 
 
 def locate(message: str, source: Source | None) -> str:
-    """``message`` with its ``X[i, j]`` cell named by file, row and column."""
+    """``message`` with its ``X[i, j]`` cell (or its bad trials or weight) named by file, row
+    and column."""
+    if source is None:
+        return message
+    side = _locate_side(message, source)
+    if side is not None:
+        return side
     match = _CELL.search(message)
-    if source is None or match is None:
+    if match is None:
         return message
     message = _BLOCK.sub("", message)  # the cell's column is named instead
     match = _CELL.search(message)
@@ -69,3 +83,19 @@ def locate(message: str, source: Source | None) -> str:
     text = _INDICES.sub("", message.replace(match.group(0), where, 1))
     text = re.sub(r"\bX\b", "the data", text)
     return f"{source.data}: {_families_words(text)}"
+
+
+def _locate_side(message: str, source: Source) -> str | None:
+    """A bad number of trials or weight named by its file, row and column; None for others."""
+    match = _WEIGHT.search(message)
+    if match is not None and source.weights_column is not None:
+        row = source.row(int(match.group(1)))
+        where = f"{match.group(2)} in column {source.weights_column!r}, {row}"
+        return f"{source.data}: the row weights must be non-negative; {where}"
+    match = _TRIALS.search(message)
+    if match is not None and source.trials_column is not None:
+        row = source.row(int(match.group(1)))
+        where = f"{match.group(2)} in column {source.trials_column!r}, {row}"
+        text = _INDICES.sub("", message.replace(match.group(0), where, 1))
+        return f"{source.data}: {text.replace('n_trials must', 'the number of trials must', 1)}"
+    return None
