@@ -140,17 +140,9 @@ def test_the_gaussian_centre_is_the_weighted_mean():
     np.testing.assert_array_equal(family.centre, data.mean)
 
 
-@pytest.mark.parametrize("acceleration", [None, "squarem"])
-@pytest.mark.parametrize("make", [
-    lambda rng: (emkit.GaussianMixture(3, random_state=0, n_init=2), load_faithful(), {}),
-    lambda rng: (emkit.BinomialMixture(2, random_state=0),
-                 rng.binomial(8, np.where(rng.random(400) < 0.4, 0.2, 0.7)[:, None], (400, 2)).astype(float),
-                 {"n_trials": 8}),
-    lambda rng: (emkit.PoissonMixture(2, random_state=0, init_params="kmeans"),
-                 rng.poisson(np.where(rng.random(400) < 0.4, 2.0, 9.0)[:, None], (400, 2)).astype(float), {}),
-])
-def test_fit_predict_takes_the_labels_from_the_final_e_step(monkeypatch, make, acceleration):
-    """fit_predict makes exactly the passes of fit, and its labels are predict's."""
+@pytest.fixture
+def passes_of(monkeypatch):
+    """Count the backend passes over the data a call makes."""
     n = [0]
     for name in ("map_reduce", "map_concat"):
         orig = getattr(NumpyBackend, name)
@@ -160,13 +152,61 @@ def test_fit_predict_takes_the_labels_from_the_final_e_step(monkeypatch, make, a
             return _orig(self, fn, data, *args, **kwargs)
 
         monkeypatch.setattr(NumpyBackend, name, wrapped)
+
+    def count(call, *args, **kwargs):
+        n[0] = 0
+        out = call(*args, **kwargs)
+        return n[0], out
+
+    return count
+
+
+@pytest.mark.parametrize("acceleration", [None, "squarem"])
+@pytest.mark.parametrize("make", [
+    lambda rng: (emkit.GaussianMixture(3, random_state=0, n_init=2), load_faithful(), {}),
+    lambda rng: (emkit.BinomialMixture(2, random_state=0),
+                 rng.binomial(8, np.where(rng.random(400) < 0.4, 0.2, 0.7)[:, None], (400, 2)).astype(float),
+                 {"n_trials": 8}),
+    lambda rng: (emkit.PoissonMixture(2, random_state=0, init_params="kmeans"),
+                 rng.poisson(np.where(rng.random(400) < 0.4, 2.0, 9.0)[:, None], (400, 2)).astype(float), {}),
+])
+def test_fit_predict_takes_the_labels_from_the_final_e_step(passes_of, make, acceleration):
+    """fit_predict makes exactly the passes of fit, and its labels are predict's."""
     est, X, kwargs = make(np.random.default_rng(0))
     est.set_params(acceleration=acceleration)
-    fitted = est.fit(X, **kwargs)
-    fit_passes = n[0]
+    fit_passes, fitted = passes_of(est.fit, X, **kwargs)
     expected = fitted.predict(X, **kwargs)
-    n[0] = 0
-    labels = est.fit_predict(X, **kwargs)
-    assert n[0] == fit_passes
+    n, labels = passes_of(est.fit_predict, X, **kwargs)
+    assert n == fit_passes
     np.testing.assert_array_equal(labels, expected)
     assert labels.dtype.kind == "i" and labels.shape == (X.shape[0],)
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "score_samples", "score",
+                                    "component_log_densities", "bic"])
+def test_scoring_reads_the_data_once(passes_of, method):
+    """The values and support are checked by the pass that scores them: one pass, not two;
+    and a bad cell still raises, naming its row, before anything is returned."""
+    rng = np.random.default_rng(0)
+    X = rng.poisson(np.where(rng.random(600) < 0.4, 2.0, 9.0)[:, None], (600, 2)).astype(float)
+    model = emkit.PoissonMixture(2, random_state=0, chunk_size=64).fit(X)
+    n, _ = passes_of(getattr(model, method), X)
+    assert n == 1
+    bad = X.copy()
+    bad[300, 1] = -1.0
+    with pytest.raises(ValueError, match=r"X\[300, 1\] = -1 is negative"):
+        getattr(model, method)(bad)
+
+
+def test_emkit_score_and_predict_read_the_data_once(passes_of, tmp_path):
+    from _cli_helpers import ok, run
+
+    X = load_faithful()
+    data = tmp_path / "f.csv"
+    np.savetxt(data, X, delimiter=",", header="e,w", comments="")
+    model = tmp_path / "m.emk"
+    ok(run("fit", data, "-k", "2", "--seed", "0", "--out", model))
+    for command in (["score"], ["predict"], ["predict", "--proba"]):
+        n, result = passes_of(run, command[0], model, data, *command[1:])
+        ok(result)
+        assert n == 1, command

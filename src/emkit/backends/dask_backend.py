@@ -24,7 +24,7 @@ returns partial sums.  dask is imported lazily.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 
@@ -307,12 +307,3 @@ class DaskBackend:
         if is_dask_array(arr):
             return arr.rechunk((rows,) + tuple(-1 for _ in arr.shape[1:]))
         return da.from_array(np.asarray(arr), chunks=(rows,) + arr.shape[1:])
-
-    def chunks(self, data: Data, n_components: int = 1) -> Iterator[Data]:
-        """Yield the chunks of every row block as in-memory ``Data`` (one block at a time)."""
-        import dask
-
-        inner = NumpyBackend(self.chunk_size)
-        for (x, w, aux), start in zip(self._blocks(data), self._starts(data), strict=True):
-            x, w, aux = dask.compute(x, w, aux)
-            yield from inner.chunks(_block_data(x, w, aux, start), n_components)

@@ -20,15 +20,29 @@ class ScoringMixin:
     """``predict``, ``predict_proba``, ``score_samples``, ``score``, BIC/AIC/ICL, ``sample``."""
 
     # ------------------------------------------------------------- predict
-    def _predict_data(self, X, kwargs) -> Data:
-        """Checked data for scoring: shape, finite values and support, chunk by chunk."""
+    def _predict_data(self, X, kwargs, check: bool = True) -> Data:
+        """Data for scoring: shape and side data checked, and with ``check`` the finite values
+        and support in a pass of their own (without, the pass that scores each chunk checks
+        it first, :meth:`_checked`: one data pass instead of two)."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         family = self._fitted_family()
         aux = family.side_aux(X.shape[0], X.shape[1], dict(kwargs), "predict/score")
         data = Data(X, np.ones(X.shape[0]), aux)
-        family.check_data(data, self._backend_for(X))
+        if check:
+            family.check_data(data, self._backend_for(X))
         return data
+
+    def _checked(self, fn):
+        """``fn(chunk)`` after the chunk's finite values and support are checked (the first
+        problem, in row order, raises ValueError as :meth:`_predict_data` would)."""
+        family = self._fitted_family()
+
+        def run(chunk):
+            family.check_rows(chunk.X, chunk.aux, chunk.start)
+            return fn(chunk)
+
+        return run
 
     def component_log_densities(self, X, **kwargs):
         """Each component's own, unweighted log density of every row.
@@ -46,12 +60,12 @@ class ScoringMixin:
         """
         if is_dask_array(X):
             return self._dask_rows(X, kwargs, "component")
-        data = self._predict_data(X, kwargs)
+        data = self._predict_data(X, kwargs, check=False)
         family = self._fitted_family()
         params = self._fitted_params()
         return self._backend_for(data.X).map_concat(
-            lambda ch: family.log_prob(ch.X, params, ch.aux), data, self.n_components
-        )
+            self._checked(lambda ch: family.log_prob(ch.X, params, ch.aux)), data,
+            self.n_components)
 
     def _per_chunk(self, X, kwargs, fn):
         """Apply ``fn(log_norm, resp)`` chunk by chunk and concatenate its row-wise results.
@@ -63,7 +77,7 @@ class ScoringMixin:
         """
         from ..engine.em import normalize_log
 
-        data = self._predict_data(X, kwargs)
+        data = self._predict_data(X, kwargs, check=False)
         family = self._fitted_family()
         params = self._fitted_params()
         with np.errstate(divide="ignore"):
@@ -75,7 +89,7 @@ class ScoringMixin:
                 log_norm, resp = normalize_log(lp, log_w)
             return fn(log_norm, resp)
 
-        return self._backend_for(data.X).map_concat(run, data, self.n_components)
+        return self._backend_for(data.X).map_concat(self._checked(run), data, self.n_components)
 
     def _row_scores(self, X, kwargs):
         """Log density and log of the largest posterior of every row, chunk by chunk.
