@@ -55,6 +55,8 @@ def test_plot_lines_are_the_table(table):
         np.testing.assert_array_equal(ln.get_ydata(), [-r["bic"] for r in mine])
         assert to_rgba(ln.get_color()) == to_rgba(MODEL_COLOURS[ln.get_label()])
     assert "higher is better" in ax.get_ylabel()
+    lo, hi = ax.get_xlim()  # the K range 1 .. 3 with matplotlib's margins, no empty stretch
+    assert 0.8 < lo < 1 and 3 < hi < 3.2
     ax = plotting.plot_model_criterion(rows, ax=Figure().add_subplot(), mclust_sign=False)
     np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(),
                                   [r["bic"] for r in rows if r["covariance_type"] == "EII"])

@@ -218,13 +218,50 @@ def test_criterion_plot_zooms_to_the_competitive_models(faithful):
     n_above = int((values > hi).sum())
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert f"{n_above} off the scale (higher BIC)" in labels
-    for line in ax.get_lines():   # ... but every curve still holds the table's values
-        ct = line.get_label()
+    curves = [ln for ln in ax.get_lines() if ln.get_label() != "_nolegend_"]
+    assert len(curves) == len({r["covariance_type"] for r in table})
+    for line in curves:   # ... but every curve still holds the table's values
+        ct = line.get_label().removesuffix(" (off the scale)")
         rows = sorted((r for r in table if r["covariance_type"] == ct), key=lambda r: r["n_components"])
-        if rows:
-            assert np.allclose(line.get_ydata(), [r["value"] for r in rows])
+        assert np.allclose(line.get_ydata(), [r["value"] for r in rows])
+        # a curve with no candidate on the scale says so in the legend
+        assert line.get_label().endswith("(off the scale)") == (min(r["value"] for r in rows) > hi)
+    # K = 6 has a competitive candidate here: the x axis spans the whole K range, tightly
+    assert ax.get_xlim() == pytest.approx((1 - 0.3, 6 + 0.3))
     full = plotting.plot_criterion(table, ax=new_ax(), zoom=False)
     assert full.get_ylim()[1] >= values.max()
+    # unzoomed, matplotlib's margins: still no more than half a component past either end
+    assert 0.5 < full.get_xlim()[0] < 1 and 6 < full.get_xlim()[1] < 6.5
+
+
+def test_criterion_plot_x_axis_ends_at_the_last_competitive_k():
+    """K = 1 .. 9 where every candidate with K >= 7 is far above the zoomed range: the x axis
+    stops at K = 6 (no empty stretch on the right) and the note names the K left out."""
+    ks = np.arange(1, 10)
+    rows = [{"covariance_type": ct, "n_components": int(k), "criterion": "bic",
+             "value": 1000.0 + shift + ((k - 3) ** 2 if k <= 6 else 500.0), "degenerate": False,
+             "best": ct == "full" and k == 3}
+            for ct, shift in (("full", 0.0), ("diag", 3.0), ("spherical", 6.0)) for k in ks]
+    values = np.array([r["value"] for r in rows])
+    # the zoom's top edge, computed here: best + max(10, 1.25 * (median - best))
+    top = values.min() + max(10.0, 1.25 * (np.median(values) - values.min()))
+    on_scale = sorted({r["n_components"] for r in rows if r["value"] <= top})
+    assert on_scale == [1, 2, 3, 4, 5, 6]
+    ax = plotting.plot_criterion(rows, ax=new_ax())
+    assert ax.get_ylim()[1] == pytest.approx(top)
+    assert ax.get_xlim() == pytest.approx((0.7, 6.3))
+    # triangles only where the axis is; the note counts every candidate above the scale
+    marks = [c for c in ax.collections if "off the scale" in c.get_label()]
+    assert len(marks) == 1
+    xs = marks[0].get_offsets()[:, 0]
+    above = [r for r in rows if r["value"] > top]
+    np.testing.assert_array_equal(np.sort(xs), sorted(r["n_components"] for r in above
+                                                      if r["n_components"] <= 6))
+    assert marks[0].get_label() == (f"{len(above)} off the scale (higher BIC)\n"
+                                    "K = 7, 8, 9 not shown (all higher)")
+    # unzoomed, every K is drawn
+    full = plotting.plot_criterion(rows, ax=new_ax(), zoom=False)
+    assert full.get_xlim()[0] < 1 and 9 < full.get_xlim()[1] < 9.5
 
 
 # ------------------------------------------------------------------ plot_auto

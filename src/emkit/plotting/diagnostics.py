@@ -92,7 +92,9 @@ def plot_criterion(table, ax=None, *, zoom=True):
         ``"value"``, ``"degenerate"``, ``"best"`` (and ``"error"``).
     ax : matplotlib.axes.Axes, optional
     zoom : bool, default=True
-        Limit the y axis to the competitive models.
+        Limit the y axis to the competitive models, and the x axis to the
+        largest number of components that has one (larger ones are named in
+        the note: no empty stretch where every curve is off the scale).
 
     Returns
     -------
@@ -115,13 +117,16 @@ def plot_criterion(table, ax=None, *, zoom=True):
     groups: dict = {}
     for row in rows:
         groups.setdefault(row.get("covariance_type"), []).append(row)
+    limits = competitive_limits([value(r) for r in rows]) if zoom else None
     degenerate_drawn = False
     for i, (ct, group) in enumerate(groups.items()):
         group = sorted(group, key=lambda r: r["n_components"])
         ks = np.array([r["n_components"] for r in group])
         vs = np.array([value(r) for r in group])
-        ax.plot(ks, vs, color=_colour(i), marker="o", lw=1.8, markersize=5,
-                label=str(ct) if ct is not None else "model")
+        label = str(ct) if ct is not None else "model"
+        if limits is not None and not np.any(vs <= limits[1]):
+            label += " (off the scale)"
+        ax.plot(ks, vs, color=_colour(i), marker="o", lw=1.8, markersize=5, label=label)
         bad = np.array([bool(r.get("degenerate")) for r in group]) & np.isfinite(vs)
         if bad.any():
             ax.scatter(ks[bad], vs[bad], marker="x", s=80, color="red", lw=2, zorder=4,
@@ -134,14 +139,9 @@ def plot_criterion(table, ax=None, *, zoom=True):
                    edgecolor="black", lw=1.2, zorder=5,
                    label=(f"best: {b.get('covariance_type') or 'model'}, "
                           f"{b['n_components']} components ({crit} {value(b):.1f})"))
-    limits = competitive_limits([value(r) for r in rows]) if zoom else None
     if limits is not None:
         ax.set_ylim(*limits)
-        above = [(r["n_components"], value(r)) for r in rows if value(r) > limits[1]]
-        if above:
-            ax.scatter([k for k, _ in above], [limits[1]] * len(above), marker="^", s=50,
-                       color="0.4", clip_on=False, zorder=5,
-                       label=f"{len(above)} off the scale (higher {crit})")
+        _zoom_components(ax, rows, [value(r) for r in rows], limits[1], crit)
     _integer_xaxis(ax)
     ax.ticklabel_format(axis="y", useOffset=False, style="plain")
     ax.set_xlabel("number of components")
@@ -152,6 +152,28 @@ def plot_criterion(table, ax=None, *, zoom=True):
               bbox_to_anchor=(1.01, 1.0), fontsize="small", borderaxespad=0.0)
     ax.grid(True, alpha=0.3)
     return ax
+
+
+def _zoom_components(ax, rows, values, top: float, crit: str) -> None:
+    """With the y axis cut at ``top``: x limits from the smallest number of components to the
+    largest that has a candidate on the scale (beyond it every curve is off the scale: no empty
+    stretch on the right), a triangle on the top edge for every candidate above the scale
+    there, and one legend note counting all of them (and naming the components not shown)."""
+    ks = np.array([r["n_components"] for r in rows])
+    v = np.asarray(values, dtype=np.float64)
+    lo = int(ks[np.isfinite(v)].min())
+    hi = int(ks[np.isfinite(v) & (v <= top)].max())
+    ax.set_xlim(lo - 0.3, hi + 0.3)
+    above = np.isfinite(v) & (v > top)
+    inside = above & (ks >= lo) & (ks <= hi)
+    if not above.any():
+        return
+    hidden = sorted({int(k) for k in ks[above] if k < lo or k > hi})
+    note = f"{int(above.sum())} off the scale (higher {crit})"
+    if hidden:
+        note += f"\nK = {', '.join(map(str, hidden))} not shown (all higher)"
+    ax.scatter(ks[inside], np.full(int(inside.sum()), top), marker="^", s=50, color="0.4",
+               clip_on=False, zorder=5, label=note)
 
 
 # ------------------------------------------------------------ per-model criterion
