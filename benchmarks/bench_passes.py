@@ -13,9 +13,9 @@ principal axes are not counted.  Phases:
   2,000 rows);
 - ``default continue``: the finalists continued to convergence on all rows;
 - ``neighbour search``: building and scoring split / merge starts;
-- ``neighbour short`` / ``neighbour settle`` / ``neighbour continue``: their
-  short runs, the best settled on the search subsample (large data) and
-  its continuation on all rows;
+- ``neighbour short`` / ``neighbour continue``: their short runs (on the
+  search subsample of large data) and the continuation of the best on all
+  rows;
 - ``table``: the criteria of every kept fit.
 
 With ``--check`` every cell is compared with mclust's log-likelihood
@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "tests" / "fixtures" / "mclust"
 MODELS = {"EEE": "tied", "VVV": "full", "VVI": "diag", "VII": "spherical"}
 PHASES = ("emEM short runs", "settle", "default continue", "neighbour search",
-          "neighbour short", "neighbour settle", "neighbour continue", "table", "other")
+          "neighbour short", "neighbour continue", "table", "other")
 
 
 class Recorder:
@@ -134,8 +134,6 @@ def install(rec: Recorder) -> None:
     def fit_phase(self, model):
         if rec.stack[-1] == "neighbour search" and model.max_iter == nb.SHORT_ITER:
             return "neighbour short"
-        if rec.stack[-1] == "neighbour search" and self.Xv.shape[0] < rec.n_total:
-            return "neighbour settle"
         return rec.stack[-1]
 
     nb.Problem.fit = rec.wrap(nb.Problem.fit, fit_phase)
