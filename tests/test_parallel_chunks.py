@@ -149,3 +149,16 @@ def test_default_chunk_size_and_jobs(monkeypatch):
     for K, d in [(16, 16), (5, 2), (16, 64), (1, 1)]:
         size = default_chunk_size(K, d)
         assert 1024 <= size <= 2**22 // max(1, K * d) + 1024
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_wide_features_whitened_path_equals_the_reference_em(dtype):
+    # d = 9, K = 2: m = 55 feature rows of the quadratic map against K d = 18, so full
+    # covariance runs the stacked whitening and its batched M-step (_whitened_moments),
+    # the float32 one with float32 products about each component's mean
+    X, w = _data(seed=5, n=3001, d=9, K=2)
+    X = X.astype(dtype).astype(np.float64)  # the same values for the reference
+    ref = _reference_em(X, w, 2, "full", 8)
+    got, _ = _emkit_em(X.astype(dtype), w, 2, "full", 8, 257, 2)
+    assert ref[-1] > ref[0] + 1e-3  # the run moves
+    np.testing.assert_allclose(got, ref, rtol=1e-12 if dtype == np.float64 else 1e-6, atol=0)
