@@ -1,5 +1,8 @@
 """Weighted draws found pass by pass (engine/draws.py) equal the in-memory draws row for row."""
 
+import subprocess
+import sys
+
 import dask
 import dask.array as da
 import numpy as np
@@ -35,7 +38,9 @@ def test_draws_equal_the_in_memory_draws(seed):
     assert np.all(w[got] > 0)
 
 
-def test_draws_with_a_mass_function_and_on_dask_blocks():
+def test_draws_with_a_mass_function_and_on_dask_blocks(monkeypatch):
+    monkeypatch.setattr(draws, "MIN_SPLITS", 256)  # sample, count and fetch on the blocks
+    monkeypatch.setattr(draws, "MIN_FETCH", 64)
     rng = np.random.default_rng(5)
     n = 30_000
     X = rng.poisson(3.0, (n, 2)).astype(float)
@@ -54,23 +59,97 @@ def test_draws_with_a_mass_function_and_on_dask_blocks():
     np.testing.assert_array_equal(got, ref)
 
 
-def test_the_last_pass_fetches_a_bounded_number_of_rows(monkeypatch):
-    """The rows that reach the caller are a multiple of the draws, not of n."""
-    rng = np.random.default_rng(1)
-    n = 200_000
+@pytest.mark.parametrize("m", [1, 2_000])
+def test_few_passes_each_returning_o_m_numbers(monkeypatch, m):
+    """Three passes (sum and sample, count, fetch) while n m is small against the budgets; no
+    pass returns O(n) numbers and the last one fetches at most the fetch budget of rows."""
+    rng = np.random.default_rng(m)
+    n = 100_000
     X = rng.normal(size=(n, 2))
-    w = np.ones(n)
-    u = rng.uniform(size=200)
-    fetched = []
+    w = rng.integers(1, 3, n).astype(float)
+    u = rng.uniform(size=m)
+    passes = []
     real = NumpyBackend.map_reduce
 
     def spy(self, fn, data, *a):
         out = real(self, fn, data, *a)
-        if fn.__name__ == "fetch":
-            fetched.append(sum(x.shape[0] for x in out[0]))
+        size = sum(np.size(x) if not isinstance(x, list) else sum(np.size(y) for y in x) for x in out)
+        passes.append((fn.__name__, size))
         return out
 
     monkeypatch.setattr(NumpyBackend, "map_reduce", spy)
     got = draws.draw_rows(Data(X, w), NumpyBackend(20_000), X.mean(axis=0), canonical_direction(2), u)
     np.testing.assert_array_equal(got, _reference(X, w, X.mean(axis=0), u))
-    assert fetched and fetched[0] <= (draws.LEAF_ROWS + draws.FETCH_PER_DRAW) * u.shape[0]
+    assert len(passes) == 3, passes
+    budget = max(draws.SPLITS_PER_DRAW * m, draws.MIN_SPLITS)
+    # sampled splits: about the budget (a binomial count, keys and indices); counts: two per
+    # interval
+    assert all(size < 2 * 1.05 * budget + 10 for _, size in passes), passes
+    assert passes[-1][0] == "fetch", passes
+    assert passes[-1][1] <= 3 * max(draws.FETCH_PER_DRAW * m, draws.MIN_FETCH), passes
+
+
+def test_the_splits_do_not_depend_on_the_chunking(monkeypatch):
+    """The sampled split rows are a hash of the row index: any chunking makes the same passes."""
+    monkeypatch.setattr(draws, "MIN_SPLITS", 64)
+    monkeypatch.setattr(draws, "MIN_FETCH", 16)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50_000, 1))
+    u = rng.uniform(size=300)
+    seen = []
+    for chunk in (1_000, 7_919, 50_000):
+        sizes = []
+
+        class Spy(NumpyBackend):
+            def map_reduce(self, fn, data, *a):
+                out = super().map_reduce(fn, data, *a)
+                sizes.append(sum(np.size(x) if not isinstance(x, list) else sum(map(np.size, x))
+                                 for x in out))
+                return out
+
+        got = draws.draw_rows(Data(X, np.ones(50_000)), Spy(chunk), X.mean(axis=0), np.ones(1), u)
+        seen.append((tuple(got), tuple(sizes)))
+    assert seen[0] == seen[1] == seen[2]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_refinement_rounds_give_the_same_draws(monkeypatch, seed):
+    """With small budgets every draw goes through several sample-and-count rounds (ties of
+    the sort key among counts, zero weights, a few chunks) and still equals the in-memory draw."""
+    monkeypatch.setattr(draws, "MIN_SPLITS", 8)
+    monkeypatch.setattr(draws, "MIN_FETCH", 4)
+    monkeypatch.setattr(draws, "SPLITS_PER_DRAW", 2)
+    monkeypatch.setattr(draws, "FETCH_PER_DRAW", 2)
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(2_000, 20_000))
+    X = rng.integers(0, 4, (n, 2)).astype(float) if seed % 2 else rng.normal(size=(n, 2))
+    w = rng.integers(0, 3, n).astype(float) * (0.37 if seed % 3 == 0 else 1.0)
+    u = rng.uniform(size=int(rng.integers(1, 60)))
+    counted = []
+    real = NumpyBackend.map_reduce
+
+    def spy(self, fn, data, *a):
+        counted.append(fn.__qualname__)
+        return real(self, fn, data, *a)
+
+    monkeypatch.setattr(NumpyBackend, "map_reduce", spy)
+    shift = X.mean(axis=0)
+    got = draws.draw_rows(Data(X, w), NumpyBackend(int(rng.integers(500, 5_000))), shift,
+                          canonical_direction(2), u)
+    np.testing.assert_array_equal(got, _reference(X, w, shift, u))
+    assert sum("count" in q for q in counted) >= 2, counted
+
+
+def test_the_engine_loads_without_scikit_learn():
+    """A dask worker unpickling a fit's passes imports the engine, the backends and the
+    families (the package itself is lazy): never scikit-learn, pandas or pyarrow, which
+    cost a worker about 110 MiB (benchmarks/README.md)."""
+    code = ("import sys, emkit.engine.draws, emkit.engine.init, emkit.engine.em, emkit.engine.starts, "
+            "emkit.backends.dask_backend, emkit.families; "
+            "print(sorted(m for m in ('sklearn', 'pandas', 'pyarrow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    # the public names still resolve, on first use
+    code = "import emkit; print(emkit.GaussianMixture.__name__, emkit.ConvergenceWarning.__module__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["GaussianMixture", "sklearn.exceptions"]

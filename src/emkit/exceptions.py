@@ -1,8 +1,20 @@
-"""Warnings and errors raised by emkit."""
+"""Warnings and errors raised by emkit.
 
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+``ConvergenceWarning`` and ``NotFittedError`` are scikit-learn's own,
+imported when first asked for: the engine's modules import this one, and a
+dask worker that only runs the engine's passes then never loads
+scikit-learn (about 110 MiB of memory, measured in benchmarks/README.md).
+"""
 
 from .families._linalg import SingularCovarianceError
+
+
+def __getattr__(name):
+    if name in ("ConvergenceWarning", "NotFittedError"):
+        from sklearn import exceptions
+
+        return getattr(exceptions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class DegenerateComponentWarning(UserWarning):
