@@ -8,6 +8,7 @@ group of one file; a ``.npy`` block is ``chunk_rows`` rows of the memory map.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 
@@ -131,6 +132,13 @@ def _open_parquet(files: list[str], path: str, columns):
     return (blocks[0] if len(blocks) == 1 else da.concatenate(blocks, axis=0)), keep
 
 
+def _npy_block(path: str, block_info=None) -> np.ndarray:
+    """Rows of one block of a .npy file, read through a memory map (2-D)."""
+    (start, stop), _ = block_info[None]["array-location"]
+    arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    return np.array((arr[:, None] if arr.ndim == 1 else arr)[start:stop])
+
+
 def _open_npy(path: str, columns, chunk_rows: int):
     import dask.array as da
 
@@ -145,7 +153,12 @@ def _open_npy(path: str, columns, chunk_rows: int):
     _check_numeric_dtype(arr.dtype, path, "the array")
     names = [str(j) for j in range(arr.shape[1])]
     usecols = _resolve_columns(columns, names, path)
-    X = da.from_array(arr, chunks=(int(chunk_rows), -1), asarray=False)
+    # blocks read from the file by the task that uses them: dask's from_array would copy the
+    # memory map (np.memmap.copy reads the whole file into memory)
+    n = arr.shape[0]
+    rows = tuple(min(int(chunk_rows), n - s) for s in range(0, n, int(chunk_rows)))
+    X = da.map_blocks(functools.partial(_npy_block, path), chunks=(rows, (arr.shape[1],)),
+                      dtype=arr.dtype, meta=np.empty((0, 0), dtype=arr.dtype))
     if usecols is not None:
         X = X[:, usecols]
         names = [names[i] for i in usecols]
