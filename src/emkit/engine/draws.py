@@ -33,7 +33,7 @@ are fetched whole in one pass.  After the first count the
 intervals holding a draw hold about ``2 m n / B`` rows (random splits leave
 intervals of ``n / B`` rows, and a draw falls in a long one more often), so
 three passes suffice for n up to about ``F B / (2 m)`` rows (for a few draws
-``2**31 / m``; for m = 100,000, 800,000), and every further round of two
+``2**28 / m``; for m = 100,000, 800,000), and every further round of two
 passes divides the rows left by about ``SPLITS_PER_DRAW + 1`` (measured:
 nine passes for 21 million rows and 100,000 draws, benchmarks/README.md).
 The sampling is a hash of the row index and the round, so the passes do
@@ -59,9 +59,9 @@ SPLITS_PER_DRAW = 4
 #: fewest split rows sampled per round (a counting pass then returns 1 MiB)
 MIN_SPLITS = 65_536
 #: the intervals holding a draw are fetched once they hold at most this many rows per draw
-#: (and at most MIN_FETCH rows in all: 1.5 MiB)
+#: (and at least MIN_FETCH rows in all: 192 KiB)
 FETCH_PER_DRAW = 4
-MIN_FETCH = 65_536
+MIN_FETCH = 8192
 #: refinement rounds before the intervals holding a draw are fetched however large
 MAX_ROUNDS = 12
 
