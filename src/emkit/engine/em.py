@@ -196,6 +196,15 @@ def expectation(family: Family, params: Mapping, data: Data, backend: NumpyBacke
     row's most likely component in it.
     """
     K = params["weights"].shape[0]
+    if type(backend) is NumpyBackend and data.n_samples <= backend.resolve_chunk_size(data, K):
+        # in memory and one chunk: the family's fused E-step if it has one
+        labels = None if keeper is None else np.empty(data.n_samples, dtype=np.intp)
+        fused = family.fused_e_step(data, params, labels)
+        stats, loglik = (e_step_chunk(family, params, data, labels) if fused is None
+                         else (Stats(**fused[0]), fused[1]))
+        if keeper is not None:
+            keeper.store(params, labels)
+        return stats, loglik / total_weight(data)
     if keeper is None or not isinstance(backend, NumpyBackend):
         stats, loglik = backend.map_reduce(
             lambda chunk: e_step_chunk(family, params, chunk), data, K

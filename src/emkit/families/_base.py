@@ -110,6 +110,15 @@ class Family(RegistryEntry, DescriptionHooks):
         """
         raise NotImplementedError
 
+    def fused_e_step(self, data, params: Mapping, labels=None):
+        """The whole E-step of in-memory data held in one chunk, or None for the generic path.
+
+        Returns ``(stats, loglik)``: the statistics (``"nk"`` included, rows
+        weighted) and ``sum_i w_i log p(x_i)``; fills ``labels`` (shape
+        (n_samples,)) with every row's most likely component when given.
+        """
+        return None
+
     # ------------------------------------------------------------------ M-step
     def m_step(self, stats: Mapping, params: Mapping, fixed: frozenset) -> dict:
         """New component parameters from summed statistics.

@@ -42,10 +42,8 @@ def precision_cholesky_full(cov: np.ndarray, reg_covar: float, label: str = "com
         raise SingularCovarianceError(singular_message(which, reg_covar)) from None
     if not np.all(np.isfinite(L)):
         raise SingularCovarianceError(singular_message(label, reg_covar))
-    d = cov.shape[-1]
-    eye = np.broadcast_to(np.eye(d), cov.shape)
-    Linv = np.linalg.solve(L, eye)
-    return np.swapaxes(Linv, -1, -2)
+    # inv(L) is solve(L, I) (the same LAPACK gesv, the same bits) without the identity stack
+    return np.swapaxes(np.linalg.inv(L), -1, -2)
 
 
 def _first_not_pd(cov: np.ndarray) -> int:

@@ -45,6 +45,7 @@ from ._linalg import (
 from ._gaussian_describe import GaussianDescription
 from ._gaussian_missing import MissingCellHooks
 from ._gaussian_products import log_densities, moments
+from ._gaussian_small import small_e_step
 from ._mclust_models import MODEL_NAMES, MODELS_1D
 from ._scale import WeightedMoments, feature_scale, whitened_min_eigenvalues
 
@@ -133,8 +134,16 @@ class GaussianFamily(GaussianDescription, MissingCellHooks, Family):
         return np.full(n_features, float(scale.mean())) if self.covariance_type == "spherical" else scale
 
     def reg_diagonal(self, n_features: int) -> np.ndarray:
-        """The floor added to the diagonal of every covariance, shape (n_features,)."""
-        return self.reg_covar * self.reg_scale(n_features)
+        """The floor added to the diagonal of every covariance, shape (n_features,), read-only.
+
+        Computed once per family object and feature count (every M-step needs it).
+        """
+        hit = self.__dict__.get("_reg_diagonal")
+        if hit is None or hit.shape[0] != n_features:
+            hit = self.reg_covar * self.reg_scale(n_features)
+            hit.setflags(write=False)
+            self.__dict__["_reg_diagonal"] = hit  # a cache, not a field: frozen dataclass
+        return hit
 
     def scan(self, chunk):
         """Weighted mean and centred sum of squares of the rows (:class:`WeightedMoments`).
@@ -215,13 +224,21 @@ class GaussianFamily(GaussianDescription, MissingCellHooks, Family):
     # ----------------------------------------------------------------- helpers
     def _centre(self, d: int) -> np.ndarray:
         """The centre, rounded to a float32 value so that float32 chunks are
-        centred about exactly the point the M-step adds back."""
+        centred about exactly the point the M-step adds back; read-only, computed
+        once per family object (every E- and M-step needs it)."""
+        hit = self.__dict__.get("_centre_value")
+        if hit is not None and hit.shape[0] == d:
+            return hit
         if self.centre is None:
-            return np.zeros(d)
-        c = np.asarray(self.centre, dtype=np.float64)
-        with np.errstate(over="ignore"):
-            c32 = c.astype(np.float32).astype(np.float64)
-        return np.where(np.isfinite(c32), c32, c)
+            hit = np.zeros(d)
+        else:
+            c = np.asarray(self.centre, dtype=np.float64)
+            with np.errstate(over="ignore"):
+                c32 = c.astype(np.float32).astype(np.float64)
+            hit = np.where(np.isfinite(c32), c32, c)
+        hit.setflags(write=False)
+        self.__dict__["_centre_value"] = hit  # a cache, not a field: frozen dataclass
+        return hit
 
     def _features(self, X, params_or_k) -> tuple[np.ndarray, int]:
         """Transposed, centred feature matrix of one chunk (see :func:`feature_rows`)."""
@@ -250,6 +267,13 @@ class GaussianFamily(GaussianDescription, MissingCellHooks, Family):
         P = params["precisions_cholesky"]
         m = params["means"] - self._centre(d)  # (K, d) float64
         return log_densities(F, lin, P, m, self.covariance_type)
+
+    def fused_e_step(self, chunk, params, labels=None):
+        """The low-overhead E-step of small float64 data (:mod:`._gaussian_small`)."""
+        if chunk.aux:
+            return None
+        return small_e_step(self.covariance_type, chunk.X, chunk.sample_weight,
+                            self._centre(chunk.X.shape[1]), params, labels)
 
     def suff_stats(self, X, resp, aux, cache=None):
         if isinstance(cache, tuple):

@@ -1,0 +1,159 @@
+"""The low-overhead E-step of small in-memory Gaussian data (families/_gaussian_small.py).
+
+Checked against an E-step written plainly here (scipy.stats densities, one
+component at a time), against the generic chunked path of the engine, and a
+whole plain-EM run against a reference EM written here.
+"""
+
+import numpy as np
+import pytest
+from scipy import stats as st
+
+from emkit.backends.numpy_backend import Data, NumpyBackend
+from emkit.engine.em import LabelKeeper, e_step_chunk, expectation, params_from_resp, run_em
+from emkit.families import _gaussian_small as gs
+from emkit.families._covariance import full_matrices
+from emkit.families._gaussian_structured import gaussian_family
+
+TYPES = ("full", "tied", "diag", "spherical")
+
+
+def _data(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([rng.normal([0.0, 0.0], [1.0, 0.5], size=(n // 3, 2)),
+                        rng.normal([4.0, 2.0], [0.7, 1.2], size=(n // 3, 2)),
+                        rng.normal([1.0, 5.0], 0.8, size=(n - 2 * (n // 3), 2))]) + [50.0, 70.0]
+    return X, rng
+
+
+def _setup(ct, weighted=False, K=3, reg_covar=1e-6, seed=0):
+    X, rng = _data(seed=seed)
+    w = rng.uniform(0.0, 2.0, size=len(X)) if weighted else np.ones(len(X))
+    if weighted:
+        w[:5] = 0.0
+    mean = w @ X / w.sum()
+    var = w @ (X - mean) ** 2 / w.sum()
+    fam = gaussian_family(ct, reg_covar, mean, 2, data_variance=var)
+    data = Data(X, w, mean=mean)
+    params = params_from_resp(fam, data, rng.dirichlet(np.ones(K), size=len(X)),
+                              NumpyBackend(n_jobs=1))
+    return fam, data, params
+
+
+def _reference_e_step(fam, data, params):
+    """Plain E-step: scipy densities per component, moments about the family's centre."""
+    X, w = data.X, data.sample_weight
+    K, d = params["means"].shape
+    covs = full_matrices(params["covariances"], fam.covariance_type, K, d)
+    lp = np.column_stack([st.multivariate_normal(params["means"][k], covs[k]).logpdf(X)
+                          for k in range(K)]) + np.log(params["weights"])
+    log_norm = np.logaddexp.reduce(lp, axis=1)
+    resp = np.exp(lp - log_norm[:, None])
+    rw = resp * w[:, None]
+    xc = X - fam._centre(d)
+    out = {"nk": rw.sum(axis=0), "sx": rw.T @ xc}
+    if fam.covariance_type == "full":
+        out["sxx"] = np.einsum("nk,na,nb->kab", rw, xc, xc)
+    elif fam.covariance_type == "tied":
+        out["sxx"] = (xc * w[:, None]).T @ xc
+    else:
+        out["sxx"] = rw.T @ xc**2
+    return out, float(w @ log_norm), resp.argmax(axis=1)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ct", TYPES)
+def test_small_e_step_equals_plain_reference_and_generic_path(ct, weighted):
+    fam, data, params = _setup(ct, weighted)
+    labels = np.full(data.n_samples, -1, dtype=np.intp)
+    got = fam.fused_e_step(data, params, labels)
+    assert got is not None
+    stats, loglik = got
+    ref, ref_ll, ref_labels = _reference_e_step(fam, data, params)
+    gen, gen_ll = e_step_chunk(fam, params, data)  # the generic (chunked) path
+    assert loglik == pytest.approx(ref_ll, rel=1e-12)
+    assert loglik == pytest.approx(gen_ll, rel=1e-12)
+    for key in ("nk", "sx", "sxx"):
+        assert stats[key].shape == gen[key].shape
+        scale = np.abs(ref[key]).max()
+        np.testing.assert_allclose(stats[key], ref[key], rtol=0, atol=1e-12 * scale)
+        np.testing.assert_allclose(stats[key], gen[key], rtol=0, atol=1e-12 * scale)
+    np.testing.assert_array_equal(labels, ref_labels)
+
+
+def test_expectation_takes_the_small_path_and_keeps_labels(monkeypatch):
+    fam, data, params = _setup("full")
+    keeper = LabelKeeper()
+    stats, ll = expectation(fam, params, data, NumpyBackend(n_jobs=1), keeper)
+    calls = []
+    real = gs.small_e_step
+    monkeypatch.setattr("emkit.families.gaussian.small_e_step",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    expectation(fam, params, data, NumpyBackend(n_jobs=1))
+    assert calls == [1]
+    _, ref_ll, ref_labels = _reference_e_step(fam, data, params)
+    assert ll == pytest.approx(ref_ll / data.n_samples, rel=1e-12)
+    keeper.run_done(params, chosen=True)
+    np.testing.assert_array_equal(keeper.chosen, ref_labels)
+
+
+def test_data_the_small_path_does_not_cover_goes_the_generic_way():
+    fam, data, params = _setup("diag")
+    X32 = Data(data.X.astype(np.float32), data.sample_weight)
+    assert fam.fused_e_step(X32, params) is None
+    big = Data(np.tile(data.X, (gs.MAX_ROWS // data.n_samples + 1, 1)),
+               np.ones(data.n_samples * (gs.MAX_ROWS // data.n_samples + 1)))
+    assert fam.fused_e_step(big, params) is None
+    # a precision that overflows: no finite log density, so the generic path decides
+    huge = dict(params, precisions_cholesky=np.full_like(params["precisions_cholesky"], 1e160))
+    assert fam.fused_e_step(data, huge) is None
+    stats, ll = expectation(fam, huge, data, NumpyBackend(n_jobs=1))
+    gen, gen_ll = e_step_chunk(fam, huge, data)
+    assert ll == gen_ll / data.n_samples
+    np.testing.assert_array_equal(stats["nk"], gen["nk"])
+
+
+def test_a_zero_mixing_weight_stays_on_the_small_path():
+    fam, data, params = _setup("spherical")
+    params = dict(params, weights=np.array([0.0, 0.4, 0.6]))
+    stats, ll = fam.fused_e_step(data, params)
+    gen, gen_ll = e_step_chunk(fam, params, data)
+    assert stats["nk"][0] == 0.0
+    assert ll == pytest.approx(gen_ll, rel=1e-12)
+    np.testing.assert_allclose(stats["sx"], gen["sx"], rtol=1e-12, atol=1e-12)
+
+
+def _reference_em_full(X, weights, means, covs, n_iter):
+    """Plain EM for full covariance, unweighted rows, no floor (McLachlan & Peel, 3.2)."""
+    for _ in range(n_iter):
+        lp = np.column_stack([st.multivariate_normal(means[k], covs[k]).logpdf(X)
+                              for k in range(len(weights))]) + np.log(weights)
+        resp = np.exp(lp - np.logaddexp.reduce(lp, axis=1)[:, None])
+        nk = resp.sum(axis=0)
+        weights = nk / nk.sum()
+        means = resp.T @ X / nk[:, None]
+        covs = np.stack([((X - means[k]) * resp[:, [k]]).T @ (X - means[k]) / nk[k]
+                         for k in range(len(weights))])
+    return weights, means, covs
+
+
+@pytest.mark.parametrize("ct", TYPES)
+def test_plain_em_run_equals_the_generic_path(ct, monkeypatch):
+    fam, data, params = _setup(ct, weighted=ct == "diag")
+    fast = run_em(fam, params, data, NumpyBackend(n_jobs=1), tol=1e-300, max_iter=40)
+    monkeypatch.setattr(gs, "MAX_ROWS", -1)
+    slow = run_em(fam, params, data, NumpyBackend(n_jobs=1), tol=1e-300, max_iter=40)
+    assert fast.n_iter == slow.n_iter == 40
+    assert fast.lower_bound == pytest.approx(slow.lower_bound, rel=1e-12)
+    for key in ("weights", "means", "covariances"):
+        np.testing.assert_allclose(fast.params[key], slow.params[key], rtol=1e-10)
+
+
+def test_plain_em_run_equals_a_reference_em():
+    fam, data, params = _setup("full", reg_covar=0.0)
+    res = run_em(fam, params, data, NumpyBackend(n_jobs=1), tol=1e-300, max_iter=30)
+    w, mu, cov = _reference_em_full(data.X, params["weights"], params["means"],
+                                    params["covariances"], res.n_iter)
+    np.testing.assert_allclose(res.params["weights"], w, rtol=1e-10)
+    np.testing.assert_allclose(res.params["means"], mu, rtol=1e-10)
+    np.testing.assert_allclose(res.params["covariances"], cov, rtol=1e-9, atol=1e-12)
