@@ -8,11 +8,23 @@ with scikit-learn's shapes: (K, d, d) full, (d, d) tied, (K, d) diag and
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ._linalg import SingularCovarianceError, precision_cholesky_full, singular_message
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+@lru_cache(maxsize=64)
+def _indices(d: int):
+    """Read-only ``(rows, cols)`` of the strictly lower triangle and ``arange(d)`` (the diagonal)."""
+    il = np.tril_indices(d, -1)
+    out = (il[0], il[1], np.arange(d))
+    for a in out:
+        a.setflags(write=False)
+    return out
 
 
 def full_matrices(cov, covariance_type: str, n_components: int, n_features: int) -> np.ndarray:
@@ -171,9 +183,9 @@ def covariances_to_unconstrained(cov: np.ndarray, covariance_type: str, sd: np.n
     """
     if covariance_type in ("full", "tied"):
         L = np.linalg.cholesky(cov) / sd[:, None]  # rows scaled: the standardised factor
-        il = np.tril_indices(L.shape[-1], -1)
+        i0, i1, _ = _indices(L.shape[-1])
         return {"cov_log_diag": np.log(np.diagonal(L, axis1=-2, axis2=-1)),
-                "cov_offdiag": L[..., il[0], il[1]]}
+                "cov_offdiag": L[..., i0, i1]}
     return {"cov_log": np.log(cov)}
 
 
@@ -187,9 +199,9 @@ def covariances_from_unconstrained(theta: dict, covariance_type: str, reg_covar:
         diag = theta["cov_log_diag"]
         d = diag.shape[-1]
         L = np.zeros(diag.shape[:-1] + (d, d))
-        il = np.tril_indices(d, -1)
-        L[..., il[0], il[1]] = theta["cov_offdiag"]
-        L[..., np.arange(d), np.arange(d)] = np.exp(diag)
+        i0, i1, dg = _indices(d)
+        L[..., i0, i1] = theta["cov_offdiag"]
+        L[..., dg, dg] = np.exp(diag)
         L *= sd[:, None]
         cov = L @ np.swapaxes(L, -1, -2)
         if covariance_type == "full":
@@ -247,13 +259,15 @@ def covariance_step(ct: str, sxx: np.ndarray, sx: np.ndarray, nk: np.ndarray, mh
             + m[:, :, None] * m[:, None, :]
         )
         cov = 0.5 * (cov + cov.transpose(0, 2, 1))
-        cov[:, np.arange(d), np.arange(d)] += floor
+        dg = _indices(d)[2]
+        cov[:, dg, dg] += floor
         prec_chol = precision_cholesky_full(cov, reg)
     elif ct == "tied":
         cross = (sx.T @ m)  # sum_k sx_k m_k^T
         cov = (sxx - cross - cross.T + (m.T * nk) @ m) / nk.sum()
         cov = 0.5 * (cov + cov.T)
-        cov[np.arange(d), np.arange(d)] += floor
+        dg = _indices(d)[2]
+        cov[dg, dg] += floor
         prec_chol = precision_cholesky_full(cov[None], reg, label="the tied covariance")[0]
     else:
         var = sxx / nkj - 2.0 * mhat * m + m * m + floor

@@ -358,10 +358,14 @@ class GaussianFamily(GaussianDescription, MissingCellHooks, Family):
 
     # ------------------------------------------------------ acceleration hooks
     def _unit_sd(self, d: int) -> np.ndarray:
-        """Standard deviation of every feature of the data (ones before any data), shape (d,)."""
-        if self.data_variance is None:
-            return np.ones(d)
-        return np.sqrt(feature_scale(self.data_variance))
+        """Standard deviation of every feature of the data (ones before any data), shape (d,),
+        read-only, computed once per family object (every SQUAREM cycle needs it)."""
+        hit = self.__dict__.get("_unit_sd_value")
+        if hit is None or hit.shape[0] != d:
+            hit = np.ones(d) if self.data_variance is None else np.sqrt(feature_scale(self.data_variance))
+            hit.setflags(write=False)
+            self.__dict__["_unit_sd_value"] = hit  # a cache, not a field: frozen dataclass
+        return hit
 
     def to_unconstrained(self, params, fixed):
         """Means, and log-Cholesky (full, tied) or log (diag, spherical) covariances, in data units.
