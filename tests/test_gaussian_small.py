@@ -56,8 +56,10 @@ def _reference_e_step(fam, data, params):
         out["sxx"] = np.einsum("nk,na,nb->kab", rw, xc, xc)
     elif fam.covariance_type == "tied":
         out["sxx"] = (xc * w[:, None]).T @ xc
-    else:
+    elif fam.covariance_type == "diag":
         out["sxx"] = rw.T @ xc**2
+    else:  # spherical: only the total over the features counts, spread evenly
+        out["sxx"] = np.repeat((rw.T @ (xc**2).sum(axis=1))[:, None] / d, d, axis=1)
     return out, float(w @ log_norm), resp.argmax(axis=1)
 
 

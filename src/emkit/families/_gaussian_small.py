@@ -212,6 +212,8 @@ def small_e_step(covariance_type: str, X, w, centre, params, labels=None):
         stats["sxx"] = unpack(S[:lin].T, K)
     elif ct == "tied":
         stats["sxx"] = feats.scatter.copy()
-    else:
+    elif ct == "diag":
         stats["sxx"] = S[:d].T.copy()
+    else:  # spherical: the total over the features, spread evenly (as the generic path)
+        stats["sxx"] = np.repeat(S[:d].sum(axis=0)[:, None] / d, d, axis=1)
     return stats, loglik
