@@ -114,13 +114,19 @@ def test_sample_writes_labels(fitted):
     assert run("score", model_path, back).exit_code == 0
 
 
+def _predict_fails(model_path, path, rows):
+    """Write the survey header and ``rows`` to ``path``; ``emkit predict`` must exit 2.
+    Returns the path and the command's stderr."""
+    path.write_text("age,colour,smoker,visits\n" + rows)
+    result = run("predict", model_path, path)
+    assert result.exit_code == 2, result.stdout
+    return path, result.stderr
+
+
 def test_unseen_label_is_an_error_or_missing(fitted, tmp_path):
     _, data, rows, model_path, _ = fitted
-    new = tmp_path / "new.csv"
-    new.write_text("age,colour,smoker,visits\n31,red,yes,1\n50,purple,no,2\n")
-    result = run("predict", model_path, new)
-    assert result.exit_code == 2
-    assert result.stderr.strip() == (
+    new, stderr = _predict_fails(model_path, tmp_path / "new.csv", "31,red,yes,1\n50,purple,no,2\n")
+    assert stderr.strip() == (
         f"emkit: error: {new}: category 'purple' in column 'colour', row 3 is not one of the 3 "
         "the model was fitted with ('blue', 'green', 'red'); correct the cell, or fit with "
         "--missing marginalize --unknown missing to treat an unseen category as a missing cell")
@@ -291,11 +297,8 @@ def test_auto_fit_draws_every_column(fitted, tmp_path):
 def test_a_bad_cell_of_a_block_is_named_by_its_column(fitted, tmp_path):
     """A block's family counts its own columns; the message names the table's column."""
     _, _, _, model_path, _ = fitted
-    bad = tmp_path / "neg.csv"
-    bad.write_text("age,colour,smoker,visits\n30,red,yes,1\n50,red,no,-1\n")
-    result = run("predict", model_path, bad)
-    assert result.exit_code == 2
-    assert "-1 in column 'visits', row 3 is negative" in result.stderr
+    _, stderr = _predict_fails(model_path, tmp_path / "neg.csv", "30,red,yes,1\n50,red,no,-1\n")
+    assert "-1 in column 'visits', row 3 is negative" in stderr
 
 
 def test_select_keeps_the_labels(tmp_path):

@@ -29,6 +29,20 @@ def plain_means(X, resp):
     return (resp.T @ X) / resp.sum(axis=0)[:, None]
 
 
+def _assert_split_into(params, X, resp, j, a, b):
+    """The split start of component j equals the M-step of the other components'
+    responsibilities plus the halves a and b (in either order: the axis has no sign),
+    and the halves keep component j's mass.  Returns the start's means and weights."""
+    expected = plain_means(X, np.column_stack([np.delete(resp, j, axis=1), a, b]))
+    got = params["means"]
+    if not np.allclose(got[1:], expected[1:], rtol=1e-10):
+        expected[[1, 2]] = expected[[2, 1]]
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    w = params["weights"]
+    assert w[1] + w[2] == pytest.approx(resp[:, j].sum() / len(X), rel=1e-10)
+    return got, w
+
+
 def test_split_divides_each_component_along_its_principal_axis(faithful, faithful_two):
     model, resp = faithful_two
     data = Data(faithful, np.ones(len(faithful)))
@@ -42,15 +56,8 @@ def test_split_divides_each_component_along_its_principal_axis(faithful, faithfu
         v = np.linalg.eigh(S)[1][:, -1]
         side = (faithful - mu) @ v > 0
         a, b = np.where(side, r, 0.0), np.where(side, 0.0, r)
-        expected = plain_means(faithful, np.column_stack([np.delete(resp, j, axis=1), a, b]))
-        got = params["means"]
-        # the two halves may come in either order (the axis has no sign)
-        if not np.allclose(got[1:], expected[1:], rtol=1e-10):
-            expected[[1, 2]] = expected[[2, 1]]
-        np.testing.assert_allclose(got, expected, rtol=1e-10)
-        # the halves keep the component's mass and mean
-        w = params["weights"]
-        assert w[1] + w[2] == pytest.approx(r.sum() / len(faithful), rel=1e-10)
+        got, w = _assert_split_into(params, faithful, resp, j, a, b)
+        # the halves keep the component's mean
         np.testing.assert_allclose((w[1:, None] * got[1:]).sum(axis=0) / w[1:].sum(), mu, rtol=1e-10)
 
 
@@ -192,14 +199,7 @@ def test_soft_split_shares_each_row_by_its_coordinate_on_the_axis(faithful, fait
         lam, V = np.linalg.eigh(S)
         t = (faithful - mu) @ V[:, -1] / np.sqrt(lam[-1])
         share = 1.0 / (1.0 + np.exp(-2.0 * t))
-        a, b = r * share, r * (1.0 - share)
-        expected = plain_means(faithful, np.column_stack([np.delete(resp, j, axis=1), a, b]))
-        got = params["means"]
-        if not np.allclose(got[1:], expected[1:], rtol=1e-10):
-            expected[[1, 2]] = expected[[2, 1]]
-        np.testing.assert_allclose(got, expected, rtol=1e-10)
-        w = params["weights"]
-        assert w[1] + w[2] == pytest.approx(r.sum() / len(faithful), rel=1e-10)
+        _assert_split_into(params, faithful, resp, j, r * share, r * (1.0 - share))
 
 
 def test_vev_nine_on_faithful_reaches_mclusts_fit():
