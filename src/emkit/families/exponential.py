@@ -62,11 +62,13 @@ class ExponentialFamily(CellMixin, Family):
 
     Examples
     --------
+    Waiting times from a fast process (mean 1) and a slow one (mean 20), 500
+    of each; the fitted rates are one per component and feature:
+
     >>> import numpy as np
     >>> from emkit import ExponentialMixture
-    >>> rng = np.random.default_rng(0)
-    >>> X = np.r_[rng.exponential(1.0, (500, 1)), rng.exponential(20.0, (500, 1))]
-    >>> em = ExponentialMixture(2, random_state=0).fit(X)
+    >>> waits = np.random.default_rng(0).exponential([1.0, 20.0], (500, 2))
+    >>> em = ExponentialMixture(2, random_state=0).fit(waits.reshape(-1, 1))
     >>> em.rates_.shape
     (2, 1)
     """
