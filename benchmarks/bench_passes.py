@@ -112,6 +112,16 @@ def install(rec: Recorder) -> None:
 
     for module in (em, starts, _base):
         module.run_em = run_em
+    orig_batch = starts.run_em_batch
+
+    def run_em_batch(family, params_list, data, backend, **kw):
+        rec.n_rows.append(data.n_samples)
+        try:
+            return orig_batch(family, params_list, data, backend, **kw)
+        finally:
+            rec.n_rows.pop()
+
+    starts.run_em_batch = run_em_batch
 
     def init(self, *a, **k):
         rec.runs[rec.stack[-1]] += 1

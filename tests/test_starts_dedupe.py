@@ -20,13 +20,13 @@ def _auto(X, K, ct="full"):
 def short_runs(monkeypatch):
     """Names of the starts that got a short EM run."""
     names = []
-    run_em = starts.run_em
+    run_em_batch = starts.run_em_batch
 
-    def spy(family, params, data, backend, **kw):
-        names.append(kw["label"].split()[-1])
-        return run_em(family, params, data, backend, **kw)
+    def spy(family, params_list, data, backend, **kw):
+        names.extend(label.split()[-1] for label in kw["labels"])
+        return run_em_batch(family, params_list, data, backend, **kw)
 
-    monkeypatch.setattr(starts, "run_em", spy)
+    monkeypatch.setattr(starts, "run_em_batch", spy)
     return names
 
 

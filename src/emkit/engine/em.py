@@ -352,19 +352,27 @@ def run_em(
             monitor.count_pass()
             params, stats = new_params, new_stats
             monitor.record(new_ll, params)
-            seq = monitor.history
-            if len(seq) == 1:
-                if monitor.check_step(monitor.initial, seq[0]):
-                    break
-            else:
-                l0 = seq[-3] if len(seq) >= 3 else monitor.initial
-                if monitor.check(l0, seq[-2], seq[-1]):
-                    break
+            if plain_step_converged(monitor):
+                break
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
         interrupted = True
     return monitor_result(monitor, params, interrupted)
+
+
+def plain_step_converged(monitor: ConvergenceMonitor) -> bool:
+    """The stopping decision after a plain EM step was recorded in ``monitor``.
+
+    After the first step: converged when it changed nothing measurable;
+    later: Aitken's rule on the last three iterates (the start counts as the
+    first of them after the second step).
+    """
+    seq = monitor.history
+    if len(seq) == 1:
+        return monitor.check_step(monitor.initial, seq[0])
+    l0 = seq[-3] if len(seq) >= 3 else monitor.initial
+    return monitor.check(l0, seq[-2], seq[-1])
 
 
 def monitor_result(monitor: ConvergenceMonitor, params: dict, interrupted: bool, **extra) -> EMResult:

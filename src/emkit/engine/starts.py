@@ -50,6 +50,7 @@ from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
 from ..families._stats import Stats
 from ._order import canonical_centres
+from .batch import run_em_batch
 from .em import maximization, run_em
 from .init import (
     INIT_SAMPLE_SIZE,
@@ -180,7 +181,6 @@ def auto_starts(family: Family, data: Data, n_components: int, rng: np.random.Ra
         work, work_backend = data, backend
     work_view = start_view(work, transform)
     starts: list[tuple[str, object]] = []
-    failed: list[str] = []
     if getattr(family, "hierarchical_start", False):
         sub = subsample(data, backend)
         if sub.n_samples >= K:
@@ -190,7 +190,7 @@ def auto_starts(family: Family, data: Data, n_components: int, rng: np.random.Ra
         starts.append((f"kmeans-{i + 1}", ("kmeans", None, None)))
     for i in range(N_RANDOM_ROWS):
         starts.append((f"random-rows-{i + 1}", ("rows", None, None)))
-    candidates: list[Candidate] = []
+    outcomes: list = []  # per start in order: its parameters, or "name: message" of a failure
     seen: list[dict] = []  # the parameters of every start run so far
     for name, (kind, sub, how) in starts:
         try:
@@ -206,20 +206,37 @@ def auto_starts(family: Family, data: Data, n_components: int, rng: np.random.Ra
                     start = Start(K, centres=canonical_centres(C), shift=shift, softening=soft,
                                   transform=transform)
                     params = {**params_from_start(family, work, start, work_backend), **user}
-            if any(same_params(params, p) for p in seen):
-                # the same start as an earlier one (every start at K = 1, k-means runs that
-                # settle on the same centres): its short run would tie with the earlier
-                # one, which wins ties, so it is not run again
-                logger.debug("%s: start %s repeats an earlier start", label, name)
-                continue
-            seen.append(params)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # a short run that goes wrong is just ranked low
-                res = run_em(family, params, work, work_backend, tol=SHORT_TOL, max_iter=SHORT_ITER,
-                             fixed=fixed, label=f"{label} {name}")
         except START_ERRORS as exc:
-            failed.append(f"{name}: {exc}")
+            outcomes.append((name, f"{name}: {exc}"))
             logger.debug("%s: start %s failed: %s", label, name, exc)
+            continue
+        if any(same_params(params, p) for p in seen):
+            # the same start as an earlier one (every start at K = 1, k-means runs that
+            # settle on the same centres): its short run would tie with the earlier
+            # one, which wins ties, so it is not run again
+            logger.debug("%s: start %s repeats an earlier start", label, name)
+            continue
+        seen.append(params)
+        outcomes.append((name, params))
+    # the short runs of all starts advance together (one batched pass per iteration on
+    # small in-memory data, run_em_batch); each gives what its own run_em gives
+    to_run = [(i, name) for i, (name, o) in enumerate(outcomes) if isinstance(o, dict)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a short run that goes wrong is just ranked low
+        runs = run_em_batch(family, [outcomes[i][1] for i, _ in to_run], work, work_backend,
+                            tol=SHORT_TOL, max_iter=SHORT_ITER, fixed=fixed,
+                            labels=[f"{label} {name}" for _, name in to_run], errors=START_ERRORS)
+    for (i, name), res in zip(to_run, runs):
+        if isinstance(res, Exception):
+            outcomes[i] = (name, f"{name}: {res}")
+            logger.debug("%s: start %s failed: %s", label, name, res)
+        else:
+            outcomes[i] = (name, res)
+    candidates: list[Candidate] = []
+    failed: list[str] = []
+    for name, res in outcomes:
+        if isinstance(res, str):
+            failed.append(res)
             continue
         degenerate = bool(family.degenerate_components(res.params))
         candidates.append(Candidate(name, res.params, float(res.lower_bound), degenerate))

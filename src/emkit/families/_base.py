@@ -26,6 +26,7 @@ from dataclasses import replace
 import numpy as np
 
 from .._validation import check_finite
+from ._batch import BatchHooks
 from ._describe import DescriptionHooks
 from ._entry import RegistryEntry
 
@@ -33,7 +34,7 @@ from ._entry import RegistryEntry
 _BASE_MEASURE_BLOCK = 65536
 
 
-class Family(RegistryEntry, DescriptionHooks):
+class Family(RegistryEntry, DescriptionHooks, BatchHooks):
     """Base class of component families.
 
     Subclasses set :attr:`name` and :attr:`param_names` and implement

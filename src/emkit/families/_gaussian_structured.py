@@ -92,6 +92,9 @@ class StructuredGaussianFamily(GaussianFamily):
 
     model: str = "VVV"
 
+    def batch_m_step(self, stats_list):
+        return None  # the model's own M-step (it reads the previous covariances): one run at a time
+
     def m_step(self, stats, params, fixed):
         nk, mhat, m, out = self._means_step(stats, params, fixed)
         if "covariances" in fixed:

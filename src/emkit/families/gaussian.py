@@ -42,6 +42,7 @@ from ._linalg import (
     feature_rows,
     _whitened_moments,
 )
+from ._gaussian_batch import GaussianBatchHooks
 from ._gaussian_describe import GaussianDescription
 from ._gaussian_missing import MissingCellHooks
 from ._gaussian_products import log_densities, moments
@@ -55,7 +56,7 @@ _MAX_MAGNITUDE = 1e150
 
 
 @dataclass(frozen=True, eq=False)
-class GaussianFamily(GaussianDescription, MissingCellHooks, Family):
+class GaussianFamily(GaussianBatchHooks, GaussianDescription, MissingCellHooks, Family):
     """Multivariate normal components.
 
     Parameters
