@@ -166,13 +166,9 @@ def e_step_chunk(family: Family, params: Mapping, chunk: Data, labels: np.ndarra
     loglik : float
         ``sum_i w_i log p(x_i)`` over the chunk.
     """
-    lp, cache = family.log_prob_cached(chunk.X, params, chunk.aux)
     with np.errstate(divide="ignore"):
         log_w = np.log(params["weights"])
-    if lp.flags.writeable and lp.dtype == np.float64:
-        lp += log_w  # the family's fresh array: no copy
-    else:
-        lp = lp + log_w
+    lp, cache = family.weighted_log_prob_cached(chunk.X, params, chunk.aux, log_w)
     log_norm, resp = normalize_log(lp, log_w)
     if labels is not None:
         labels[:] = resp.argmax(axis=1)
@@ -184,7 +180,8 @@ def e_step_chunk(family: Family, params: Mapping, chunk: Data, labels: np.ndarra
         positive = w > 0  # weight 0 times an impossible row counts as nothing
         loglik = float(np.dot(w[positive], log_norm[positive]))
     stats = family.suff_stats(chunk.X, resp, chunk.aux, cache)
-    stats["nk"] = resp.sum(axis=0)
+    if "nk" not in stats:  # a family may have it from its own product
+        stats["nk"] = resp.sum(axis=0)
     return Stats(**stats), loglik
 
 

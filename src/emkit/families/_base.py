@@ -92,6 +92,33 @@ class Family(RegistryEntry, DescriptionHooks, BatchHooks):
         """
         return self.log_prob(X, params, aux), None
 
+    def weighted_log_prob_cached(self, X, params, aux, log_weights):
+        """:meth:`log_prob_cached` plus the log mixing weights, as the E-step needs them.
+
+        Parameters
+        ----------
+        log_weights : ndarray of shape (n_components,)
+            ``log(params["weights"])`` (``-inf`` for a weight of 0).
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples, n_components)
+            float64, writable (the caller normalises it in place).
+        cache : object or None
+
+        Notes
+        -----
+        A family whose log densities come out of a product with a row of
+        ones may fold the weights into that product instead of adding them
+        in a pass over the result.
+        """
+        lp, cache = self.log_prob_cached(X, params, aux)
+        if lp.flags.writeable and lp.dtype == np.float64:
+            lp += log_weights  # the family's fresh array: no copy
+        else:
+            lp = lp + log_weights
+        return lp, cache
+
     def suff_stats(self, X, resp, aux: Mapping, cache=None) -> dict:
         """Additive statistics of one chunk.
 
@@ -107,7 +134,8 @@ class Family(RegistryEntry, DescriptionHooks, BatchHooks):
         Returns
         -------
         stats : dict of ndarray
-            The engine adds ``"nk"`` (summed weighted responsibilities) itself.
+            The engine adds ``"nk"`` (summed weighted responsibilities) itself
+            unless the family returns it.
         """
         raise NotImplementedError
 

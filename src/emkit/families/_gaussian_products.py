@@ -19,7 +19,7 @@ _TINY32 = float(np.finfo(np.float32).tiny)
 _LAST = threading.local()
 
 
-def _coefficients(P: np.ndarray, m: np.ndarray, kind: str, lin: int):
+def _coefficients(P: np.ndarray, m: np.ndarray, kind: str, lin: int, shift=None):
     """The parameter side of a chunk's log-density product, built once per pass.
 
     Every chunk of a pass multiplies its features by the same matrix, a
@@ -38,6 +38,9 @@ def _coefficients(P: np.ndarray, m: np.ndarray, kind: str, lin: int):
     kind : {"quadratic", "whiten", "tied", "diag", "spherical"}
     lin : int
         Rows of products in the feature matrix (the quadratic map's).
+    shift : ndarray of shape (n_components,) or None
+        Added to every component's constant (the log mixing weights, so the
+        product gives the weighted log densities without another pass).
 
     Returns
     -------
@@ -45,11 +48,11 @@ def _coefficients(P: np.ndarray, m: np.ndarray, kind: str, lin: int):
     ``(K d, d + 1)`` stacked whitening and the (K,) log determinants.
     """
     # the key is the parameters' exact bits (and shapes): equal bits, equal matrices
-    key = (P.shape, m.shape, P.tobytes(), m.tobytes())
+    key = (P.shape, m.shape, P.tobytes(), m.tobytes(), None if shift is None else shift.tobytes())
     last = getattr(_LAST, kind, None)
     if last is not None and last[0] == key:
         return last[1]
-    out = _build_coefficients(P, m, kind, lin)
+    out = _build_coefficients(P, m, kind, lin, 0.0 if shift is None else shift)
     setattr(_LAST, kind, (key, out))
     return out
 
@@ -60,9 +63,9 @@ def _upper(d: int) -> tuple[np.ndarray, np.ndarray]:
     return np.triu_indices(d)
 
 
-def _build_coefficients(P, m, kind, lin):
+def _build_coefficients(P, m, kind, lin, shift):
     K, d = m.shape
-    const = -0.5 * d * _LOG_2PI
+    const = -0.5 * d * _LOG_2PI + shift  # (K,) with the log weights
     if kind == "quadratic":
         prec = P @ np.swapaxes(P, 1, 2)  # (K, d, d)
         iu = _upper(d)
@@ -77,7 +80,7 @@ def _build_coefficients(P, m, kind, lin):
         W = np.empty((d + 1, K * d))
         W[:d] = P.transpose(1, 0, 2).reshape(d, K * d)
         W[d] = -np.einsum("kd,kde->ke", m, P).reshape(K * d)
-        return np.ascontiguousarray(W.T), np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
+        return np.ascontiguousarray(W.T), const + np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
     if kind == "tied":
         Lm = m @ (P @ P.T)  # (K, d)
         theta = np.empty((K, d + 1))
@@ -93,7 +96,7 @@ def _build_coefficients(P, m, kind, lin):
 
 
 def log_densities(F: np.ndarray, lin: int, P: np.ndarray, m: np.ndarray,
-                  covariance_type: str) -> tuple[np.ndarray, object]:
+                  covariance_type: str, shift=None) -> tuple[np.ndarray, object]:
     """Log density of every row of a chunk under every component, and the cache.
 
     Parameters
@@ -107,6 +110,10 @@ def log_densities(F: np.ndarray, lin: int, P: np.ndarray, m: np.ndarray,
     m : ndarray of shape (n_components, d)
         Means minus the centre, float64.
     covariance_type : {"full", "tied", "diag", "spherical"}
+    shift : ndarray of shape (n_components,) or None
+        Finite values added to every row's log densities (the log mixing
+        weights): they ride on the row of ones, i.e. on each component's
+        constant, instead of costing a pass over the ``(n, K)`` result.
 
     Returns
     -------
@@ -118,31 +125,30 @@ def log_densities(F: np.ndarray, lin: int, P: np.ndarray, m: np.ndarray,
     d = F.shape[0] - lin - 1
     K = m.shape[0]
     ct = covariance_type
-    const = -0.5 * d * _LOG_2PI
     cache = F
     if ct == "full" and lin and dt == np.float64 and _expansion_is_safe(F[lin:lin + d], P, m):
         # log N = -1/2 x'Lx + x'L m - 1/2 m'L m + log det P: one product
-        lp = (_coefficients(P, m, "quadratic", lin) @ F).T
+        lp = (_coefficients(P, m, "quadratic", lin, shift) @ F).T
     elif ct == "full":
         # float32 (and wide features): whiten all components at once,
         # y = x P_k - m_k P_k, as one (n, d) x (d, K*d) product
         # (the shift rides on the row of ones: [x, 1] times [P; -m P])
-        Wt, log_det = _coefficients(P, m, "whiten", lin)
+        Wt, const = _coefficients(P, m, "whiten", lin, shift)  # const: (K,), log det included
         Yt = Wt.astype(dt) @ F[lin:]  # (K*d, n): component-major, rows contiguous
         # sum of squares per component, over each component's d contiguous rows
         Y3 = Yt.reshape(K, d, -1)
         sq = np.einsum("kdn,kdn->kn", Y3, Y3).T
         cache = (F, Yt, P, m)
-        lp = (const + log_det) - 0.5 * sq.astype(np.float64)
+        lp = const - 0.5 * sq.astype(np.float64)
     elif ct == "tied":
         # x'Lx shared by every component: whiten once
         Y = F[:d].T @ P.astype(dt)
         quad = np.einsum("ij,ij->i", Y, Y, dtype=np.float64)
-        lp = np.asarray((_coefficients(P, m, ct, lin).astype(dt) @ F).T, dtype=np.float64)
+        lp = np.asarray((_coefficients(P, m, ct, lin, shift).astype(dt) @ F).T, dtype=np.float64)
         lp -= 0.5 * quad[:, None]
     else:
         # diag / spherical: one product of [x**2, x, 1] (spherical: [|x|**2, x, 1]) with a (K, m) matrix
-        lp = (_coefficients(P, m, ct, lin).astype(dt) @ F).T
+        lp = (_coefficients(P, m, ct, lin, shift).astype(dt) @ F).T
     # lp is the transpose of a (K, n) product: column-major (n, K), so the
     # engine's row-wise reductions run along contiguous memory
     return np.asarray(lp, dtype=np.float64), cache
@@ -164,7 +170,8 @@ def moments(F: np.ndarray, lin: int, resp: np.ndarray, covariance_type: str) -> 
     -------
     stats : dict
         ``sx`` (K, d) and ``sxx``: (K, d, d) full, (d, d) total scatter for
-        tied, (K, d) for diag and spherical.
+        tied, (K, d) for diag and spherical; for float64 chunks also ``nk``
+        (K,), the summed responsibilities.
     """
     d = F.shape[0] - lin - 1
     K = resp.shape[1]
@@ -174,28 +181,31 @@ def moments(F: np.ndarray, lin: int, resp: np.ndarray, covariance_type: str) -> 
         # responsibilities below float32's normal range would become
         # subnormals, which slow the product down by orders of magnitude
         np.copyto(r, 0.0, where=r < _TINY32)
-    # one (m, n) x (n, K) product gives every first and second moment
+    # one (m, n) x (n, K) product gives every first and second moment, and
+    # through the row of ones the summed responsibilities (float64 only: a
+    # float32 product would sum them in float32)
     S = np.asarray(F @ r, dtype=np.float64)
     sx = S[lin:lin + d].T
+    out = {"sx": sx, "nk": S[-1]} if F.dtype == np.float64 else {"sx": sx}
     if ct == "diag":
-        return {"sxx": S[:d].T, "sx": sx}
+        return {"sxx": S[:d].T, **out}
     if ct == "spherical":
         # one row of squared norms: each component's total, spread evenly over the
         # features (the spherical M-step uses only the sum over features)
-        return {"sxx": np.repeat(S[0][:, None] / d, d, axis=1), "sx": sx}
+        return {"sxx": np.repeat(S[0][:, None] / d, d, axis=1), **out}
     if ct == "tied":  # total weighted scatter; rows of resp sum to the sample weight
         Xt = F[:d]
         w = resp.sum(axis=1)
         Xw = Xt if np.all(w == 1.0) else Xt * w.astype(F.dtype)
-        return {"sx": sx, "sxx": np.asarray(Xw @ Xt.T, dtype=np.float64)}
+        return {"sxx": np.asarray(Xw @ Xt.T, dtype=np.float64), **out}
     if lin:
         iu = _upper(d)
         sxx = np.empty((K, d, d))
         sxx[:, iu[0], iu[1]] = S[:lin].T
         sxx[:, iu[1], iu[0]] = S[:lin].T
-        return {"sx": sx, "sxx": sxx}
+        return {"sxx": sxx, **out}
     # wide features: stacked responsibilities times rows, (d, n) x (n, K*d)
     Xc = F[:d].T
     RX = (r[:, :, None] * Xc[:, None, :]).reshape(-1, K * d)
     sxx = np.asarray(F[:d] @ RX, dtype=np.float64).reshape(d, K, d).transpose(1, 0, 2)
-    return {"sx": sx, "sxx": sxx}
+    return {"sxx": sxx, **out}

@@ -81,7 +81,8 @@ def _whitened_moments(resp, F, Yt, P, m) -> dict:
     Returns
     -------
     dict
-        ``sx`` (K, d) and ``sxx`` (K, d, d) about the centre, float64.
+        ``sx`` (K, d) and ``sxx`` (K, d, d) about the centre, and ``nk`` (K,),
+        float64.
     """
     n = Yt.shape[1]
     K, d = m.shape
@@ -103,7 +104,7 @@ def _whitened_moments(resp, F, Yt, P, m) -> dict:
     nk = resp.sum(axis=0)
     sxx = (U + s1[:, :, None] * m[:, None, :] + m[:, :, None] * s1[:, None, :]
            + nk[:, None, None] * m[:, :, None] * m[:, None, :])
-    return {"sx": s1 + nk[:, None] * m, "sxx": sxx}
+    return {"sx": s1 + nk[:, None] * m, "sxx": sxx, "nk": nk}
 
 
 def _expansion_is_safe(Xt: np.ndarray, P: np.ndarray, m: np.ndarray) -> bool:

@@ -255,19 +255,26 @@ class GaussianFamily(GaussianBatchHooks, GaussianDescription, MissingCellHooks, 
         model of unit scale) has a log density below every float: it is
         ``-inf`` (as scikit-learn gives), never NaN from ``inf - inf``.
         """
+        return self._log_prob_cached(X, params, None)
+
+    def weighted_log_prob_cached(self, X, params, aux, log_weights):
+        """Log densities plus the log weights, which ride on the product's row of ones
+        (each component's constant) when they are finite."""
+        if not np.isfinite(log_weights).all():
+            return super().weighted_log_prob_cached(X, params, aux, log_weights)
+        return self._log_prob_cached(X, params, np.asarray(log_weights, dtype=np.float64))
+
+    def _log_prob_cached(self, X, params, shift):
         with np.errstate(over="ignore", invalid="ignore"):
-            lp, cache = self._log_prob_cached(X, params, aux)
+            F, lin = self._features(X, params)
+            d = F.shape[0] - lin - 1
+            P = params["precisions_cholesky"]
+            m = params["means"] - self._centre(d)  # (K, d) float64
+            lp, cache = log_densities(F, lin, P, m, self.covariance_type, shift)
         bad = ~np.isfinite(lp)
         if bad.any():
             lp[bad] = -np.inf
         return lp, cache
-
-    def _log_prob_cached(self, X, params, aux):
-        F, lin = self._features(X, params)
-        d = F.shape[0] - lin - 1
-        P = params["precisions_cholesky"]
-        m = params["means"] - self._centre(d)  # (K, d) float64
-        return log_densities(F, lin, P, m, self.covariance_type)
 
     def fused_e_step(self, chunk, params, labels=None):
         """The low-overhead E-step of small float64 data (:mod:`._gaussian_small`)."""
