@@ -16,6 +16,9 @@ principal axes are not counted.  Phases:
 - ``neighbour short`` / ``neighbour continue``: their short runs (on the
   search subsample of large data) and the continuation of the best on all
   rows;
+- ``neighbour settle``: above the search subsample's size, the best
+  neighbour start and the cell's own fit run to convergence on the
+  subsample (:mod:`emkit._neighbours_large`);
 - ``table``: the criteria of every kept fit.
 
 With ``--check`` every cell is compared with mclust's log-likelihood
@@ -25,7 +28,7 @@ mclust), as ``tests/test_select_mclust.py`` does.
 Usage::
 
     python benchmarks/bench_passes.py [--data faithful,iris,...|aniso] [--n 50000]
-                                      [--seed 0] [--check] [--threads 1]
+                                      [--seed 0] [--check] [--threads 1] [--types all]
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "tests" / "fixtures" / "mclust"
 MODELS = {"EEE": "tied", "VVV": "full", "VVI": "diag", "VII": "spherical"}
 PHASES = ("emEM short runs", "settle", "default continue", "neighbour search",
-          "neighbour short", "neighbour continue", "table", "other")
+          "neighbour short", "neighbour settle", "neighbour continue", "table", "other")
 
 
 class Recorder:
@@ -88,6 +91,7 @@ class Recorder:
 def install(rec: Recorder) -> None:
     import emkit.selection as sel
     from emkit import _neighbours as nb
+    from emkit import _neighbours_large as nbl
     from emkit.engine import monitor, starts
     from emkit.mixture import _base
 
@@ -134,12 +138,18 @@ def install(rec: Recorder) -> None:
 
     def run_phase(*a, **k):
         top = rec.stack[-1]
-        if top == "neighbour short":
+        if top in ("neighbour short", "neighbour settle"):
             return top
         return "neighbour continue" if top.startswith("neighbour") else "default continue"
 
     _base.BaseMixture._run_start = rec.wrap(_base.BaseMixture._run_start, run_phase)
     nb._search_and_fit = rec.wrap(nb._search_and_fit, "neighbour search")
+    # large data (emkit._neighbours_large): the search and both sides of the comparison
+    # converge on the subsample; the winners continue on all rows
+    nbl._search_and_fit = nb._search_and_fit
+    nbl._Search.improve = rec.wrap(nbl._Search.improve, "neighbour continue")
+    nbl._Search.candidate = rec.wrap(nbl._Search.candidate, "neighbour search")
+    nbl._settle = rec.wrap(nbl._settle, "neighbour settle")
 
     def fit_phase(self, model):
         if rec.stack[-1] == "neighbour search" and model.max_iter == nb.SHORT_ITER:
@@ -192,6 +202,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--types", default="full,tied,diag,spherical",
+                    help="covariance types (comma-separated), or 'all' for the 14 mclust models")
     args = ap.parse_args(argv)
     if args.threads:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -209,7 +221,8 @@ def main(argv=None) -> int:
         rec.n_total = X.shape[0]
         rec.t = time.process_time()
         c0 = time.process_time()
-        best, table = emkit.select_model(X, random_state=args.seed)
+        best, table = emkit.select_model(X, covariance_types=args.types.split(","),
+                                         random_state=args.seed)
         rec._switch()
         cpu = time.process_time() - c0
         chosen = next(r for r in table if r["best"])

@@ -387,7 +387,13 @@ def refine(problem: Problem, cells: dict, ct) -> None:
     when it is better: non-degenerate before degenerate, then the higher
     log-likelihood.  A cell whose log-likelihood is below its K - 1
     neighbour's always takes the continued split start, if that is better.
+    Above ``SEARCH_ROWS`` rows the comparisons are made on the subsample
+    (:func:`emkit._neighbours_large.refine_large`).
     """
+    if problem.Xv.shape[0] > SEARCH_ROWS:  # large data: decided on the subsample
+        from ._neighbours_large import refine_large
+
+        return refine_large(problem, cells, ct)
     ks = sorted(cells)
 
     def improve(k, how):

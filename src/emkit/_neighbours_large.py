@@ -1,0 +1,193 @@
+"""Warm starts along K on large data: decided on the subsample, continued on all rows only to win.
+
+Above :data:`~emkit._neighbours.SEARCH_ROWS` rows a run over every row is
+the cost that matters (at 50,000 x 4 one pass costs as much as mclust's;
+mclust runs one EM per cell).  :func:`emkit._neighbours.refine` continues
+every promising split / merge start on all rows; here the whole comparison
+is made on the fixed search subsample instead, and fairly:
+
+1. the cell's current fit is run to convergence on the subsample (it was
+   fitted to all rows; on the subsample it sits next to, not at, a fixed
+   point), once per kept fit;
+2. the split / merge starts are built, scored and run briefly on the
+   subsample as in :mod:`emkit._neighbours`, and the best short run is run
+   to convergence on the subsample as well;
+3. only when the neighbour's subsample optimum is above the current fit's
+   subsample optimum by more than :data:`MARGIN` (mean per row) is it
+   continued on all rows, from its subsample optimum, and kept if it is
+   better there.
+
+Both sides of the comparison then reach a fixed point of the same data, so
+the start that merely adapted to the subsample in its short run no longer
+wins by that alone (the earlier rule sent two of three neighbour starts to
+all rows, most of them back to the cell's own fit).  A subsample can
+misjudge two fixed points whose log-likelihoods differ by less than its
+sampling noise, so after the neighbour passes the log-likelihood is checked
+along K on all rows: a cell below its ``K - 1`` neighbour gets the split
+starts of that neighbour continued on all rows
+(:func:`emkit._neighbours._search_and_fit` with ``must``), which start at
+the neighbour's log-likelihood and cannot end below it.
+
+This is the third stage of the emEM strategy (Biernacki, Celeux & Govaert,
+CSDA 41:561-575, 2003) applied to the split and merge moves of Ueda,
+Nakano, Ghahramani & Hinton (SMEM, Neural Computation 12:2109-2128, 2000).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._neighbours import (
+    MERGE_PAIRS,
+    SHORT_ITER,
+    SHORT_RUNS,
+    Cell,
+    _search_and_fit,
+    merge_starts,
+    split_starts,
+)
+
+#: stopping rule of the runs to convergence on the search subsample
+SETTLE_TOL = 1e-7
+SETTLE_ITER = 300
+#: mean per-row log-likelihood on the subsample by which a neighbour's fixed
+#: point must beat the cell's to be continued on all rows (two settled runs
+#: of the same fixed point agree far closer, about ``SETTLE_TOL``)
+MARGIN = 1e-6
+#: relative slack below which a lower log-likelihood at K than at K - 1 counts as rounding
+_MONOTONE_RTOL = 1e-7
+
+
+def _settle(S, params, k, ct):
+    """``params`` run to convergence on the subsample problem ``S``; a Cell, or None on failure."""
+    model = S.warm(params, k, ct)
+    model.tol, model.max_iter = SETTLE_TOL, SETTLE_ITER
+    fitted, _, _ = S.fit(model)
+    return None if fitted is None else Cell(fitted)
+
+
+def _mean_key(cell, S) -> tuple:
+    """Non-degenerate first, then the mean log-likelihood per row on ``S``."""
+    if cell is None or cell.model is None:
+        return (False, -math.inf)
+    return (not cell.model.degenerate_components_, float(cell.model.lower_bound_))
+
+
+def _beats(a: tuple, b: tuple) -> bool:
+    """``a`` ranks above ``b`` by more than :data:`MARGIN` (or is non-degenerate and ``b`` not)."""
+    if a[0] != b[0]:
+        return a[0]
+    return a[1] > b[1] + MARGIN
+
+
+class _Search:
+    """The neighbour search of one covariance type on the subsample."""
+
+    def __init__(self, problem, ct):
+        self.problem, self.S, self.ct = problem, problem.search, ct
+        self._settled = {}  # id(cell) -> (cell, its fit settled on S)
+
+    def settled(self, cell, k):
+        hit = self._settled.get(id(cell))
+        if hit is None or hit[0] is not cell:
+            hit = (cell, _settle(self.S, cell.model._fitted_params(), k, self.ct))
+            self._settled[id(cell)] = hit
+        return hit[1]
+
+    def candidate(self, source, k, how):
+        """The best split / merge start of ``source`` run to convergence on S (a Cell or None)."""
+        S, ct = self.S, self.ct
+        resp = source.predict_proba(S.Xv, **S.fit_params)
+        data = S.data_of(source)
+        family = source._fitted_family()
+        if how == "split":
+            starts = split_starts(family, data, S.backend, resp)
+        else:
+            starts = merge_starts(family, data, S.backend, resp, MERGE_PAIRS)
+        scored = []
+        for params in starts:
+            model = S.warm(params, k, ct)
+            try:
+                ll0 = S.score_total(model)
+            except (ValueError, ArithmeticError):
+                continue
+            if math.isfinite(ll0):
+                scored.append((ll0, len(scored), model))
+        scored.sort(key=lambda t: (-t[0], t[1]))
+        best = None
+        # batches of SHORT_RUNS starts, best first; the next batch only while every
+        # settled run so far is degenerate
+        for first in range(0, len(scored), SHORT_RUNS):
+            runs = []
+            for _, _, model in scored[first:first + SHORT_RUNS]:
+                model.max_iter = SHORT_ITER
+                fitted, _, _ = S.fit(model)
+                if fitted is not None:
+                    runs.append(Cell(fitted))
+            if not runs:
+                continue
+            top = max(runs, key=lambda c: _mean_key(c, S))
+            cand = _settle(S, top.model._fitted_params(), k, ct)
+            if cand is not None and (best is None or _mean_key(cand, S) > _mean_key(best, S)):
+                best = cand
+            if best is not None and not best.model.degenerate_components_:
+                break
+        return best
+
+    def improve(self, cells, k, how) -> bool:
+        source = cells.get(k - 1 if how == "split" else k + 1)
+        if source is None or source.model is None:
+            return False
+        current = cells[k]
+        cand = self.candidate(source.model, k, how)
+        if cand is None:
+            return False
+        if current.model is not None:
+            mine = self.settled(current, k)
+            if mine is not None and not _beats(_mean_key(cand, self.S), _mean_key(mine, self.S)):
+                return False
+        problem = self.problem
+        model, _, recorded = problem.fit(problem.warm(cand.model._fitted_params(), k, self.ct))
+        if model is None:
+            return False
+        model.warm_start = False
+        new = Cell(model, None, recorded, how)
+        if new.key(problem) > current.key(problem):
+            cells[k] = new
+            return True
+        return False
+
+
+def refine_large(problem, cells: dict, ct) -> None:
+    """Improve a covariance type's cells from their neighbours along K, in place (large data).
+
+    The passes are those of :func:`emkit._neighbours.refine` (split upwards,
+    merge downwards, split again above every cell the merges changed), each
+    decided on the search subsample; then every cell whose log-likelihood on
+    all rows is below its ``K - 1`` neighbour's (or that is degenerate where
+    the neighbour is not) gets that neighbour's split starts continued on all
+    rows.
+    """
+    search = _Search(problem, ct)
+    ks = sorted(cells)
+    changed = set()
+    for k in ks:
+        search.improve(cells, k, "split")
+    for k in reversed(ks):
+        if search.improve(cells, k, "merge"):
+            changed.add(k)
+    for k in ks:
+        if k - 1 in changed and search.improve(cells, k, "split"):
+            changed.add(k)
+    for k in ks:
+        source = cells.get(k - 1)
+        if source is None or source.model is None or source.model.degenerate_components_:
+            continue
+        current = cells[k]
+        if current.model is not None and not current.model.degenerate_components_:
+            ll, prev = problem.loglik(current.model), problem.loglik(source.model)
+            if ll >= prev - _MONOTONE_RTOL * max(1.0, abs(prev)):
+                continue
+        cand = _search_and_fit(problem, source.model, k, ct, "split", current, True)
+        if cand is not None and cand.key(problem) > current.key(problem):
+            cells[k] = cand

@@ -1,0 +1,89 @@
+"""Neighbour starts along K on large data: decided on the subsample, continued on all rows to win.
+
+Old Faithful (272 rows) stands in for large data: ``SEARCH_ROWS`` is set to
+150, so the search works on a 150-row subsample and
+:func:`emkit._neighbours_large.refine_large` runs instead of the small-data
+search.  References: mclust's log-likelihoods of the same cells
+(``tests/fixtures/mclust/mclust_cells.csv``, made by
+``tests/fixtures/mclust/make_fixtures.R``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from test_select_mclust import CELLS
+from test_select_neighbours import _sabotage_three, assert_monotone
+
+import emkit
+from emkit import _neighbours, _neighbours_large
+from emkit.datasets import load_faithful
+
+
+@pytest.fixture(scope="module")
+def faithful():
+    return load_faithful()
+
+
+@pytest.fixture
+def large(monkeypatch):
+    """Old Faithful counts as large data; returns the list of runs on all rows in the search."""
+    monkeypatch.setattr(_neighbours, "SEARCH_ROWS", 150)
+    runs = []  # K of every run on all rows started from a neighbour (a warm start)
+    original = _neighbours.Problem.fit
+
+    def fit(self, model):
+        if self.Xv.shape[0] > 150 and model.warm_start:
+            runs.append(model.n_components)
+        return original(self, model)
+
+    monkeypatch.setattr(_neighbours.Problem, "fit", fit)
+    return runs
+
+
+def _at_least_mclust(row):
+    ref = CELLS[("faithful", row["covariance_type"], row["n_components"])]["loglik"]
+    assert row["log_likelihood"] >= ref - 1e-6 * abs(ref), (row["n_components"], ref)
+
+
+def test_a_poor_fit_is_repaired_from_the_subsample_comparison(faithful, large, monkeypatch):
+    _sabotage_three(monkeypatch)
+    repairs = []  # the check along K on all rows must not be needed
+    monkeypatch.setattr(_neighbours_large, "_search_and_fit", lambda *a: repairs.append(a))
+    _, table = emkit.select_model(faithful, n_components=[1, 2, 3], covariance_types="tied",
+                                  random_state=0)
+    three = table[2]
+    assert three["start"] in ("split", "merge") and repairs == []
+    assert 3 in large  # continued on all rows because it won on the subsample
+    assert_monotone(table)
+    for row in table:
+        _at_least_mclust(row)
+
+
+def test_the_k_check_on_all_rows_repairs_what_the_subsample_missed(faithful, large, monkeypatch):
+    # the subsample never sends a start on: only the check along K on all rows can repair K = 3
+    monkeypatch.setattr(_neighbours_large, "MARGIN", math.inf)
+    _sabotage_three(monkeypatch)
+    _, table = emkit.select_model(faithful, n_components=[1, 2, 3], covariance_types="tied",
+                                  random_state=0)
+    assert table[2]["start"] == "split"
+    assert set(large) == {3}
+    assert table[2]["log_likelihood"] >= table[1]["log_likelihood"]
+    assert_monotone(table)
+
+
+def test_no_run_on_all_rows_when_no_neighbour_wins_on_the_subsample(faithful, large, monkeypatch):
+    monkeypatch.setattr(_neighbours_large, "MARGIN", math.inf)
+    _, table = emkit.select_model(faithful, n_components=range(1, 5), covariance_types="diag",
+                                  random_state=0)
+    assert large == []  # the default fits are already monotone here
+    assert all(r["start"] == "default" for r in table)
+    assert_monotone(table)
+
+
+def test_large_path_keeps_mclusts_cells_and_monotone(faithful, large):
+    _, table = emkit.select_model(faithful, covariance_types="tied", random_state=0)
+    assert_monotone(table)
+    for row in table:
+        _at_least_mclust(row)
