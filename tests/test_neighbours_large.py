@@ -87,3 +87,46 @@ def test_large_path_keeps_mclusts_cells_and_monotone(faithful, large):
     assert_monotone(table)
     for row in table:
         _at_least_mclust(row)
+
+
+@pytest.fixture
+def capped(large, monkeypatch):
+    """Large data, with 5 passes per run on all rows in the first round."""
+    monkeypatch.setattr(_neighbours_large, "SELECT_PASSES", 5)
+    budgets = []  # max_iter of every fit on all rows
+    original = _neighbours.Problem.fit
+
+    def fit(self, model):
+        if self.Xv.shape[0] > 150:
+            budgets.append(model.max_iter)
+        return original(self, model)
+
+    monkeypatch.setattr(_neighbours.Problem, "fit", fit)
+    return budgets
+
+
+def test_capped_runs_within_reach_of_the_best_are_continued(faithful, capped, monkeypatch):
+    monkeypatch.setattr(_neighbours_large, "POLISH_REACH", 10.0)
+    kw = dict(n_components=range(1, 6), covariance_types=("tied", "diag"), random_state=0)
+    best, table = emkit.select_model(faithful, **kw)
+    chosen = next(r for r in table if r["best"])
+    assert chosen["converged"] and best.converged_
+    assert 5 in capped and 995 in capped  # capped first, then continued
+    for row in table:
+        if not row["converged"]:
+            assert row["value"] > chosen["value"] + 10.0
+            assert any("max_iter=5 " in w for w in row["warnings"])
+    assert_monotone(table)
+    # the same choice and optimum as a selection without the budget
+    ref = next(r for r in emkit.select_model(faithful, max_iter=1000, **kw)[1] if r["best"])
+    assert (chosen["covariance_type"], chosen["n_components"]) == ("tied", 3)
+    assert (ref["covariance_type"], ref["n_components"]) == ("tied", 3)
+    assert chosen["log_likelihood"] == pytest.approx(ref["log_likelihood"], rel=1e-8)
+
+
+def test_a_given_max_iter_is_kept(faithful, capped):
+    emkit.select_model(faithful, n_components=range(1, 4), covariance_types="tied",
+                       random_state=0, max_iter=300)
+    emkit.select_model(faithful, n_components=range(1, 4), covariance_types="tied",
+                       random_state=0, estimator_params={"max_iter": 300})
+    assert capped and set(capped) == {300}

@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import registry
 from ._neighbours import Problem, refine
+from ._neighbours_large import pass_budget, polish
 from .exceptions import DegenerateComponentWarning, DroppedStartWarning
 
 __all__ = ["CRITERIA", "DEFAULTS", "select_model"]
@@ -145,7 +146,14 @@ def select_model(
         the family the registry gives real-valued columns, the Gaussian
         (:func:`emkit.registry.families_for_column`).
     max_iter : int or None, default=None
-        None keeps the estimator's default.
+        None keeps the estimator's default, except that on data of more
+        than ``emkit._neighbours.SEARCH_ROWS`` rows (unless
+        ``estimator_params`` sets ``max_iter``) each run on all rows first
+        gets at most ``SELECT_PASSES`` (100) data passes; a run stopped
+        there is marked not converged in the table, and those whose
+        criterion value is within ``POLISH_REACH`` (100) of the best cell's
+        are then continued for the rest of the estimator's ``max_iter``
+        (see :mod:`emkit._neighbours_large`).
     tol : float or None, default=None
         None keeps the estimator's default.
     neighbours : bool, default=True
@@ -216,20 +224,34 @@ def select_model(
     problem = Problem.validate(cls, fam.variant_param, ks[0], base, types[0], X, sample_weight,
                                fit_params, _EXPECTED_WARNINGS)
     use_neighbours = bool(neighbours) and not problem.has_fixed
+    # large data: each run on all rows gets a pass budget; the capped ones that could
+    # still be chosen are continued after every cell is fitted (emkit._neighbours_large)
+    budget = pass_budget(problem, max_iter)
+    if budget is not None:
+        problem.base["max_iter"] = budget
 
     total = len(types) * len(ks)
     table: list[dict] = []
     best_model, best_row = None, None
+    every = {}
     for ct in types:
-        cells = {}
+        cells = every[ct] = {}
         for k in ks:
             cell = problem.fit_default(k, ct)
             cells[k] = cell
             if callback is not None:
                 row = _row(problem, cell, ct, k, criterion)
-                callback({**row, "index": len(table) + len(cells) - 1, "total": total})
+                callback({**row, "index": len(ks) * len(every) - len(ks) + len(cells) - 1,
+                          "total": total})
         if use_neighbours:
             refine(problem, cells, ct)
+    if budget is not None:
+        del problem.base["max_iter"]
+        w = problem.w if problem.weighted else None
+        polish(problem, every, lambda m: _criteria(m, problem.Xv, w, problem.fit_params)[0][criterion],
+               budget)
+    for ct in types:
+        cells = every[ct]
         previous = None
         for k in ks:
             cell = cells[k]
