@@ -116,7 +116,7 @@ def install(rec: Recorder) -> None:
 
     for module in (em, starts, _base):
         module.run_em = run_em
-    orig_batch = starts.run_em_batch
+    orig_batch = getattr(starts, "run_em_batch", None)  # batched short runs (after 548c49b)
 
     def run_em_batch(family, params_list, data, backend, **kw):
         rec.n_rows.append(data.n_samples)
@@ -125,7 +125,8 @@ def install(rec: Recorder) -> None:
         finally:
             rec.n_rows.pop()
 
-    starts.run_em_batch = run_em_batch
+    if orig_batch is not None:
+        starts.run_em_batch = run_em_batch
 
     def init(self, *a, **k):
         rec.runs[rec.stack[-1]] += 1

@@ -158,6 +158,16 @@ def test_structured_model_takes_its_own_m_step(batched_calls):
     assert batched_calls["e"] > 0 and batched_calls["m"] == 0
 
 
+def _one_by_one(family, params_list, data, backend, *, labels, errors, **kw):
+    out = []
+    for p in params_list:
+        try:
+            out.append(run_em(family, p, data, backend, **kw))
+        except errors as exc:
+            out.append(exc)
+    return out
+
+
 @pytest.mark.parametrize("ct", TYPES)
 def test_default_start_ranks_as_one_by_one(ct, monkeypatch):
     X, w, _ = _data(seed=3)
@@ -167,20 +177,24 @@ def test_default_start_ranks_as_one_by_one(ct, monkeypatch):
         return starts.auto_starts(fam, data, 3, np.random.RandomState(0), NumpyBackend(n_jobs=1))
 
     best, failed = auto()
-
-    def one_by_one(family, params_list, data, backend, *, labels, errors, **kw):
-        out = []
-        for p in params_list:
-            try:
-                out.append(run_em(family, p, data, backend, **kw))
-            except errors as exc:
-                out.append(exc)
-        return out
-
-    monkeypatch.setattr(starts, "run_em_batch", one_by_one)
+    monkeypatch.setattr(starts, "run_em_batch", _one_by_one)
     ref, ref_failed = auto()
     assert failed == ref_failed
     assert [c.name for c in best] == [c.name for c in ref]
     for c, r in zip(best, ref):
         assert c.log_likelihood == pytest.approx(r.log_likelihood, rel=1e-12)
         np.testing.assert_allclose(c.params["means"], r.params["means"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("ct", ["full", "spherical"])
+def test_settled_finalists_as_one_by_one(ct, monkeypatch):
+    # the finalists' runs to convergence on a weighted subsample (data above SHORT_RUN_SIZE)
+    X, w, rng = _data(weighted=True, seed=5)
+    fam, data = _family(ct, X, w)
+    best = [starts.Candidate(f"s{i}", p, 0.0, False) for i, p in enumerate(_starts(fam, data, rng, 3, 3))]
+    won = starts._settle(fam, best, data, NumpyBackend(n_jobs=1), frozenset(), "t")
+    monkeypatch.setattr(starts, "run_em_batch", _one_by_one)
+    ref = starts._settle(fam, best, data, NumpyBackend(n_jobs=1), frozenset(), "t")
+    assert [c.name for c in won] == [c.name for c in ref] and len(won) == 1
+    assert won[0].log_likelihood == pytest.approx(ref[0].log_likelihood, rel=1e-12)
+    np.testing.assert_allclose(won[0].params["means"], ref[0].params["means"], rtol=1e-10)

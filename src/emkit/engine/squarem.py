@@ -324,6 +324,8 @@ def _extrapolate(family, step, ref, fixed, data, backend, ll0, p0, keeper=None):
     # a long step can land in the basin of a spurious maximum (a component
     # collapsed onto repeated values) that plain EM from theta0 would not
     # reach: such a jump is refused, and plain EM decides
-    if set(family.degenerate_components(p3)) - set(family.degenerate_components(p0)):
+    # (p0 is looked at only when p3 has a degenerate component: most have none)
+    collapsed = set(family.degenerate_components(p3))
+    if collapsed and collapsed - set(family.degenerate_components(p0)):
         return None, passes
     return (p3, s3, ll3), passes

@@ -51,7 +51,7 @@ from ..families._base import Family
 from ..families._stats import Stats
 from ._order import canonical_centres
 from .batch import run_em_batch
-from .em import maximization, run_em
+from .em import maximization
 from .init import (
     INIT_SAMPLE_SIZE,
     Start,
@@ -267,17 +267,16 @@ def _settle(family: Family, best: list[Candidate], work: Data, backend: NumpyBac
     settled one has a degenerate component (a collapse on the subsample can
     be an artefact of drawing too few of a component's rows).
     """
-    settled = []
-    for c in best:
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")  # a finalist that goes wrong is just ranked low
-                res = run_em(family, c.params, work, backend, tol=SETTLE_TOL, max_iter=SETTLE_ITER,
-                             fixed=fixed, label=f"{label} {c.name} (settle)", warn_decrease=False)
-        except START_ERRORS:
-            continue
-        settled.append(Candidate(c.name, res.params, float(res.lower_bound),
-                                 bool(family.degenerate_components(res.params))))
+    # the finalists advance together (run_em_batch: each as its own run_em)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # a finalist that goes wrong is just ranked low
+        runs = run_em_batch(family, [c.params for c in best], work, backend, tol=SETTLE_TOL,
+                            max_iter=SETTLE_ITER, fixed=fixed, warn_decrease=False,
+                            labels=[f"{label} {c.name} (settle)" for c in best],
+                            errors=START_ERRORS)
+    settled = [Candidate(c.name, res.params, float(res.lower_bound),
+                         bool(family.degenerate_components(res.params)))
+               for c, res in zip(best, runs) if not isinstance(res, Exception)]
     won = pick_best(settled, 1)
     if not won or won[0].degenerate:
         # a component that collapses on the subsample may be its artefact (too few
