@@ -229,10 +229,16 @@ class DaskBackend:
         run = dask.delayed(_reduce_block, pure=False)
         parts = [run(f, self.chunk_size, n_components, x, w, aux, start)
                  for (x, w, aux), start in zip(self._blocks(data), self._starts(data), strict=True)]
-        if self._local_step() is None:
+        step = self._local_step()
+        if step is None:
             (total,) = dask.compute(tree_sum(parts, self.split_every))
             return total
-        return _add(*self._compute(parts))
+        # added as they come, so the client holds ``step`` blocks' results, not every block's
+        total = None
+        for i in range(0, len(parts), step):
+            outs = dask.compute(*parts[i:i + step])
+            total = _add(*outs) if total is None else _add(total, *outs)
+        return total
 
     def map_concat(self, fn: Callable[[Data], np.ndarray], data: Data, n_components: int = 1):
         """Apply ``fn`` to every chunk and concatenate the row-wise results on the client."""
