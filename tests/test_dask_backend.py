@@ -60,3 +60,38 @@ def test_every_initialisation_on_dask_equals_numpy(init):
     assert a.n_iter_ == b.n_iter_
     assert abs(a.lower_bound_ - b.lower_bound_) <= 1e-10 * abs(b.lower_bound_)
     np.testing.assert_allclose(a.means_, b.means_, rtol=1e-8)
+
+
+def test_lazy_scoring_tasks_run_without_scikit_learn():
+    """The tasks of ``score_samples``/``predict``/``predict_proba`` on a dask array carry the
+    family and its parameters, not the estimator: a fresh process (as a worker) unpickles and
+    runs them without importing scikit-learn (about 110 MiB of a worker's memory)."""
+    import pickle
+    import subprocess
+    import sys
+
+    import cloudpickle
+
+    X = np.random.default_rng(0).normal(size=(3000, 2))
+    X[2345, 1] = np.nan
+    gm = emkit.GaussianMixture(2, random_state=0).fit(X[:1000])
+    Xd = da.from_array(X[:2000], chunks=700)
+    outs = [gm.score_samples(Xd), gm.predict(Xd), gm.predict_proba(Xd),
+            gm.predict(da.from_array(X, chunks=700))]
+    graphs = cloudpickle.dumps([(dict(o.__dask_graph__()), o.__dask_keys__()) for o in outs])
+    code = ("import pickle, sys, dask\n"
+            "out = []\n"
+            "for g, k in pickle.loads(sys.stdin.buffer.read()):\n"
+            "    try:\n"
+            "        out.append(dask.get(g, k))\n"
+            "    except ValueError as exc:\n"
+            "        out.append(str(exc))\n"
+            "out.append([m for m in ('sklearn', 'pandas', 'pyarrow') if m in sys.modules])\n"
+            "sys.stdout.buffer.write(pickle.dumps(out))\n")
+    proc = subprocess.run([sys.executable, "-c", code], input=graphs, capture_output=True, check=True)
+    scores, labels, proba, bad, imported = pickle.loads(proc.stdout)
+    assert imported == []
+    np.testing.assert_allclose(np.concatenate(scores), gm.score_samples(X[:2000]), rtol=1e-12)
+    np.testing.assert_array_equal(np.concatenate(labels), gm.predict(X[:2000]))
+    np.testing.assert_allclose(np.concatenate([b[0] for b in proba]), gm.predict_proba(X[:2000]), rtol=1e-12)
+    assert "first at row 2345, column 1" in bad  # the block's check still runs on the worker

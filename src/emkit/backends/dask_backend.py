@@ -57,6 +57,20 @@ def total_weight(data: Data) -> float:
 _TOTALS: dict[str, float] = {}
 
 
+def check_message(check: Callable, X, start: int) -> str:
+    """The message of the ``ValueError`` that ``check(X, {}, start)`` raises, or ''.
+
+    The ``check`` of :meth:`DaskBackend.lazy_rows` for a family's
+    ``check_rows``: a module-level function, so a worker unpickles only the
+    family, not the estimator (whose module imports scikit-learn).
+    """
+    try:
+        check(X, {}, start)
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
 def persist_rows(X, persist: bool = True):
     """``X`` with one column block, persisted on the cluster unless ``persist`` is False.
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_sample_weight
-from ..backends.dask_backend import DaskBackend, is_dask_array
+from ..backends.dask_backend import DaskBackend, check_message, is_dask_array
 from ..backends.numpy_backend import Data
 from ..engine.em import normalize_log
 
@@ -53,8 +55,10 @@ class DaskPredictMixin:
         n_columns = {"component": K, "predict_proba": K, "row_scores": 2}.get(what)
         dtype = np.intp if what == "predict" else np.float64
         data = Data(X, np.ones(0), aux)
-        return DaskBackend(self.chunk_size).lazy_rows(rows, data, K, n_columns, dtype,
-                                                      check=self._block_problem)
+        # the tasks carry the family and its parameters, never the estimator: a worker that
+        # unpickles them imports the engine and the families, not scikit-learn
+        check = functools.partial(check_message, family.check_rows)
+        return DaskBackend(self.chunk_size).lazy_rows(rows, data, K, n_columns, dtype, check=check)
 
     def _dask_score(self, X, sample_weight, kwargs) -> float:
         """Mean (weighted) log-likelihood of a dask ``X``, reduced on the cluster."""

@@ -88,7 +88,8 @@ class InputsMixin:
         blocks; its values are checked block by block on the workers by
         :meth:`~emkit.families.Family.prepare` / ``check_data``, or, for the
         lazy results of ``predict`` and co., inside each block
-        (:meth:`_block_problem`).
+        (the family's ``check_rows`` through
+        :func:`~emkit.backends.dask_backend.check_message`).
         """
         if is_dask_array(X):
             return persist_rows(check_dask_array(self, X, reset), persist=reset and persist)
@@ -103,18 +104,6 @@ class InputsMixin:
             if where is None:
                 raise
             raise ValueError(f"X: {where}") from None
-
-    def _block_problem(self, X, start: int) -> str:
-        """Why the rows ``start:start + len(X)`` of a fitted model's input are unusable, or ''.
-
-        Checks finite values and the family's support without side data
-        (which :meth:`_aux` checks when it is given).
-        """
-        try:
-            self._fitted_family().check_rows(X, {}, start)
-        except ValueError as exc:
-            return str(exc)
-        return ""
 
     def _aux(self, X, kwargs: dict, fitting: bool) -> dict:
         """Validated per-row side data for ``X`` from ``kwargs`` (values not checked)."""
