@@ -336,29 +336,44 @@ def _search_and_fit(problem: Problem, source, k, ct, how, current, must: bool) -
     return kept
 
 
-def _run_starts(problem: Problem, starts, k, ct, how, current, must: bool) -> Cell | None:
-    """Score ``starts`` on the subsample, run the best briefly, continue them on all rows."""
-    S = problem.search
+def scored_starts(S, starts, k, ct) -> list:
+    """The ``starts`` (parameter dicts) warmed on the problem ``S`` with ``k``
+    components of type ``ct`` and scored there, best first: a list of
+    ``(log-likelihood, order, model)``; a start that does not score finitely is left out."""
     scored = []
     for params in starts:
         model = S.warm(params, k, ct)
         try:
             ll0 = S.score_total(model)
-        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+        except (ValueError, ArithmeticError):  # LinAlgError is a ValueError
             continue
         if math.isfinite(ll0):
             scored.append((ll0, len(scored), model))
     scored.sort(key=lambda t: (-t[0], t[1]))
+    return scored
+
+
+def short_batch(S, scored, first: int) -> list:
+    """The models ``scored[first:first + SHORT_RUNS]`` run for ``SHORT_ITER`` passes on
+    ``S``: the Cells of those that fitted."""
+    runs = []
+    for _, _, model in scored[first:first + SHORT_RUNS]:
+        model.max_iter = SHORT_ITER
+        fitted, _, _ = S.fit(model)
+        if fitted is not None:
+            runs.append(Cell(fitted))
+    return runs
+
+
+def _run_starts(problem: Problem, starts, k, ct, how, current, must: bool) -> Cell | None:
+    """Score ``starts`` on the subsample, run the best briefly, continue them on all rows."""
+    S = problem.search
+    scored = scored_starts(S, starts, k, ct)
     kept = None
     # batches of SHORT_RUNS starts, best first; the next batch only while every
     # continued fit so far ended degenerate
     for first in range(0, len(scored), SHORT_RUNS):
-        runs = []
-        for _, _, model in scored[first:first + SHORT_RUNS]:
-            model.max_iter = SHORT_ITER
-            fitted, _, _ = S.fit(model)
-            if fitted is not None:
-                runs.append(Cell(fitted))
+        runs = short_batch(S, scored, first)
         runs.sort(key=lambda c: c.key(S), reverse=True)
         if not runs:
             continue

@@ -50,11 +50,12 @@ import math
 
 from ._neighbours import (
     MERGE_PAIRS,
-    SHORT_ITER,
     SHORT_RUNS,
     Cell,
     _search_and_fit,
     merge_starts,
+    short_batch,
+    scored_starts,
     split_starts,
 )
 
@@ -121,26 +122,12 @@ class _Search:
             starts = split_starts(family, data, S.backend, resp)
         else:
             starts = merge_starts(family, data, S.backend, resp, MERGE_PAIRS)
-        scored = []
-        for params in starts:
-            model = S.warm(params, k, ct)
-            try:
-                ll0 = S.score_total(model)
-            except (ValueError, ArithmeticError):
-                continue
-            if math.isfinite(ll0):
-                scored.append((ll0, len(scored), model))
-        scored.sort(key=lambda t: (-t[0], t[1]))
+        scored = scored_starts(S, starts, k, ct)
         best = None
         # batches of SHORT_RUNS starts, best first; the next batch only while every
         # settled run so far is degenerate
         for first in range(0, len(scored), SHORT_RUNS):
-            runs = []
-            for _, _, model in scored[first:first + SHORT_RUNS]:
-                model.max_iter = SHORT_ITER
-                fitted, _, _ = S.fit(model)
-                if fitted is not None:
-                    runs.append(Cell(fitted))
+            runs = short_batch(S, scored, first)
             if not runs:
                 continue
             top = max(runs, key=lambda c: _mean_key(c, S))

@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._covariance import covariance_step
-from ._gaussian_small import MAX_ROWS, MAX_TIED_FEATURES, _features, _layout
-from ._linalg import precision_cholesky_full, uses_quadratic_map
+from ._gaussian_small import MAX_ROWS, _features_for, _layout
+from ._linalg import precision_cholesky_full
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 _EPS = float(np.finfo(np.float64).eps)
@@ -76,12 +76,12 @@ def batch_e_step(covariance_type: str, X, w, centre, params_list):
     K = _run_size(params_list, "weights")
     if K is None:
         return None
+    feats = _features_for(X, w, centre, covariance_type, K)
+    if feats is None:
+        return None
     n, d = X.shape
     ct = covariance_type
     dense = ct in ("full", "tied")
-    if (ct == "full" and not uses_quadratic_map(d, K)) or (ct == "tied" and d > MAX_TIED_FEATURES):
-        return None
-    feats = _features(X, w, centre, dense)
     F, lin = feats.F, feats.lin
     R = len(params_list)
     C = R * K

@@ -87,6 +87,19 @@ class _Features:
         return self.X is X and self.w is w and self.key == centre.tobytes()
 
 
+def _features_for(X, w, centre, covariance_type: str, n_components: int):
+    """The feature rows of :func:`_features` for ``covariance_type`` with
+    ``n_components`` components, or None where the fused path does not apply (full
+    covariances past the quadratic-map bound, tied past ``MAX_TIED_FEATURES``)."""
+    d = X.shape[1]
+    ct = covariance_type
+    if (ct == "full" and not uses_quadratic_map(d, n_components)) or (
+        ct == "tied" and d > MAX_TIED_FEATURES
+    ):
+        return None
+    return _features(X, w, centre, ct in ("full", "tied"))
+
+
 def _features(X, w, centre, quadratic: bool) -> _Features:
     key = (id(X), quadratic)
     hit = _CACHE.get(key)
@@ -157,9 +170,9 @@ def small_e_step(covariance_type: str, X, w, centre, params, labels=None):
     K = means.shape[0]
     ct = covariance_type
     dense = ct in ("full", "tied")
-    if (ct == "full" and not uses_quadratic_map(d, K)) or (ct == "tied" and d > MAX_TIED_FEATURES):
+    feats = _features_for(X, w, centre, ct, K)
+    if feats is None:
         return None
-    feats = _features(X, w, centre, dense)
     F, lin = feats.F, feats.lin
     P = np.asarray(params["precisions_cholesky"], dtype=np.float64)
     m = means - feats.centre
