@@ -105,28 +105,24 @@ def install(rec: Recorder) -> None:
 
     from emkit.engine import em
 
-    orig_run_em = em.run_em
+    def sized(orig):
+        """``orig`` (run_em or run_em_batch) recording the rows of its data while it runs."""
 
-    def run_em(family, params, data, backend, **kw):
-        rec.n_rows.append(data.n_samples)
-        try:
-            return orig_run_em(family, params, data, backend, **kw)
-        finally:
-            rec.n_rows.pop()
+        def wrapped(family, params, data, backend, **kw):
+            rec.n_rows.append(data.n_samples)
+            try:
+                return orig(family, params, data, backend, **kw)
+            finally:
+                rec.n_rows.pop()
 
+        return wrapped
+
+    run_em = sized(em.run_em)
     for module in (em, starts, _base):
         module.run_em = run_em
     orig_batch = getattr(starts, "run_em_batch", None)  # batched short runs (after 548c49b)
-
-    def run_em_batch(family, params_list, data, backend, **kw):
-        rec.n_rows.append(data.n_samples)
-        try:
-            return orig_batch(family, params_list, data, backend, **kw)
-        finally:
-            rec.n_rows.pop()
-
     if orig_batch is not None:
-        starts.run_em_batch = run_em_batch
+        starts.run_em_batch = sized(orig_batch)
 
     def init(self, *a, **k):
         rec.runs[rec.stack[-1]] += 1
