@@ -115,12 +115,18 @@ def _objective(W, nk, cov) -> float:
     return float(nk @ logdet + tr.sum())
 
 
-def _iterate(step, state, W, nk, cov_of):
-    """Run ``state = step(state)`` until the objective settles."""
-    prev = _objective(W, nk, cov_of(state))
+def _iterate(step, state, objective):
+    """Run ``state = step(state)`` until ``objective(state)`` settles.
+
+    ``objective`` is :func:`_objective` of the state's covariances, computed
+    from the model's own parametrisation (volumes, shapes and eigenvalues in
+    a known basis) instead of from the ``(K, d, d)`` matrices, so an inner
+    iteration costs a few small array operations.
+    """
+    prev = objective(state)
     for _ in range(_INNER_MAX):
         state = step(state)
-        cur = _objective(W, nk, cov_of(state))
+        cur = objective(state)
         if abs(prev - cur) <= _INNER_TOL * max(abs(cur), 1.0):
             break
         prev = cur
@@ -215,16 +221,20 @@ def _vei(W, nk, diagW, previous):
     B0 = np.einsum("kii->ki", previous)[0] if previous is not None else diagW.sum(axis=0)
     B0 = B0 / _geo(B0)
 
+    def lam_of(B):
+        return (diagW / B).sum(axis=1) / (d * nk)
+
     def step(B):
-        lam = (diagW / B).sum(axis=1) / (d * nk)
-        S = (diagW / lam[:, None]).sum(axis=0)
+        S = (diagW / lam_of(B)[:, None]).sum(axis=0)
         return S / _geo(S)
 
-    def cov_of(B):
-        lam = (diagW / B).sum(axis=1) / (d * nk)
-        return _diag(lam[:, None] * B)
+    def objective(B):  # Sigma_k = lam_k diag(B)
+        lam = lam_of(B)
+        return float(nk @ (d * np.log(lam) + np.log(B).sum())
+                     + ((diagW / B).sum(axis=1) / lam).sum())
 
-    return cov_of(_iterate(step, B0, W, nk, cov_of))
+    B = _iterate(step, B0, objective)
+    return _diag(lam_of(B)[:, None] * B)
 
 
 def _vee(W, nk, previous):
@@ -232,18 +242,24 @@ def _vee(W, nk, previous):
     C0 = previous[0] if previous is not None else W.sum(axis=0)
     C0 = C0 / np.exp(np.linalg.slogdet(C0)[1] / d)
 
-    def lam_of(C):
-        return np.trace(np.linalg.solve(C, W), axis1=1, axis2=2) / (d * nk)
+    def with_inverse(C):
+        # the state: C, and per component tr(C^-1 W_k) and log det C
+        tr = np.einsum("ab,kba->k", np.linalg.inv(C), W)
+        return C, tr, np.linalg.slogdet(C)[1]
 
-    def step(C):
-        S = (W / lam_of(C)[:, None, None]).sum(axis=0)
+    def step(state):
+        C, tr, _ = state
+        S = (W / (tr / (d * nk))[:, None, None]).sum(axis=0)
         S = 0.5 * (S + S.T)
-        return S / np.exp(np.linalg.slogdet(S)[1] / d)
+        return with_inverse(S / np.exp(np.linalg.slogdet(S)[1] / d))
 
-    def cov_of(C):
-        return lam_of(C)[:, None, None] * C
+    def objective(state):  # Sigma_k = lam_k C
+        _, tr, logdet = state
+        lam = tr / (d * nk)
+        return float(nk @ (d * np.log(lam) + logdet) + (tr / lam).sum())
 
-    return cov_of(_iterate(step, C0, W, nk, cov_of))
+    C, tr, _ = _iterate(step, with_inverse(C0), objective)
+    return (tr / (d * nk))[:, None, None] * C
 
 
 def _vev(W, nk, previous):
@@ -267,11 +283,14 @@ def _vev(W, nk, previous):
     def step(A):
         return _unit_shape((om_l / lam_of(A)[:, None]).sum(axis=0))
 
-    def cov_of(A):
-        return np.einsum("kab,kb,kcb->kac", L_l, lam_of(A)[:, None] * A, L_l)
+    def objective(A):  # Sigma_k = L_k diag(lam_k A) L_k', W_k = L_k diag(om_k) L_k'
+        lam = lam_of(A)
+        return float(nk_l @ (d * np.log(lam) + np.log(A).sum())
+                     + ((om_l / A).sum(axis=1) / lam).sum())
 
+    A = _iterate(step, A0, objective)
     cov = np.zeros_like(W)
-    cov[live] = cov_of(_iterate(step, A0, W[live], nk_l, cov_of))
+    cov[live] = np.einsum("kab,kb,kcb->kac", L_l, lam_of(A)[:, None] * A, L_l)
     return cov
 
 
@@ -293,25 +312,30 @@ def _common_orientation(model, W, nk, previous):
     D0 = _eigh_desc(previous[0] if previous is not None else W.sum(axis=0))[1]
     wmax = np.linalg.eigvalsh(W)[:, -1]
 
-    def eig_of(D):
-        wt = np.maximum(np.einsum("ab,kac,cb->kb", D, W, D), _TINY)  # diag(D' W_k D)
+    def with_eig(D):
+        # the state: D, the scatter's diagonal in D's basis (diag(D' W_k D)) and the eigenvalues
+        wt = np.einsum("ab,kac,cb->kb", D, W, D)
+        w = np.maximum(wt, _TINY)
         if model == "VVE":
-            eig = wt / nk[:, None]
+            eig = w / nk[:, None]
         else:
-            g = _geo(wt)
-            eig = (g.sum() / n) * wt / g[:, None]
+            g = _geo(w)
+            eig = (g.sum() / n) * w / g[:, None]
         # a component flat in a direction (zero scatter there) gets an eigenvalue at
         # rounding level of the largest, so that its inverse in the orientation step
         # stays finite (below it, 1 / eig overflowed)
-        return np.maximum(eig, eig.max() * np.finfo(np.float64).eps)
+        return D, wt, np.maximum(eig, eig.max() * np.finfo(np.float64).eps)
 
-    def step(D):
-        return _orientation_step(D, W, 1.0 / eig_of(D), wmax)
+    def step(state):
+        D, _, eig = state
+        return with_eig(_orientation_step(D, W, 1.0 / eig, wmax))
 
-    def cov_of(D):
-        return np.einsum("ab,kb,cb->kac", D, eig_of(D), D)
+    def objective(state):  # Sigma_k = D diag(eig_k) D', so tr(W_k Sigma_k^-1) = sum wt_k / eig_k
+        _, wt, eig = state
+        return float(nk @ np.log(eig).sum(axis=1) + (wt / eig).sum())
 
-    return cov_of(_iterate(step, D0, W, nk, cov_of))
+    D, _, eig = _iterate(step, with_eig(D0), objective)
+    return np.einsum("ab,kb,cb->kac", D, eig, D)
 
 
 def decompose(model: str, cov: np.ndarray):
