@@ -73,6 +73,31 @@ def test_the_k_check_on_all_rows_repairs_what_the_subsample_missed(faithful, lar
     assert_monotone(table)
 
 
+def test_no_split_on_all_rows_when_every_split_degenerates_on_the_subsample(
+        faithful, large, monkeypatch):
+    # the K = 3 cell is below K = 2 but not degenerate: only a non-degenerate split can
+    # replace it, so when every split (hard, then soft) settles degenerate on the
+    # subsample none is continued on all rows
+    monkeypatch.setattr(_neighbours_large, "MARGIN", math.inf)
+    _sabotage_three(monkeypatch)
+    screened = []
+    original = _neighbours_large._Search.candidate
+
+    def candidate(self, source, k, how, soft=False):
+        cell = original(self, source, k, how, soft)
+        if how == "split" and k == 3:
+            screened.append(soft)
+            cell.model.degenerate_components_ = [0]
+        return cell
+
+    monkeypatch.setattr(_neighbours_large._Search, "candidate", candidate)
+    _, table = emkit.select_model(faithful, n_components=[1, 2, 3], covariance_types="tied",
+                                  random_state=0)
+    assert screened[-2:] == [False, True]  # hard splits, then soft ones
+    assert large == []
+    assert table[2]["start"] == "default" and table[2]["monotone"] is False
+
+
 def test_no_run_on_all_rows_when_no_neighbour_wins_on_the_subsample(faithful, large, monkeypatch):
     monkeypatch.setattr(_neighbours_large, "MARGIN", math.inf)
     _, table = emkit.select_model(faithful, n_components=range(1, 5), covariance_types="diag",
