@@ -115,6 +115,40 @@ def test_data_the_small_path_does_not_cover_goes_the_generic_way():
     np.testing.assert_array_equal(stats["nk"], gen["nk"])
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ct", TYPES)
+def test_chunked_passes_take_the_small_path_chunk_by_chunk(ct, weighted, n_jobs, monkeypatch):
+    # data of several chunks: each chunk is the cached features' column slice, and the
+    # summed statistics, the log-likelihood and the labels equal the plain reference
+    fam, data, params = _setup(ct, weighted)
+    rows = []
+    real = gs.small_e_step
+    monkeypatch.setattr("emkit.families.gaussian.small_e_step",
+                        lambda *a, **k: rows.append(a[6]) or real(*a, **k))
+    keeper = LabelKeeper()
+    stats, ll = expectation(fam, params, data, NumpyBackend(chunk_size=64, n_jobs=n_jobs), keeper)
+    assert sorted(rows) == [(a, min(a + 64, data.n_samples)) for a in range(0, data.n_samples, 64)]
+    ref, ref_ll, ref_labels = _reference_e_step(fam, data, params)
+    assert ll == pytest.approx(ref_ll / data.sample_weight.sum(), rel=1e-12)
+    for key in ("nk", "sx", "sxx"):
+        np.testing.assert_allclose(stats[key], ref[key], rtol=0,
+                                   atol=1e-12 * np.abs(ref[key]).max())
+    keeper.run_done(params, chosen=True)
+    np.testing.assert_array_equal(keeper.chosen, ref_labels)
+
+
+def test_a_chunk_the_small_path_refuses_goes_the_generic_way():
+    # one chunk holds a row with no finite log density under the fused product:
+    # that chunk alone takes the generic path, and the sum is still the reference
+    fam, data, params = _setup("diag")
+    huge = dict(params, precisions_cholesky=np.full_like(params["precisions_cholesky"], 1e160))
+    stats, ll = expectation(fam, huge, data, NumpyBackend(chunk_size=64, n_jobs=1))
+    gen, gen_ll = e_step_chunk(fam, huge, data)
+    assert ll == pytest.approx(gen_ll / data.n_samples, rel=1e-12)
+    np.testing.assert_allclose(stats["nk"], gen["nk"], rtol=1e-12)
+
+
 def test_a_zero_mixing_weight_stays_on_the_small_path():
     fam, data, params = _setup("spherical")
     params = dict(params, weights=np.array([0.0, 0.4, 0.6]))

@@ -193,12 +193,24 @@ def expectation(family: Family, params: Mapping, data: Data, backend: NumpyBacke
     row's most likely component in it.
     """
     K = params["weights"].shape[0]
-    if type(backend) is NumpyBackend and data.n_samples <= backend.resolve_chunk_size(data, K):
-        # in memory and one chunk: the family's fused E-step if it has one
+    if type(backend) is NumpyBackend:
+        # in memory: the family's fused E-step where it has one, chunk by chunk (it may
+        # keep per-data work, such as feature rows, between passes)
         labels = None if keeper is None else np.empty(data.n_samples, dtype=np.intp)
-        fused = family.fused_e_step(data, params, labels)
-        stats, loglik = (e_step_chunk(family, params, data, labels) if fused is None
-                         else (Stats(**fused[0]), fused[1]))
+        if data.n_samples <= backend.resolve_chunk_size(data, K):
+            fused = family.fused_e_step(data, params, labels)
+            stats, loglik = (e_step_chunk(family, params, data, labels) if fused is None
+                             else (Stats(**fused[0]), fused[1]))
+        else:
+            def fused_chunk(chunk):
+                at = chunk.start - data.start
+                part = None if labels is None else labels[at:at + chunk.n_samples]
+                fused = family.fused_e_step(data, params, part, (at, at + chunk.n_samples))
+                if fused is None:
+                    return e_step_chunk(family, params, chunk, part)
+                return Stats(**fused[0]), fused[1]
+
+            stats, loglik = backend.map_reduce(fused_chunk, data, K)
         if keeper is not None:
             keeper.store(params, labels)
         return stats, loglik / total_weight(data)

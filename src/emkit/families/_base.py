@@ -139,12 +139,14 @@ class Family(RegistryEntry, DescriptionHooks, BatchHooks):
         """
         raise NotImplementedError
 
-    def fused_e_step(self, data, params: Mapping, labels=None):
-        """The whole E-step of in-memory data held in one chunk, or None for the generic path.
+    def fused_e_step(self, data, params: Mapping, labels=None, rows=None):
+        """The whole E-step of in-memory data, or of its chunk of rows ``rows[0]:rows[1]``
+        (a family may keep per-data work between passes), or None for the generic path.
 
         Returns ``(stats, loglik)``: the statistics (``"nk"`` included, rows
         weighted) and ``sum_i w_i log p(x_i)``; fills ``labels`` (shape
-        (n_samples,)) with every row's most likely component when given.
+        (n_samples,), or the chunk's rows) with every row's most likely
+        component when given.
         """
         return None
 

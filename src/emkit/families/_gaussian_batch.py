@@ -30,9 +30,11 @@ from __future__ import annotations
 import numpy as np
 
 from ._covariance import covariance_step
-from ._gaussian_small import MAX_ROWS, _features_for, _layout
+from ._gaussian_small import _features_for, _layout
 from ._linalg import precision_cholesky_full
 
+#: largest number of rows of a batch (its (R K, n) log densities grow with the runs)
+MAX_ROWS = 4096
 _LOG_2PI = float(np.log(2.0 * np.pi))
 _EPS = float(np.finfo(np.float64).eps)
 _EPS10 = 10 * _EPS

@@ -38,9 +38,13 @@ import numpy as np
 
 from ._linalg import uses_quadratic_map
 
-#: largest number of rows taken by this path; above it the generic path's fixed
-#: cost is small against its arithmetic (and the cached features would be large)
-MAX_ROWS = 4096
+#: largest number of rows taken by this path (the batched kernel of
+#: :mod:`._gaussian_batch` has its own, smaller bound); larger data goes the
+#: generic way
+MAX_ROWS = 2**16
+#: most values of a cached feature matrix (16 MiB of float64): wider data is
+#: left to the generic path, so the cache (:data:`_CACHE_SIZE` entries) stays small
+MAX_FEATURE_VALUES = 2**21
 #: most features for tied covariance (its quadratic map has d (d + 1) / 2 rows)
 MAX_TIED_FEATURES = 8
 #: data sets whose features are kept
@@ -90,23 +94,28 @@ class _Features:
 def _features_for(X, w, centre, covariance_type: str, n_components: int):
     """The feature rows of :func:`_features` for ``covariance_type`` with
     ``n_components`` components, or None where the fused path does not apply (full
-    covariances past the quadratic-map bound, tied past ``MAX_TIED_FEATURES``)."""
-    d = X.shape[1]
+    covariances past the quadratic-map bound, tied past ``MAX_TIED_FEATURES``, a
+    feature matrix of more than ``MAX_FEATURE_VALUES`` values)."""
+    n, d = X.shape
     ct = covariance_type
     if (ct == "full" and not uses_quadratic_map(d, n_components)) or (
         ct == "tied" and d > MAX_TIED_FEATURES
     ):
         return None
-    return _features(X, w, centre, ct in ("full", "tied"))
+    quadratic = ct in ("full", "tied")
+    if ((d * (d + 1) // 2 if quadratic else d) + d + 1) * n > MAX_FEATURE_VALUES:
+        return None
+    return _features(X, w, centre, quadratic)
 
 
 def _features(X, w, centre, quadratic: bool) -> _Features:
     key = (id(X), quadratic)
-    hit = _CACHE.get(key)
-    if hit is not None and hit.matches(X, w, centre):
-        return hit
-    entry = _Features(X, w, np.array(centre, dtype=np.float64, copy=True), quadratic)
+    # under the lock: the chunks of one pass, mapped over threads, build the entry once
     with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None and hit.matches(X, w, centre):
+            return hit
+        entry = _Features(X, w, np.array(centre, dtype=np.float64, copy=True), quadratic)
         while len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = entry
@@ -137,8 +146,9 @@ def _layout(d: int):
     return flat, coef, unpack, np.arange(0, d * d, d + 1)
 
 
-def small_e_step(covariance_type: str, X, w, centre, params, labels=None):
-    """Statistics and weighted log-likelihood of all of a small data set.
+def small_e_step(covariance_type: str, X, w, centre, params, labels=None, rows=None):
+    """Statistics and weighted log-likelihood of all of a small data set, or of its rows
+    ``rows[0]:rows[1]`` (one chunk of a pass; the features are cached for the whole set).
 
     Parameters
     ----------
@@ -153,7 +163,10 @@ def small_e_step(covariance_type: str, X, w, centre, params, labels=None):
     params : dict
         ``weights``, ``means`` and ``precisions_cholesky``.
     labels : ndarray of shape (n_samples,) or None
-        Filled with every row's most likely component.
+        Filled with every row's most likely component (of the chunk's rows
+        with ``rows``).
+    rows : (int, int) or None
+        The chunk ``start, stop`` of ``X``'s rows to take; None for all.
 
     Returns
     -------
@@ -174,6 +187,15 @@ def small_e_step(covariance_type: str, X, w, centre, params, labels=None):
     if feats is None:
         return None
     F, lin = feats.F, feats.lin
+    unweighted, w_pos, positive, scatter = feats.unweighted, feats.w_pos, feats.positive, feats.scatter
+    if rows is not None and (rows[0], rows[1]) != (0, n):
+        a, b = rows
+        F, w = F[:, a:b], w[a:b]
+        if not unweighted:
+            positive = w > 0
+            w_pos = w[positive]
+        if ct == "tied":  # the chunk's own share of the total scatter
+            scatter = _layout(d)[2](F[:lin] @ w, 1)[0]
     P = np.asarray(params["precisions_cholesky"], dtype=np.float64)
     m = means - feats.centre
     theta = np.empty((F.shape[0], K))
@@ -213,18 +235,18 @@ def small_e_step(covariance_type: str, X, w, centre, params, labels=None):
         lp /= s
         if labels is not None:
             labels[:] = lp.argmax(axis=0)
-        if feats.unweighted:
+        if unweighted:
             loglik = float(np.log(s).sum() + mx.sum())
         else:
             log_norm = np.log(s) + mx
             lp *= w
-            loglik = float(np.dot(feats.w_pos, log_norm[feats.positive]))
+            loglik = float(np.dot(w_pos, log_norm[positive]))
     S = F @ lp.T  # (m, K): every moment, and nk from the row of ones
     stats = {"nk": S[-1].copy(), "sx": S[lin:lin + d].T.copy()}
     if ct == "full":
         stats["sxx"] = unpack(S[:lin].T, K)
     elif ct == "tied":
-        stats["sxx"] = feats.scatter.copy()
+        stats["sxx"] = scatter.copy()
     elif ct == "diag":
         stats["sxx"] = S[:d].T.copy()
     else:  # spherical: the total over the features, spread evenly (as the generic path)

@@ -276,12 +276,12 @@ class GaussianFamily(GaussianBatchHooks, GaussianDescription, MissingCellHooks, 
             lp[bad] = -np.inf
         return lp, cache
 
-    def fused_e_step(self, chunk, params, labels=None):
-        """The low-overhead E-step of small float64 data (:mod:`._gaussian_small`)."""
+    def fused_e_step(self, chunk, params, labels=None, rows=None):
+        """The low-overhead E-step of float64 data (:mod:`._gaussian_small`)."""
         if chunk.aux:
             return None
         return small_e_step(self.covariance_type, chunk.X, chunk.sample_weight,
-                            self._centre(chunk.X.shape[1]), params, labels)
+                            self._centre(chunk.X.shape[1]), params, labels, rows)
 
     def suff_stats(self, X, resp, aux, cache=None):
         if isinstance(cache, tuple):
