@@ -8,7 +8,7 @@ grid, each in its own fresh process:
   ``emkit select`` runs);
 - mclust: ``Mclust(X, G = 1:9, modelNames = c("VVV", "EEE", "VVI", "VII"))``
   through ``Rscript``, timed inside R with ``system.time`` (R start-up and
-  data loading excluded);
+  data loading excluded; likewise emkit's imports);
 - with ``--models all``: every one of mclust's 14 models on both sides
   (``select_model(X, covariance_types=MODEL_NAMES)`` against
   ``Mclust(X, G = 1:9)``, mclust's default of all 14); scikit-learn is left
@@ -99,6 +99,8 @@ class _Same(dict):
 # ------------------------------------------------------------ child processes
 def child_emkit(X: np.ndarray, models: str = "sklearn") -> dict:
     import emkit
+    import emkit.selection  # noqa: F401  (its imports, scikit-learn's among them, are
+    # not timed, as R's start-up and library(mclust) are not)
     from emkit.families._mclust_models import MODEL_NAMES
 
     kw = {"covariance_types": MODEL_NAMES} if models == "all" else {}

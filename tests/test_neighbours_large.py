@@ -100,6 +100,9 @@ def test_no_split_on_all_rows_when_every_split_degenerates_on_the_subsample(
 
 def test_no_run_on_all_rows_when_no_neighbour_wins_on_the_subsample(faithful, large, monkeypatch):
     monkeypatch.setattr(_neighbours_large, "MARGIN", math.inf)
+    # no pass budget here (diag-3 needs more than 50 passes; the capped runs' continuation is tested
+    # below): every warm-started run on all rows would be a neighbour's
+    monkeypatch.setattr(_neighbours_large, "SELECT_PASSES", 1000)
     _, table = emkit.select_model(faithful, n_components=range(1, 5), covariance_types="diag",
                                   random_state=0)
     assert large == []  # the default fits are already monotone here

@@ -61,7 +61,7 @@ from ._neighbours import (
 
 #: stopping rule of the runs to convergence on the search subsample
 SETTLE_TOL = 1e-7
-SETTLE_ITER = 100
+SETTLE_ITER = 50
 #: mean per-row log-likelihood on the subsample by which a neighbour's fixed
 #: point must beat the cell's to be continued on all rows (two settled runs
 #: of the same fixed point agree far closer, about ``SETTLE_TOL``)
@@ -70,7 +70,7 @@ MARGIN = 1e-6
 _MONOTONE_RTOL = 1e-7
 #: data passes of each run on all rows in a selection on large data, unless the user
 #: sets ``max_iter`` (see :func:`pass_budget`)
-SELECT_PASSES = 100
+SELECT_PASSES = 50
 #: criterion units (twice the log-likelihood for BIC and AIC) within which of the best
 #: cell a capped run is continued to the estimator's ``max_iter`` (:func:`polish`)
 POLISH_REACH = 100.0

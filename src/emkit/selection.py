@@ -149,7 +149,7 @@ def select_model(
         None keeps the estimator's default, except that on data of more
         than ``emkit._neighbours.SEARCH_ROWS`` rows (unless
         ``estimator_params`` sets ``max_iter``) each run on all rows first
-        gets at most ``SELECT_PASSES`` (100) data passes; a run stopped
+        gets at most ``SELECT_PASSES`` (50) data passes; a run stopped
         there is marked not converged in the table, and those whose
         criterion value is within ``POLISH_REACH`` (100) of the best cell's
         are then continued for the rest of the estimator's ``max_iter``
