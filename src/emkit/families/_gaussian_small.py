@@ -13,7 +13,8 @@ module does the same E-step in about twenty calls:
   minus the family's centre), its reach and, for tied
   covariance, the weighted total scatter depend on the data alone: they are
   built once per data set and kept in a small cache (:data:`MAX_ROWS` rows
-  at most, so it stays small);
+  and :data:`MAX_FEATURE_VALUES` values at most, so it stays small); data of
+  several chunks takes a column slice of them per chunk;
 - the log densities of all components are one product ``F' theta`` whose
   coefficient matrix ``theta`` (shape (m, K)) carries the log mixing weights
   in its row of constants, so the log-sum-exp needs no separate addition;
