@@ -17,7 +17,7 @@ from test_select_mclust import CELLS
 from test_select_neighbours import _sabotage_three, assert_monotone
 
 import emkit
-from emkit import _neighbours, _neighbours_large
+from emkit import _neighbours, _neighbours_large, selection
 from emkit.datasets import load_faithful
 
 
@@ -28,13 +28,25 @@ def faithful():
 
 @pytest.fixture
 def large(monkeypatch):
-    """Old Faithful counts as large data; returns the list of runs on all rows in the search."""
+    """Old Faithful counts as large data; returns the list of runs on all rows in the search
+    (the continuation of the kept fits afterwards, :func:`polish`, is not counted)."""
     monkeypatch.setattr(_neighbours, "SEARCH_ROWS", 150)
     runs = []  # K of every run on all rows started from a neighbour (a warm start)
     original = _neighbours.Problem.fit
+    polishing = []
+    real_polish = selection.polish
+
+    def polish(*a, **k):
+        polishing.append(True)
+        try:
+            return real_polish(*a, **k)
+        finally:
+            polishing.pop()
+
+    monkeypatch.setattr(selection, "polish", polish)
 
     def fit(self, model):
-        if self.Xv.shape[0] > 150 and model.warm_start:
+        if self.Xv.shape[0] > 150 and model.warm_start and not polishing:
             runs.append(model.n_components)
         return original(self, model)
 
@@ -100,9 +112,6 @@ def test_no_split_on_all_rows_when_every_split_degenerates_on_the_subsample(
 
 def test_no_run_on_all_rows_when_no_neighbour_wins_on_the_subsample(faithful, large, monkeypatch):
     monkeypatch.setattr(_neighbours_large, "MARGIN", math.inf)
-    # no pass budget here (diag-3 needs more than 50 passes; the capped runs' continuation is tested
-    # below): every warm-started run on all rows would be a neighbour's
-    monkeypatch.setattr(_neighbours_large, "SELECT_PASSES", 1000)
     _, table = emkit.select_model(faithful, n_components=range(1, 5), covariance_types="diag",
                                   random_state=0)
     assert large == []  # the default fits are already monotone here
@@ -158,3 +167,51 @@ def test_a_given_max_iter_is_kept(faithful, capped):
     emkit.select_model(faithful, n_components=range(1, 4), covariance_types="tied",
                        random_state=0, estimator_params={"max_iter": 300})
     assert capped and set(capped) == {300}
+
+
+def test_loose_runs_within_reach_of_the_best_are_continued_at_the_estimators_tol(
+        faithful, large, monkeypatch):
+    tols = []  # tol of every fit on all rows
+    original = _neighbours.Problem.fit
+
+    def fit(self, model):
+        if self.Xv.shape[0] > 150:
+            tols.append(model.tol)
+        return original(self, model)
+
+    monkeypatch.setattr(_neighbours.Problem, "fit", fit)
+    kw = dict(n_components=range(1, 5), covariance_types="tied", random_state=0)
+    best, table = emkit.select_model(faithful, **kw)
+    default_tol = emkit.GaussianMixture().tol
+    assert default_tol < _neighbours_large.SELECT_TOL
+    # the cells are fitted to SELECT_TOL, and those within reach continued at the default
+    assert tols[0] == _neighbours_large.SELECT_TOL and default_tol in tols
+    assert set(tols) == {_neighbours_large.SELECT_TOL, default_tol}
+    chosen = next(r for r in table if r["best"])
+    assert chosen["converged"] and best.tol == default_tol
+    # the same optimum as a selection whose every run stops at the default tol
+    tols.clear()
+    ref = next(r for r in emkit.select_model(faithful, tol=default_tol, **kw)[1] if r["best"])
+    assert set(tols) == {default_tol}
+    assert (chosen["covariance_type"], chosen["n_components"]) == ("tied", 3)
+    assert (ref["covariance_type"], ref["n_components"]) == ("tied", 3)
+    assert chosen["log_likelihood"] == pytest.approx(ref["log_likelihood"], rel=1e-9)
+    assert_monotone(table)
+    for row in table:
+        _at_least_mclust(row)
+
+
+def test_a_given_tol_is_kept(faithful, large, monkeypatch):
+    tols = []
+    original = _neighbours.Problem.fit
+
+    def fit(self, model):
+        if self.Xv.shape[0] > 150:
+            tols.append(model.tol)
+        return original(self, model)
+
+    monkeypatch.setattr(_neighbours.Problem, "fit", fit)
+    kw = dict(n_components=range(1, 4), covariance_types="tied", random_state=0)
+    emkit.select_model(faithful, tol=1e-4, **kw)
+    emkit.select_model(faithful, estimator_params={"tol": 1e-4}, **kw)
+    assert tols and set(tols) == {1e-4}

@@ -28,6 +28,14 @@ starts of that neighbour continued on all rows
 (:func:`emkit._neighbours._search_and_fit` with ``must``), which start at
 the neighbour's log-likelihood and cannot end below it.
 
+Likewise, unless the user sets ``tol``, the runs on all rows stop when the
+estimated gain still to come is below :data:`SELECT_TOL` per row (on
+50,000 rows, 0.005 log-likelihood units, far below the 1e-6 relative within
+which two fits count as the same optimum); the cells within
+:data:`POLISH_REACH` of the best are then continued at the estimator's own
+``tol`` (:func:`polish`), so the chosen cell is converged as tightly as a
+single fit.
+
 A cell with more components than the data hold (a true cluster split in
 two) can climb for thousands of passes while one of its components slowly
 empties: at 50,000 x 4, full covariance, K = 6 gains 6 log-likelihood units
@@ -74,6 +82,11 @@ SELECT_PASSES = 50
 #: criterion units (twice the log-likelihood for BIC and AIC) within which of the best
 #: cell a capped run is continued to the estimator's ``max_iter`` (:func:`polish`)
 POLISH_REACH = 100.0
+#: stopping threshold (Aitken's estimate of the mean per-row log-likelihood still to
+#: come) of each run on all rows in a selection on large data, unless the user sets
+#: ``tol`` (see :func:`select_tol`); the cells :func:`polish` reaches are then
+#: continued at the estimator's own ``tol``
+SELECT_TOL = 1e-7
 
 
 def _settle(S, params, k, ct):
@@ -237,8 +250,22 @@ def pass_budget(problem, max_iter) -> int | None:
     return SELECT_PASSES if problem.make(1, None).max_iter > SELECT_PASSES else None
 
 
-def polish(problem, table_cells: dict, value_of, budget: int) -> None:
-    """Continue the capped runs that could still be chosen, in place.
+def select_tol(problem, tol) -> float | None:
+    """The stopping threshold of each run on all rows of a large-data selection, or None.
+
+    :data:`SELECT_TOL` when the data have more than ``SEARCH_ROWS`` rows,
+    neither ``tol`` nor ``estimator_params`` set ``tol`` and the estimator's
+    own default is tighter; None (keep the estimator's ``tol``) otherwise.
+    """
+    from ._neighbours import SEARCH_ROWS
+
+    if tol is not None or "tol" in problem.base or problem.Xv.shape[0] <= SEARCH_ROWS:
+        return None
+    return SELECT_TOL if problem.make(1, None).tol < SELECT_TOL else None
+
+
+def polish(problem, table_cells: dict, value_of, budget: int | None, loose: bool = False) -> None:
+    """Continue the capped (or loosely stopped) runs that could still be chosen, in place.
 
     Parameters
     ----------
@@ -247,16 +274,23 @@ def polish(problem, table_cells: dict, value_of, budget: int) -> None:
         ``{covariance type: {K: Cell}}`` after the neighbour refinement.
     value_of : callable
         The criterion value of a fitted model (lower is better).
-    budget : int
-        The pass budget the cells were fitted with (:func:`pass_budget`).
+    budget : int or None
+        The pass budget the cells were fitted with (:func:`pass_budget`),
+        None for the estimator's own ``max_iter``.
+    loose : bool
+        The cells were fitted with :data:`SELECT_TOL` (:func:`select_tol`):
+        the converged ones within reach are continued too, at the
+        estimator's own ``tol``.
 
-    Every cell that stopped unconverged at ``budget`` passes and whose
-    criterion value is within :data:`POLISH_REACH` of the best cell's
-    continues from where it stopped for the rest of the estimator's own
-    ``max_iter``, and each changed covariance type is checked along K again
-    (:func:`repair_along_k`); repeated until no such cell is left.
+    Every cell that stopped unconverged at ``budget`` passes (or, with
+    ``loose``, at all) and whose criterion value is within
+    :data:`POLISH_REACH` of the best cell's continues from where it stopped
+    for the rest of the estimator's own ``max_iter``, and each changed
+    covariance type is checked along K again (:func:`repair_along_k`);
+    repeated until no such cell is left.
     """
     full = problem.make(1, None).max_iter
+    budget = 0 if budget is None else budget
     values, done = {}, set()
 
     def value(cell):
@@ -273,8 +307,8 @@ def polish(problem, table_cells: dict, value_of, budget: int) -> None:
         if not ok:
             return
         best = min(value(c) for _, _, c in ok)
-        todo = [(ct, k, c) for ct, k, c in ok if not c.model.converged_ and id(c) not in done
-                and value(c) <= best + POLISH_REACH]
+        todo = [(ct, k, c) for ct, k, c in ok if (loose or not c.model.converged_)
+                and id(c) not in done and value(c) <= best + POLISH_REACH]
         if not todo:
             break
         for ct, k, cell in todo:

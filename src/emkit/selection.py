@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import registry
 from ._neighbours import Problem, refine
-from ._neighbours_large import pass_budget, polish
+from ._neighbours_large import pass_budget, polish, select_tol
 from .exceptions import DegenerateComponentWarning, DroppedStartWarning
 
 __all__ = ["CRITERIA", "DEFAULTS", "select_model"]
@@ -155,7 +155,12 @@ def select_model(
         are then continued for the rest of the estimator's ``max_iter``
         (see :mod:`emkit._neighbours_large`).
     tol : float or None, default=None
-        None keeps the estimator's default.
+        None keeps the estimator's default, except that on data of more than
+        ``emkit._neighbours.SEARCH_ROWS`` rows (unless ``estimator_params``
+        sets ``tol``) each run on all rows first stops at ``SELECT_TOL``
+        (1e-7, see :mod:`emkit._neighbours_large`); the cells whose
+        criterion value is within ``POLISH_REACH`` of the best cell's are
+        then continued at the estimator's ``tol``.
     neighbours : bool, default=True
         Also start every ``K`` from its neighbours' fits (split / merge).
         Skipped when ``estimator_params`` holds parameters fixed.
@@ -229,6 +234,18 @@ def select_model(
     budget = pass_budget(problem, max_iter)
     if budget is not None:
         problem.base["max_iter"] = budget
+    loose = select_tol(problem, tol)
+    if loose is not None:
+        problem.base["tol"] = loose
+
+    w = problem.w if problem.weighted else None
+    memo = {}  # id(model) -> (model, its criteria): each kept fit is scored once
+
+    def scores(model):
+        hit = memo.get(id(model))
+        if hit is None or hit[0] is not model:
+            hit = memo[id(model)] = (model, _criteria(model, problem.Xv, w, problem.fit_params))
+        return hit[1]
 
     total = len(types) * len(ks)
     table: list[dict] = []
@@ -240,22 +257,22 @@ def select_model(
             cell = problem.fit_default(k, ct)
             cells[k] = cell
             if callback is not None:
-                row = _row(problem, cell, ct, k, criterion)
+                row = _row(cell, ct, k, criterion, scores)
                 callback({**row, "index": len(ks) * len(every) - len(ks) + len(cells) - 1,
                           "total": total})
         if use_neighbours:
             refine(problem, cells, ct)
-    if budget is not None:
-        del problem.base["max_iter"]
-        w = problem.w if problem.weighted else None
-        polish(problem, every, lambda m: _criteria(m, problem.Xv, w, problem.fit_params)[0][criterion],
-               budget)
+    if budget is not None or loose is not None:
+        for name, value in (("max_iter", budget), ("tol", loose)):
+            if value is not None:
+                del problem.base[name]
+        polish(problem, every, lambda m: scores(m)[0][criterion], budget, loose is not None)
     for ct in types:
         cells = every[ct]
         previous = None
         for k in ks:
             cell = cells[k]
-            row = _row(problem, cell, ct, k, criterion)
+            row = _row(cell, ct, k, criterion, scores)
             if k - 1 in cells and cells[k - 1].model is not None and cell.model is not None:
                 prev_ll = previous["log_likelihood"] if previous else None
                 ll = row["log_likelihood"]
@@ -283,8 +300,8 @@ def select_model(
     return best_model, table
 
 
-def _row(problem, cell, ct, k, criterion) -> dict:
-    """The table row of one cell."""
+def _row(cell, ct, k, criterion, scores) -> dict:
+    """The table row of one cell (``scores``: a fitted model's criteria and log-likelihood)."""
     row = {
         "covariance_type": ct, "n_components": k, "criterion": criterion, "value": None,
         "log_likelihood": None, "n_parameters": None, "converged": None,
@@ -294,8 +311,7 @@ def _row(problem, cell, ct, k, criterion) -> dict:
     }
     model = cell.model
     if model is not None:
-        values, loglik = _criteria(model, problem.Xv, problem.w if problem.weighted else None,
-                                   problem.fit_params)
+        values, loglik = scores(model)
         row.update(values)
         row.update(
             value=values[criterion], log_likelihood=loglik,
