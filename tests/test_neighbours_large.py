@@ -130,16 +130,21 @@ def test_large_path_keeps_mclusts_cells_and_monotone(faithful, large):
 def capped(large, monkeypatch):
     """Large data, with 5 passes per run on all rows in the first round."""
     monkeypatch.setattr(_neighbours_large, "SELECT_PASSES", 5)
-    budgets = []  # max_iter of every fit on all rows
+    return _record_all_row_fits(monkeypatch, "max_iter")
+
+
+def _record_all_row_fits(monkeypatch, attribute):
+    """Record ``attribute`` of the model of every fit on all rows (more than 150)."""
+    seen = []
     original = _neighbours.Problem.fit
 
     def fit(self, model):
         if self.Xv.shape[0] > 150:
-            budgets.append(model.max_iter)
+            seen.append(getattr(model, attribute))
         return original(self, model)
 
     monkeypatch.setattr(_neighbours.Problem, "fit", fit)
-    return budgets
+    return seen
 
 
 def test_capped_runs_within_reach_of_the_best_are_continued(faithful, capped, monkeypatch):
@@ -171,15 +176,7 @@ def test_a_given_max_iter_is_kept(faithful, capped):
 
 def test_loose_runs_within_reach_of_the_best_are_continued_at_the_estimators_tol(
         faithful, large, monkeypatch):
-    tols = []  # tol of every fit on all rows
-    original = _neighbours.Problem.fit
-
-    def fit(self, model):
-        if self.Xv.shape[0] > 150:
-            tols.append(model.tol)
-        return original(self, model)
-
-    monkeypatch.setattr(_neighbours.Problem, "fit", fit)
+    tols = _record_all_row_fits(monkeypatch, "tol")  # tol of every fit on all rows
     kw = dict(n_components=range(1, 5), covariance_types="tied", random_state=0)
     best, table = emkit.select_model(faithful, **kw)
     default_tol = emkit.GaussianMixture().tol
