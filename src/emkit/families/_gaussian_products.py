@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from ._linalg import _expansion_is_safe
+from ._linalg import _whitened_moments, fill_products, safe_components
 
 _LOG_2PI = np.log(2.0 * np.pi)
 _TINY32 = float(np.finfo(np.float32).tiny)
@@ -95,8 +95,28 @@ def _build_coefficients(P, m, kind, lin, shift):
                            (const - 0.5 * (m * m * prec).sum(axis=1) + log_det)[:, None]], axis=1)
 
 
+class _Split(tuple):
+    """Cache of a chunk whose full-covariance components took two routes:
+    ``(F, Yt, S, P, m)``, the feature matrix, the whitened rows of the
+    components ``S`` (indices), those indices, and the parameters."""
+
+
+def _whiten(F, lin, P, m, shift, dt, which=None):
+    """Log densities by the stacked whitening ``y = x P_k - m_k P_k`` (of the
+    components ``which``, all when None) and the whitened rows, ``(K' d, n)``."""
+    K, d = m.shape
+    Wt, const = _coefficients(P, m, "whiten", lin, shift)  # const: (K,), log det included
+    if which is not None:
+        Wt, const = Wt.reshape(K, d, d + 1)[which].reshape(-1, d + 1), const[which]
+    Yt = Wt.astype(dt) @ F[lin:]  # (K' d, n): component-major, rows contiguous
+    # sum of squares per component, over each component's d contiguous rows
+    Y3 = Yt.reshape(-1, d, Yt.shape[1])
+    sq = np.einsum("kdn,kdn->kn", Y3, Y3).T
+    return const - 0.5 * sq.astype(np.float64), Yt
+
+
 def log_densities(F: np.ndarray, lin: int, P: np.ndarray, m: np.ndarray,
-                  covariance_type: str, shift=None) -> tuple[np.ndarray, object]:
+                  covariance_type: str, shift=None, filled: bool = True) -> tuple[np.ndarray, object]:
     """Log density of every row of a chunk under every component, and the cache.
 
     Parameters
@@ -114,6 +134,9 @@ def log_densities(F: np.ndarray, lin: int, P: np.ndarray, m: np.ndarray,
         Finite values added to every row's log densities (the log mixing
         weights): they ride on the row of ones, i.e. on each component's
         constant, instead of costing a pass over the ``(n, K)`` result.
+    filled : bool, default=True
+        Whether the quadratic map's product rows of ``F`` are filled; when
+        False they are filled here if some component uses them.
 
     Returns
     -------
@@ -126,20 +149,26 @@ def log_densities(F: np.ndarray, lin: int, P: np.ndarray, m: np.ndarray,
     K = m.shape[0]
     ct = covariance_type
     cache = F
-    if ct == "full" and lin and dt == np.float64 and _expansion_is_safe(F[lin:lin + d], P, m):
+    safe = (safe_components(F[lin:lin + d], P, m) if ct == "full" and lin and dt == np.float64
+            else np.zeros(K, dtype=bool))
+    if ct == "full" and safe.any():
         # log N = -1/2 x'Lx + x'L m - 1/2 m'L m + log det P: one product
+        if not filled:
+            fill_products(F, lin)
         lp = (_coefficients(P, m, "quadratic", lin, shift) @ F).T
+        if not safe.all():
+            # components whose expansion would lose digits to cancellation (thin
+            # ones far from the centre) are whitened: the (n, K) result is
+            # column-major, so each replaced column is contiguous
+            S = np.flatnonzero(~safe)
+            lp[:, S], Yt = _whiten(F, lin, P, m, shift, dt, S)
+            cache = _Split((F, Yt, S, P, m))
     elif ct == "full":
-        # float32 (and wide features): whiten all components at once,
-        # y = x P_k - m_k P_k, as one (n, d) x (d, K*d) product
-        # (the shift rides on the row of ones: [x, 1] times [P; -m P])
-        Wt, const = _coefficients(P, m, "whiten", lin, shift)  # const: (K,), log det included
-        Yt = Wt.astype(dt) @ F[lin:]  # (K*d, n): component-major, rows contiguous
-        # sum of squares per component, over each component's d contiguous rows
-        Y3 = Yt.reshape(K, d, -1)
-        sq = np.einsum("kdn,kdn->kn", Y3, Y3).T
+        # float32 (wide features, or no component safe to expand): whiten all
+        # components at once, y = x P_k - m_k P_k, as one (n, d) x (d, K*d)
+        # product (the shift rides on the row of ones: [x, 1] times [P; -m P])
+        lp, Yt = _whiten(F, lin, P, m, shift, dt)
         cache = (F, Yt, P, m)
-        lp = const - 0.5 * sq.astype(np.float64)
     elif ct == "tied":
         # x'Lx shared by every component: whiten once
         Y = F[:d].T @ P.astype(dt)
@@ -152,6 +181,36 @@ def log_densities(F: np.ndarray, lin: int, P: np.ndarray, m: np.ndarray,
     # lp is the transpose of a (K, n) product: column-major (n, K), so the
     # engine's row-wise reductions run along contiguous memory
     return np.asarray(lp, dtype=np.float64), cache
+
+
+def cached_moments(cache, resp: np.ndarray, covariance_type: str) -> dict:
+    """:func:`moments` from what :func:`log_densities` of the same chunk returned.
+
+    Parameters
+    ----------
+    cache : ndarray or tuple
+        The second value :func:`log_densities` returned.
+    resp : ndarray of shape (n_samples, n_components)
+        Responsibilities times the sample weights.
+    covariance_type : str
+
+    Returns
+    -------
+    dict
+        As :func:`moments`.
+    """
+    if isinstance(cache, _Split):
+        # expanded components from the one product of the quadratic map, the
+        # whitened ones (S) from their residuals about their own means
+        F, Yt, S, P, m = cache
+        out = moments(F, F.shape[0] - m.shape[1] - 1, resp, covariance_type)
+        part = _whitened_moments(resp[:, S], F, Yt, P[S], m[S])
+        sx, sxx, nk = np.array(out["sx"]), out["sxx"], np.array(out["nk"])
+        sx[S], sxx[S], nk[S] = part["sx"], part["sxx"], part["nk"]
+        return {"sx": sx, "sxx": sxx, "nk": nk}
+    if isinstance(cache, tuple):
+        return _whitened_moments(resp, *cache)
+    raise TypeError("cached_moments needs the tuple cache of the whitened route")
 
 
 def moments(F: np.ndarray, lin: int, resp: np.ndarray, covariance_type: str) -> dict:

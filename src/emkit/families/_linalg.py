@@ -133,6 +133,35 @@ def _expansion_is_safe(Xt: np.ndarray, P: np.ndarray, m: np.ndarray) -> bool:
     return 8.0 * (d + 1) * _EPS64 * lam * r2 < 1e-8
 
 
+def safe_components(Xt: np.ndarray, P: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Per component, whether its expanded quadratic form loses less than ~1e-8.
+
+    :func:`_expansion_is_safe`'s bound, taken for each component ``k``
+    with its own ``trace(L_k)`` and ``|m_k|`` and with ``R`` the chunk's
+    largest row norm ``max_i |x_i - c|`` (at most the norm of the
+    per-feature reach used there, up to ``sqrt(d)`` times smaller): a thin
+    component far from the centre no longer sends every component of the
+    chunk to the slower whitened form.
+
+    Parameters
+    ----------
+    Xt : ndarray of shape (n_features, n_samples)
+        Centred rows, transposed.
+    P : ndarray of shape (n_components, n_features, n_features)
+    m : ndarray of shape (n_components, n_features)
+        Centred means.
+
+    Returns
+    -------
+    ndarray of shape (n_components,), bool
+    """
+    d = Xt.shape[0]
+    x2 = float(np.einsum("dn,dn->n", Xt, Xt).max()) if Xt.shape[1] else 0.0
+    r2 = np.maximum(x2, (m * m).sum(axis=1))
+    lam = (P * P).sum(axis=(1, 2))
+    return 8.0 * (d + 1) * _EPS64 * lam * r2 < 1e-8
+
+
 def _outer_rows(Xt: np.ndarray, out: np.ndarray) -> None:
     """Products ``x_a * x_b`` for ``a <= b`` of transposed rows, into ``out``.
 
@@ -159,7 +188,8 @@ def uses_quadratic_map(d: int, n_components: int) -> bool:
     return d * (d + 1) // 2 + d + 1 <= max(2 * n_components * d, 16)
 
 
-def feature_rows(X: np.ndarray, centre: np.ndarray, covariance_type: str, n_components: int):
+def feature_rows(X: np.ndarray, centre: np.ndarray, covariance_type: str, n_components: int,
+                 products: bool = True):
     """Transposed feature matrix of one chunk, centred, in the chunk's dtype.
 
     Parameters
@@ -168,6 +198,9 @@ def feature_rows(X: np.ndarray, centre: np.ndarray, covariance_type: str, n_comp
     centre : ndarray of shape (n_features,)
     covariance_type : {"full", "tied", "diag", "spherical"}
     n_components : int
+    products : bool, default=True
+        Whether to fill the quadratic map's product rows; False leaves them
+        unset (see :func:`fill_products`) for a caller that may not need them.
 
     Returns
     -------
@@ -206,6 +239,13 @@ def feature_rows(X: np.ndarray, centre: np.ndarray, covariance_type: str, n_comp
         np.multiply(Xt, Xt, out=F[:d])
     elif ct == "spherical":
         np.einsum("dn,dn->n", Xt, Xt, out=F[0])
-    elif lin:
+    elif lin and products:
         _outer_rows(Xt, F[:lin])
     return F, lin
+
+
+def fill_products(F: np.ndarray, lin: int) -> None:
+    """Fill the product rows ``F[:lin]`` of a full-covariance feature matrix
+    built with ``products=False`` (:func:`feature_rows`)."""
+    d = F.shape[0] - lin - 1
+    _outer_rows(F[lin:lin + d], F[:lin])

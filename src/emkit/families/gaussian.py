@@ -40,12 +40,11 @@ from ._covariance import (
 from ._linalg import (
     SingularCovarianceError,
     feature_rows,
-    _whitened_moments,
 )
 from ._gaussian_batch import GaussianBatchHooks
 from ._gaussian_describe import GaussianDescription
 from ._gaussian_missing import MissingCellHooks
-from ._gaussian_products import log_densities, moments
+from ._gaussian_products import cached_moments, log_densities, moments
 from ._gaussian_small import small_e_step
 from ._mclust_models import MODEL_NAMES, MODELS_1D
 from ._scale import WeightedMoments, feature_scale, whitened_min_eigenvalues
@@ -241,11 +240,11 @@ class GaussianFamily(GaussianBatchHooks, GaussianDescription, MissingCellHooks, 
         self.__dict__["_centre_value"] = hit  # a cache, not a field: frozen dataclass
         return hit
 
-    def _features(self, X, params_or_k) -> tuple[np.ndarray, int]:
+    def _features(self, X, params_or_k, products: bool = True) -> tuple[np.ndarray, int]:
         """Transposed, centred feature matrix of one chunk (see :func:`feature_rows`)."""
         K = params_or_k if isinstance(params_or_k, int) else params_or_k["weights"].shape[0]
         X = np.asarray(X)
-        return feature_rows(X, self._centre(X.shape[1]), self.covariance_type, K)
+        return feature_rows(X, self._centre(X.shape[1]), self.covariance_type, K, products)
 
     # ------------------------------------------------------------------ E-step
     def log_prob_cached(self, X, params, aux):
@@ -266,11 +265,14 @@ class GaussianFamily(GaussianBatchHooks, GaussianDescription, MissingCellHooks, 
 
     def _log_prob_cached(self, X, params, shift):
         with np.errstate(over="ignore", invalid="ignore"):
-            F, lin = self._features(X, params)
+            # full covariance: the product rows are filled only if some component
+            # takes the expanded form (log_densities decides)
+            F, lin = self._features(X, params, products=self.covariance_type != "full")
             d = F.shape[0] - lin - 1
             P = params["precisions_cholesky"]
             m = params["means"] - self._centre(d)  # (K, d) float64
-            lp, cache = log_densities(F, lin, P, m, self.covariance_type, shift)
+            lp, cache = log_densities(F, lin, P, m, self.covariance_type, shift,
+                                      filled=self.covariance_type != "full")
         bad = ~np.isfinite(lp)
         if bad.any():
             lp[bad] = -np.inf
@@ -285,7 +287,7 @@ class GaussianFamily(GaussianBatchHooks, GaussianDescription, MissingCellHooks, 
 
     def suff_stats(self, X, resp, aux, cache=None):
         if isinstance(cache, tuple):
-            return _whitened_moments(resp, *cache)
+            return cached_moments(cache, resp, self.covariance_type)
         F = self._features(X, resp.shape[1])[0] if cache is None else cache
         lin = F.shape[0] - 1 - np.asarray(X).shape[1]
         return moments(F, lin, resp, self.covariance_type)
