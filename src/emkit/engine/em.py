@@ -89,10 +89,12 @@ def normalize_log(lp: np.ndarray, log_weights: np.ndarray | None = None):
         Finite, non-negative, rows summing to 1.
     """
     m = lp.max(axis=1)
-    finite = np.isfinite(m)
-    all_finite = bool(finite.all())
+    # one sum for the common all-finite case (a NaN or an infinity makes it
+    # non-finite; a finite sum that overflows only costs the exact check)
+    with np.errstate(over="ignore", invalid="ignore"):
+        all_finite = bool(np.isfinite(m.sum())) or bool(np.isfinite(m).all())
     if not all_finite:  # rows impossible under every component (or NaN rows)
-        m = np.where(finite, m, 0.0)
+        m = np.where(np.isfinite(m), m, 0.0)
     lp -= m[:, None]
     np.exp(lp, out=lp)
     s = lp.sum(axis=1)
@@ -100,7 +102,9 @@ def normalize_log(lp: np.ndarray, log_weights: np.ndarray | None = None):
         lp *= (1.0 / s)[:, None]
         log_norm = np.log(s)
     log_norm += m
-    if not all_finite or not np.isfinite(s).all():
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite_norm = all_finite and bool(np.isfinite(log_norm.sum()))
+    if not finite_norm:
         _fill_impossible(log_norm, lp, log_weights)
     return log_norm, lp
 

@@ -273,9 +273,10 @@ class GaussianFamily(GaussianBatchHooks, GaussianDescription, MissingCellHooks, 
             m = params["means"] - self._centre(d)  # (K, d) float64
             lp, cache = log_densities(F, lin, P, m, self.covariance_type, shift,
                                       filled=self.covariance_type != "full")
-        bad = ~np.isfinite(lp)
-        if bad.any():
-            lp[bad] = -np.inf
+            # one sum instead of an (n, K) isfinite pass: a NaN or an infinity anywhere
+            # makes it non-finite (a finite sum that overflows only costs the exact check)
+            if not np.isfinite(lp.sum()):
+                lp[~np.isfinite(lp)] = -np.inf
         return lp, cache
 
     def fused_e_step(self, chunk, params, labels=None, rows=None):
