@@ -154,14 +154,18 @@ def install(rec: Recorder) -> None:
         return rec.stack[-1]
 
     nb.Problem.fit = rec.wrap(nb.Problem.fit, fit_phase)
-    orig_score = nb.Problem.score_total
+    def scoring(orig):
+        def scored(self, model):
+            rec.passes[rec.stack[-1]] += 1
+            rec.rows[rec.stack[-1]] += self.Xv.shape[0] / rec.n_total
+            return orig(self, model)
 
-    def score_total(self, model):
-        rec.passes[rec.stack[-1]] += 1
-        rec.rows[rec.stack[-1]] += self.Xv.shape[0] / rec.n_total
-        return orig_score(self, model)
+        return scored
 
-    nb.Problem.score_total = score_total
+    # the starts' log-likelihoods (start_total after 2026-11-29, score_total before)
+    for name in ("score_total", "start_total"):
+        if hasattr(nb.Problem, name):
+            setattr(nb.Problem, name, scoring(getattr(nb.Problem, name)))
     orig_criteria = sel._criteria
 
     def criteria(*a, **k):

@@ -14,7 +14,8 @@ for every family without knowing which one it is:
   added.  Pairs are ranked by how much their posteriors overlap,
   ``r_a . r_b / (|r_a| |r_b|)``.
 
-These are the split and merge moves of Ueda, Nakano, Ghahramani & Hinton
+The moves themselves are in :mod:`emkit._neighbour_moves`.  These are the
+split and merge moves of Ueda, Nakano, Ghahramani & Hinton
 (SMEM, Neural Computation 12:2109-2128, 2000), used as starts along ``K`` as
 in the model-selection strategies reviewed by Biernacki, Celeux & Govaert
 (CSDA 41:561-575, 2003).  A split start of the ``K - 1`` optimum begins close
@@ -33,12 +34,12 @@ import math
 import warnings
 
 import numpy as np
-from scipy.special import expit
 
+from ._neighbour_moves import merge_starts, split_starts
 from ._validation import check_sample_weight
 from .backends.dask_backend import is_dask_array
 from .backends.numpy_backend import Data, NumpyBackend
-from .engine.em import params_from_resp
+from .engine.em import expectation
 
 #: rows the neighbour search looks at (a fixed subsample when there are more)
 SEARCH_ROWS = 10_000
@@ -48,139 +49,6 @@ SEARCH_ROWS = 10_000
 SHORT_RUNS = 2
 SHORT_ITER = 5
 MERGE_PAIRS = 3
-
-_R = "_neighbour_r"
-
-
-def _with_column(data: Data, r: np.ndarray) -> Data:
-    return Data(data.X, data.sample_weight, {**data.aux, _R: r})
-
-
-def _split_side(data: Data, backend, r: np.ndarray, soft: bool = False) -> np.ndarray:
-    """For every row, whether it lies on the positive side of component ``r``'s principal axis.
-
-    Parameters
-    ----------
-    r : ndarray of shape (n_samples,)
-        The component's responsibilities.
-    soft : bool
-        Instead, the share of the row that goes to the positive side:
-        ``expit(2 t)`` of its standardised coordinate ``t`` on the axis
-        (``t = (x - mean) . v / sqrt(lambda)``, ``lambda`` the axis' variance).
-
-    Returns
-    -------
-    side : ndarray of shape (n_samples,), bool (float with ``soft``)
-    """
-    rd = _with_column(data, r)
-
-    def mass(ch):
-        rw = ch.aux[_R] * ch.sample_weight
-        return rw.sum(), rw @ np.asarray(ch.X, dtype=np.float64)
-
-    total, first = backend.map_reduce(mass, rd)
-    mean = first / max(total, 1e-300)
-
-    def scatter(ch):
-        rw = ch.aux[_R] * ch.sample_weight
-        Xc = np.asarray(ch.X, dtype=np.float64) - mean
-        return ((Xc * rw[:, None]).T @ Xc,)
-
-    (S,) = backend.map_reduce(scatter, rd)
-    evals, evecs = np.linalg.eigh(S)
-    axis = evecs[:, -1]
-    if soft:
-        scale = 2.0 / math.sqrt(max(evals[-1] / max(total, 1e-300), 1e-300))
-        return backend.map_concat(
-            lambda ch: expit(scale * ((np.asarray(ch.X, dtype=np.float64) - mean) @ axis)), rd
-        )
-    return backend.map_concat(
-        lambda ch: (np.asarray(ch.X, dtype=np.float64) - mean) @ axis > 0.0, rd
-    )
-
-
-def split_starts(family, data: Data, backend, resp: np.ndarray, fixed=frozenset(),
-                 soft: bool = False) -> list[dict]:
-    """Parameters with one more component: each existing component split in turn.
-
-    Parameters
-    ----------
-    family : Family
-        The family the ``K - 1`` model was fitted with.
-    data : Data
-    backend : NumpyBackend or DaskBackend
-    resp : ndarray of shape (n_samples, K - 1)
-        Responsibilities of the ``K - 1`` model.
-    fixed : frozenset of str
-    soft : bool
-        Divide each row's responsibility smoothly by its standardised
-        coordinate on the principal axis (see :func:`_split_side`) instead
-        of by the side of the hyperplane.  Both halves then keep the whole
-        component's spread, so on rounded data neither starts on a few
-        collinear rows (where a hard split's half can collapse).
-
-    Returns
-    -------
-    starts : list of dict
-        One parameter dict with ``K`` components per splittable component
-        (components whose rows all fall on one side are skipped).
-    """
-    starts = []
-    for j in range(resp.shape[1]):
-        r = resp[:, j]
-        side = _split_side(data, backend, r, soft)
-        a = side * r if soft else np.where(side, r, 0.0)
-        b = r - a
-        if not (a @ data.sample_weight > 0 and b @ data.sample_weight > 0):
-            continue
-        new = np.column_stack([np.delete(resp, j, axis=1), a, b])
-        starts.append(_params(family, data, backend, new, fixed))
-    return [s for s in starts if s is not None]
-
-
-def merge_starts(family, data: Data, backend, resp: np.ndarray, n_pairs: int = 3,
-                 fixed=frozenset()) -> list[dict]:
-    """Parameters with one fewer component: the most overlapping pairs merged.
-
-    Parameters
-    ----------
-    resp : ndarray of shape (n_samples, K + 1)
-        Responsibilities of the ``K + 1`` model.
-    n_pairs : int
-        How many pairs to merge (each gives one start), most overlapping first.
-
-    Returns
-    -------
-    starts : list of dict
-        Parameter dicts with ``K`` components.
-    """
-    K1 = resp.shape[1]
-    if K1 < 2:
-        return []
-    gram = resp.T @ resp  # (K + 1, K + 1); one pass over the responsibilities
-    norms = np.sqrt(np.maximum(np.diag(gram), 1e-300))
-    overlap = gram / norms[:, None] / norms[None, :]
-    a_idx, b_idx = np.triu_indices(K1, 1)
-    order = np.argsort(-overlap[a_idx, b_idx], kind="stable")[:n_pairs]
-    starts = []
-    for p in order:
-        a, b = int(a_idx[p]), int(b_idx[p])
-        keep = [k for k in range(K1) if k not in (a, b)]
-        new = np.column_stack([resp[:, keep], resp[:, a] + resp[:, b]])
-        starts.append(_params(family, data, backend, new, fixed))
-    return [s for s in starts if s is not None]
-
-
-def _params(family, data, backend, resp, fixed) -> dict | None:
-    """One M-step from ``resp``; None when the family cannot estimate from it (singular)."""
-    try:
-        params = params_from_resp(family, data, resp, backend, fixed=fixed)
-    except (ValueError, np.linalg.LinAlgError, FloatingPointError):
-        return None
-    if not all(np.all(np.isfinite(np.asarray(v))) for v in params.values()):
-        return None
-    return params
-
 
 # --------------------------------------------------------------- the search
 class Cell:
@@ -278,6 +146,19 @@ class Problem:
         """Total (weighted) log-likelihood of any fitted model on this problem's rows."""
         return float(model.score(self.Xv, sample_weight=self.w, **self.fit_params)) * self.wsum
 
+    def start_total(self, model) -> float:
+        """Total (weighted) log-likelihood of a model's parameters on this problem's rows.
+
+        The value :meth:`score_total` gives (to rounding), from one E-step of
+        the model's family (:func:`emkit.engine.em.expectation`) on the rows
+        validated once by :meth:`validate`: no input validation or scoring
+        set-up per call, which on a few hundred rows cost more than the pass.
+        Raises what the E-step raises for parameters it cannot evaluate.
+        """
+        _, mean = expectation(model._fitted_family(), model._fitted_params(), self.data_of(model),
+                              self.backend)
+        return float(mean) * self.wsum
+
     def fit(self, model) -> tuple[object | None, str | None, list[str]]:
         """Fit ``model`` on all rows; expected warnings are recorded, failures returned."""
         recorded = []
@@ -344,7 +225,7 @@ def scored_starts(S, starts, k, ct) -> list:
     for params in starts:
         model = S.warm(params, k, ct)
         try:
-            ll0 = S.score_total(model)
+            ll0 = S.start_total(model)
         except (ValueError, ArithmeticError):  # LinAlgError is a ValueError
             continue
         if math.isfinite(ll0):
@@ -378,7 +259,7 @@ def _run_starts(problem: Problem, starts, k, ct, how, current, must: bool) -> Ce
         if not runs:
             continue
         if first == 0 and not must and current.model is not None and (
-            runs[0].key(S) <= (not current.model.degenerate_components_, S.score_total(current.model))
+            runs[0].key(S) <= (not current.model.degenerate_components_, S.start_total(current.model))
         ):
             return None
         for run in runs:
