@@ -193,3 +193,43 @@ def test_plain_em_run_equals_a_reference_em():
     np.testing.assert_allclose(res.params["weights"], w, rtol=1e-10)
     np.testing.assert_allclose(res.params["means"], mu, rtol=1e-10)
     np.testing.assert_allclose(res.params["covariances"], cov, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ct", ["full", "tied"])
+def test_a_narrow_component_takes_the_whitened_form_on_the_small_path(ct, weighted):
+    # a component of variance ~1e-9 far from the centre: the expanded quadratic form
+    # would cancel, so the small path whitens the residuals (and stays on the small path);
+    # its statistics and log-likelihood still equal the plain reference and the generic path
+    fam, data, params = _setup(ct, weighted, reg_covar=1e-12)
+    d = data.X.shape[1]
+    narrow = dict(params)
+    if ct == "full":
+        P = np.array(params["precisions_cholesky"], copy=True)
+        P[1] = np.eye(d) * 3e4  # standard deviation ~3e-5
+        narrow["precisions_cholesky"] = P
+        narrow["covariances"] = np.linalg.inv(P @ P.transpose(0, 2, 1))
+        narrow["means"] = np.array(params["means"], copy=True)
+        narrow["means"][1] = data.X[7] + 1e-5  # rows near it keep a finite density
+    else:
+        narrow["precisions_cholesky"] = np.eye(d) * 3e4
+        narrow["covariances"] = np.eye(d) / 9e8
+        narrow["means"] = data.X[[3, 7, 11]] + 1e-5
+    m = narrow["means"] - fam._centre(d)
+    P3 = np.asarray(narrow["precisions_cholesky"]).reshape(-1, d, d)
+    reach2 = max(float(((data.X - fam._centre(d)) ** 2).sum(axis=1).max()),
+                 float((m * m).sum(axis=1).max()))
+    assert not 8.0 * (d + 1) * gs._EPS * float((P3 * P3).sum(axis=(1, 2)).max()) * reach2 < 1e-8
+    labels = np.full(data.n_samples, -1, dtype=np.intp)
+    got = fam.fused_e_step(data, narrow, labels)
+    assert got is not None
+    stats, loglik = got
+    ref, ref_ll, ref_labels = _reference_e_step(fam, data, narrow)
+    gen, gen_ll = e_step_chunk(fam, narrow, data)
+    assert loglik == pytest.approx(ref_ll, rel=1e-10)
+    assert loglik == pytest.approx(gen_ll, rel=1e-12)
+    for key in ("nk", "sx", "sxx"):
+        scale = np.abs(ref[key]).max()
+        np.testing.assert_allclose(stats[key], ref[key], rtol=0, atol=1e-10 * scale)
+        np.testing.assert_allclose(stats[key], gen[key], rtol=0, atol=1e-12 * scale)
+    np.testing.assert_array_equal(labels, ref_labels)

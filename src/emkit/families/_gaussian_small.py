@@ -24,10 +24,13 @@ module does the same E-step in about twenty calls:
 The arithmetic is the expanded quadratic form of the generic full-covariance
 path (``x'Lx - 2 x'Lm + m'Lm``), taken only where
 :func:`~._linalg._expansion_is_safe`'s bound says it loses less than about
-1e-8 to cancellation (the same test with the same data reach); results
-agree with the generic path to rounding.  A chunk this path does not cover
-(larger, float32, side data, wide features, or any row without a finite log
-density) gets None and goes the generic way.
+1e-8 to cancellation (the same test with the same data reach); past that
+bound (a narrow component far from the centre, common on rounded data) the
+full and tied log densities come from whitened residuals
+``||L_k' (x - m_k)||^2`` in one ``(K, d, n)`` product instead, as the generic
+path's whitened route.  Results agree with the generic path to rounding.  A
+chunk this path does not cover (larger, float32, side data, wide features,
+or any row without a finite log density) gets None and goes the generic way.
 """
 
 from __future__ import annotations
@@ -199,7 +202,7 @@ def small_e_step(covariance_type: str, X, w, centre, params, labels=None, rows=N
             scatter = _layout(d)[2](F[:lin] @ w, 1)[0]
     P = np.asarray(params["precisions_cholesky"], dtype=np.float64)
     m = means - feats.centre
-    theta = np.empty((F.shape[0], K))
+    theta = None
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         log_w = np.log(params["weights"])
         const = -0.5 * d * _LOG_2PI
@@ -207,9 +210,16 @@ def small_e_step(covariance_type: str, X, w, centre, params, labels=None, rows=N
             P3 = P.reshape(-1, d, d)  # (K, d, d) full, (1, d, d) tied
             r2 = max(feats.reach2, float((m * m).sum(axis=1).max()))
             lam = float((P3 * P3).sum(axis=(1, 2)).max())
-            if not 8.0 * (d + 1) * _EPS * lam * r2 < 1e-8:
-                return None  # cancellation: the generic whitened path
             flat, coef, unpack, diag = _layout(d)
+            log_det = np.log(P3.reshape(-1, d * d)[:, diag]).sum(axis=1)
+        if dense and not 8.0 * (d + 1) * _EPS * lam * r2 < 1e-8:
+            # the expanded form would cancel (a narrow component far from the centre):
+            # whitened residuals, ||L_k' (x - m_k)||^2, one (K, d, n) product
+            y = np.matmul(P3.transpose(0, 2, 1), F[lin:lin + d][None] - m[:, :, None])
+            lp = -0.5 * np.einsum("kdn,kdn->kn", y, y)
+            lp += (const + log_det + log_w)[:, None]
+        elif dense:
+            theta = np.empty((F.shape[0], K))
             prec = np.matmul(P3, P3.transpose(0, 2, 1)).reshape(-1, d * d)
             theta[:lin] = (prec[:, flat] * coef).T
             if ct == "full":
@@ -217,16 +227,16 @@ def small_e_step(covariance_type: str, X, w, centre, params, labels=None, rows=N
             else:
                 Lm = m @ prec.reshape(d, d)
             theta[lin:lin + d] = Lm.T
-            log_det = np.log(P3.reshape(-1, d * d)[:, diag]).sum(axis=1)
             theta[-1] = const - 0.5 * (Lm * m).sum(axis=1) + log_det + log_w
         else:
+            theta = np.empty((F.shape[0], K))
             prec = P * P if ct == "diag" else (P * P)[:, None]
             log_det = np.log(P).sum(axis=1) if ct == "diag" else d * np.log(P)
             theta[:d] = -0.5 * prec.T
             theta[d:2 * d] = (m * prec).T
             theta[-1] = const - 0.5 * (m * m * prec).sum(axis=1) + log_det + log_w
-        # (K, n): the reductions over components run along contiguous rows
-        lp = theta.T @ F
+        if theta is not None:  # (K, n): the reductions over components run along contiguous rows
+            lp = theta.T @ F
         mx = lp.max(axis=0)
         if not np.isfinite(mx.sum()):
             return None  # a row without a finite log density: the generic path handles it
