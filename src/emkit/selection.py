@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from . import registry
 from ._neighbours import Problem, refine
 from ._neighbours_large import pass_budget, polish, select_tol
+from .engine._shared_starts import shared_starts
 from .exceptions import DegenerateComponentWarning, DroppedStartWarning
 
 __all__ = ["CRITERIA", "DEFAULTS", "select_model"]
@@ -90,6 +91,7 @@ def _check_variants(family, values, n_features=None) -> list:
     return chosen
 
 
+@shared_starts()  # the fits' family-independent start draws are made once per K
 def select_model(
     X,
     n_components=DEFAULTS["n_components"],

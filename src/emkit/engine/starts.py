@@ -50,6 +50,7 @@ from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
 from ..families._stats import Stats
 from ._order import canonical_centres
+from ._shared_starts import draws
 from .batch import run_em_batch
 from .em import maximization
 from .init import (
@@ -171,40 +172,29 @@ def auto_starts(family: Family, data: Data, n_components: int, rng: np.random.Ra
     soft = float(getattr(family, "init_softening", 0.0))
     # centres live in the family's start coordinates (the rows themselves for most families)
     transform = family.start_transform()
-    view = start_view(data, transform)
-    shift = centre_of(view, backend)
-    # the rows the short runs use: all of them, or a weighted subsample in memory
-    if data.n_samples > SHORT_RUN_SIZE:
-        work = _weighted_subsample(data, backend, shift, rng, SHORT_RUN_SIZE, view=view)
-        work_backend = NumpyBackend()
-    else:
+    hierarchical = bool(getattr(family, "hierarchical_start", False))
+    # what does not depend on the family (shared by the fits of one selection, _shared_starts)
+    shift, work, work_backend, sub, centres = draws(
+        data, K, rng, backend, transform is None,
+        lambda: _draws(data, K, rng, backend, transform, hierarchical))
+    if work is None:  # no subsample: the short runs use all rows
         work, work_backend = data, backend
-    work_view = start_view(work, transform)
     starts: list[tuple[str, object]] = []
-    if getattr(family, "hierarchical_start", False):
-        sub = subsample(data, backend)
-        if sub.n_samples >= K:
-            for kind in ("vvv", "svd", "raw"):
-                starts.append((f"mbhac-{kind}", ("labels", sub, kind)))
-    for i in range(N_KMEANS):
-        starts.append((f"kmeans-{i + 1}", ("kmeans", None, None)))
-    for i in range(N_RANDOM_ROWS):
-        starts.append((f"random-rows-{i + 1}", ("rows", None, None)))
+    if sub is not None and sub.n_samples >= K:
+        for kind in ("vvv", "svd", "raw"):
+            starts.append((f"mbhac-{kind}", ("labels", kind)))
+    starts += [(name, ("centres", C)) for name, C in centres]
     outcomes: list = []  # per start in order: its parameters, or "name: message" of a failure
     seen: list[dict] = []  # the parameters of every start run so far
-    for name, (kind, sub, how) in starts:
+    for name, (kind, how) in starts:
         try:
             with np.errstate(all="ignore"):
                 if kind == "labels":
                     params = _labels_params(family, sub, mbhac_labels(sub, K, how), K, soft, user)
+                elif isinstance(how, Exception):
+                    raise how
                 else:
-                    if kind == "kmeans":
-                        C = kmeans_centres(work_view, K, rng, work_backend, shift,
-                                           sample_size=INIT_SAMPLE_SIZE)
-                    else:
-                        C = random_rows(work_view, K, rng, work_backend, shift)
-                    start = Start(K, centres=canonical_centres(C), shift=shift, softening=soft,
-                                  transform=transform)
+                    start = Start(K, centres=how, shift=shift, softening=soft, transform=transform)
                     params = {**params_from_start(family, work, start, work_backend), **user}
         except START_ERRORS as exc:
             outcomes.append((name, f"{name}: {exc}"))
@@ -251,6 +241,43 @@ def auto_starts(family: Family, data: Data, n_components: int, rng: np.random.Ra
     if work is not data and len(best) > 1:
         best = _settle(family, best, work, work_backend, fixed, label)
     return best, failed
+
+
+def _draws(data: Data, K: int, rng: np.random.RandomState, backend: NumpyBackend, transform,
+           hierarchical: bool):
+    """The family-independent part of :func:`auto_starts`, drawn from ``rng``.
+
+    Returns the start coordinates' centre, the subsample of the short runs
+    and its backend (None, None: all rows), the agglomeration subsample (None without
+    ``hierarchical``) and ``(name, centres or the exception that made them
+    fail)`` of every k-means and random-row start, in order.
+    """
+    view = start_view(data, transform)
+    shift = centre_of(view, backend)
+    # the rows the short runs use: all of them, or a weighted subsample in memory
+    work = work_backend = None
+    run_view, run_backend = view, backend
+    if data.n_samples > SHORT_RUN_SIZE:
+        work = _weighted_subsample(data, backend, shift, rng, SHORT_RUN_SIZE, view=view)
+        work_backend = run_backend = NumpyBackend()
+        run_view = start_view(work, transform)
+    sub = subsample(data, backend) if hierarchical else None
+    names = [f"kmeans-{i + 1}" for i in range(N_KMEANS)]
+    names += [f"random-rows-{i + 1}" for i in range(N_RANDOM_ROWS)]
+    centres = []
+    for name in names:
+        try:
+            with np.errstate(all="ignore"):
+                if name.startswith("kmeans"):
+                    C = kmeans_centres(run_view, K, rng, run_backend, shift,
+                                       sample_size=INIT_SAMPLE_SIZE)
+                else:
+                    C = random_rows(run_view, K, rng, run_backend, shift)
+                C = canonical_centres(C)
+        except START_ERRORS as exc:
+            C = exc
+        centres.append((name, C))
+    return shift, work, work_backend, sub, centres
 
 
 def _settle(family: Family, best: list[Candidate], work: Data, backend: NumpyBackend,

@@ -47,6 +47,8 @@ MODELS_1D = ("E", "V")
 SKLEARN_ALIASES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
 
 _INNER_TOL = 1e-13
+#: models whose M-step iterates (closed form with one component, :func:`_one_component`)
+_ITERATIVE = ("VEI", "VEE", "VEV", "EVE", "VVE")
 _INNER_MAX = 1000
 #: first and largest over-relaxation factor of the orientation updates (see _common_orientation)
 _RELAX_START = 2.0
@@ -204,6 +206,8 @@ def structured_covariances(model: str, W: np.ndarray, nk: np.ndarray,
         om, L = _eigh_desc(W)
         a = om.sum(axis=0) / n  # lambda * A
         return np.einsum("kab,b,kcb->kac", L, a, L)
+    if K == 1 and model in _ITERATIVE:
+        return _one_component(model, W, nk, diagW)
     if model == "VEI":
         return _vei(W, nk, diagW, previous)
     if model == "VEE":
@@ -213,6 +217,25 @@ def structured_covariances(model: str, W: np.ndarray, nk: np.ndarray,
     if model in ("EVE", "VVE"):
         return _common_orientation(model, W, nk, previous)
     raise ValueError(f"unknown covariance model {model!r}")
+
+
+def _one_component(model, W, nk, diagW):
+    """The iterative models' M-step with one component, in closed form.
+
+    With ``K = 1`` equal and variable coincide: ``VEI`` is ``VVI`` (the
+    scatter's diagonal over ``n``) and ``VEE``, ``VEV``, ``EVE`` and ``VVE``
+    are ``VVV`` (the scatter over ``n``), the fixed points their inner
+    iterations converge to (slowly, from a warm start far from them).
+    Eigenvalues are floored at ``eps`` times the largest, as the iterations
+    floor them, so a scatter flat in some direction still gives a regular
+    covariance.
+    """
+    eps = np.finfo(np.float64).eps
+    if model == "VEI":
+        return _diag(np.maximum(diagW, diagW.max() * eps) / nk[:, None])
+    om, L = _eigh_desc(W)
+    om = np.maximum(om, om.max() * eps)
+    return np.einsum("kab,kb,kcb->kac", L, om / nk[:, None], L)
 
 
 def _vei(W, nk, diagW, previous):
