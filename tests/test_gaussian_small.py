@@ -89,7 +89,7 @@ def test_expectation_takes_the_small_path_and_keeps_labels(monkeypatch):
     stats, ll = expectation(fam, params, data, NumpyBackend(n_jobs=1), keeper)
     calls = []
     real = gs.small_e_step
-    monkeypatch.setattr("emkit.families.gaussian.small_e_step",
+    monkeypatch.setattr("emkit.families._gaussian_chunk.small_e_step",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     expectation(fam, params, data, NumpyBackend(n_jobs=1))
     assert calls == [1]
@@ -124,7 +124,7 @@ def test_chunked_passes_take_the_small_path_chunk_by_chunk(ct, weighted, n_jobs,
     fam, data, params = _setup(ct, weighted)
     rows = []
     real = gs.small_e_step
-    monkeypatch.setattr("emkit.families.gaussian.small_e_step",
+    monkeypatch.setattr("emkit.families._gaussian_chunk.small_e_step",
                         lambda *a, **k: rows.append(a[6]) or real(*a, **k))
     keeper = LabelKeeper()
     stats, ll = expectation(fam, params, data, NumpyBackend(chunk_size=64, n_jobs=n_jobs), keeper)

@@ -112,6 +112,14 @@ def _features_for(X, w, centre, covariance_type: str, n_components: int):
     return _features(X, w, centre, quadratic)
 
 
+def fits_cache(X, covariance_type: str) -> bool:
+    """Whether ``X`` is small enough for this path's cached feature rows
+    (:data:`MAX_ROWS` rows, :data:`MAX_FEATURE_VALUES` values)."""
+    n, d = X.shape
+    quadratic = covariance_type in ("full", "tied")
+    return n <= MAX_ROWS and ((d * (d + 1) // 2 if quadratic else d) + d + 1) * n <= MAX_FEATURE_VALUES
+
+
 def _features(X, w, centre, quadratic: bool) -> _Features:
     key = (id(X), quadratic)
     # under the lock: the chunks of one pass, mapped over threads, build the entry once

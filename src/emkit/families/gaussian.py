@@ -45,7 +45,7 @@ from ._gaussian_batch import GaussianBatchHooks
 from ._gaussian_describe import GaussianDescription
 from ._gaussian_missing import MissingCellHooks
 from ._gaussian_products import cached_moments, log_densities, moments
-from ._gaussian_small import small_e_step
+from ._gaussian_chunk import fused_e_step
 from ._mclust_models import MODEL_NAMES, MODELS_1D
 from ._scale import WeightedMoments, feature_scale, whitened_min_eigenvalues
 
@@ -280,10 +280,10 @@ class GaussianFamily(GaussianBatchHooks, GaussianDescription, MissingCellHooks, 
         return lp, cache
 
     def fused_e_step(self, chunk, params, labels=None, rows=None):
-        """The low-overhead E-step of float64 data (:mod:`._gaussian_small`)."""
+        """The low-overhead E-step of float64 data (:mod:`._gaussian_small`, :mod:`._gaussian_chunk`)."""
         if chunk.aux:
             return None
-        return small_e_step(self.covariance_type, chunk.X, chunk.sample_weight,
+        return fused_e_step(self.covariance_type, chunk.X, chunk.sample_weight,
                             self._centre(chunk.X.shape[1]), params, labels, rows)
 
     def suff_stats(self, X, resp, aux, cache=None):
