@@ -52,7 +52,8 @@ def _reference(X, w, params, covs, centre):
     r = np.exp(lp - norm[:, None]) * w[:, None]
     Xc = X - centre
     return {"loglik": float(w @ norm) / w.sum(), "nk": r.sum(axis=0), "sx": r.T @ Xc,
-            "sxx": np.einsum("nk,na,nb->kab", r, Xc, Xc), "total": (Xc * w[:, None]).T @ Xc}
+            "sxx": np.stack([(Xc * r[:, k, None]).T @ Xc for k in range(K)]),
+            "total": (Xc * w[:, None]).T @ Xc}
 
 
 @pytest.fixture
@@ -70,13 +71,13 @@ def taken(monkeypatch):
     return seen
 
 
-@pytest.mark.parametrize("ct", ["full", "tied", "diag", "spherical"])
-@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ct, weighted", [("full", False), ("full", True), ("tied", False),
+                                          ("tied", True), ("diag", True), ("spherical", False)])
 def test_fused_chunks_equal_the_plain_reference(ct, weighted, taken):
-    X, w, fam, params, covs = _setup(ct, weighted=weighted)
-    assert not fits_cache(X, ct) or ct in ("diag", "spherical")
-    if fits_cache(X, ct):  # narrow feature rows: make the data too long for the cache instead
-        X, w = np.tile(X, (5, 1)), np.tile(w, 5)
+    # narrow feature rows (diag, spherical): data too long for the small path's cache instead
+    narrow = ct in ("diag", "spherical")
+    X, w, fam, params, covs = _setup(ct, n=66_000 if narrow else 16_000, weighted=weighted)
+    assert not fits_cache(X, ct)
     stats_, loglik = expectation(fam, params, Data(X, w), NumpyBackend(4096, n_jobs=2))
     assert taken["taken"] == -(-X.shape[0] // 4096) and taken["declined"] == 0
     ref = _reference(X, w, params, covs, fam._centre(D))
@@ -126,3 +127,18 @@ def test_an_unsafe_chunk_and_a_zero_weight_go_the_generic_way(taken):
     ref = _reference(X, w, params, covs, fam._centre(D))
     assert l0 == pytest.approx(ref["loglik"], rel=1e-12)
     np.testing.assert_allclose(s0["nk"], ref["nk"], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("ct", ["full", "diag"])
+def test_float32_rows_take_the_fused_chunks_in_float64_arithmetic(ct, taken):
+    # the feature rows of float32 data are float64 (as on the generic path): the
+    # plain float64 reference on the same float32 values agrees to 1e-12
+    X, w, fam, params, covs = _setup(ct, n=9000, weighted=True)
+    X32 = X.astype(np.float32)
+    stats_, loglik = expectation(fam, params, Data(X32, w), NumpyBackend(4096))
+    assert taken["taken"] == 3 and taken["declined"] == 0
+    ref = _reference(X32.astype(np.float64), w, params, covs, fam._centre(D))
+    assert loglik == pytest.approx(ref["loglik"], rel=1e-12)
+    np.testing.assert_allclose(stats_["nk"], ref["nk"], rtol=1e-12)
+    want = ref["sxx"] if ct == "full" else np.einsum("kaa->ka", ref["sxx"])
+    np.testing.assert_allclose(stats_["sxx"], want, rtol=1e-10, atol=1e-10 * np.abs(want).max())

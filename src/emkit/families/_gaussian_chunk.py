@@ -1,7 +1,7 @@
-"""The fused E-step of one chunk of large in-memory float64 data (issue 15).
+"""The fused E-step of one chunk of large in-memory data (issue 15).
 
-Data of more rows than :data:`._gaussian_small.MAX_ROWS` has its feature rows
-built chunk by chunk (they are too large to keep), and took the generic path
+Float64 data too large for the cached feature rows of :mod:`._gaussian_small`
+(and float32 data) has its feature rows built chunk by chunk, and took the generic path
 (:func:`emkit.engine.em.e_step_chunk`): the family's log densities, then
 ``normalize_log``, then the moments, some sixty NumPy calls and a dozen
 passes over ``(n, K)`` arrays per chunk.  This module does the same E-step of
@@ -19,7 +19,8 @@ small data:
 Full covariance takes it only where every component's expanded quadratic
 form is safe (:func:`~._linalg.safe_components`, the generic path's test),
 before the products are filled; tied covariance whitens the rows once for
-the shared ``x'Lx`` (as the generic path).  Float32, side data, a
+the shared ``x'Lx`` (as the generic path).  Float32 rows are taken too (their
+feature rows are float64, as on the generic path).  Side data, a
 component of zero weight or a row without a finite log density go the
 generic way (None), which gives the same values to rounding.
 """
@@ -37,13 +38,14 @@ MAX_CHUNK_ROWS = 2**17
 
 
 def fused_e_step(covariance_type: str, X, w, centre, params, labels=None, rows=None):
-    """The family's fused E-step: :func:`._gaussian_small.small_e_step` for data
-    whose feature rows it caches, else :func:`chunk_e_step` of the rows
-    ``rows[0]:rows[1]`` (one chunk of a pass); None where neither applies
-    (the generic path then takes the chunk).  Arguments as ``small_e_step``."""
+    """The family's fused E-step: :func:`._gaussian_small.small_e_step` for float64
+    data whose feature rows it caches, else :func:`chunk_e_step` of the rows
+    ``rows[0]:rows[1]`` (one chunk of a pass; float32 data of any size); None
+    where neither applies (the generic path then takes the chunk).  Arguments
+    as ``small_e_step``."""
     out = small_e_step(covariance_type, X, w, centre, params, labels, rows)
-    if (out is None and rows is not None and type(X) is np.ndarray and X.dtype == np.float64
-            and not fits_cache(X, covariance_type)):
+    if out is None and rows is not None and type(X) is np.ndarray and (
+            X.dtype == np.float32 or (X.dtype == np.float64 and not fits_cache(X, covariance_type))):
         a, b = rows
         out = chunk_e_step(covariance_type, X[a:b], w[a:b], centre, params, labels)
     return out
@@ -55,8 +57,10 @@ def chunk_e_step(covariance_type: str, X, w, centre, params, labels=None):
     Parameters
     ----------
     covariance_type : {"full", "tied", "diag", "spherical"}
-    X : ndarray of shape (n_rows, n_features), float64
-        The chunk's rows.
+    X : ndarray of shape (n_rows, n_features), float64 or float32
+        The chunk's rows.  The feature rows of the types taken here are
+        float64 for float32 rows too (:func:`~._linalg.feature_rows`), as on
+        the generic path, so both give the same values.
     w : ndarray of shape (n_rows,)
         Their sample weights.
     centre : ndarray of shape (n_features,)
