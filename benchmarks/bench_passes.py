@@ -166,6 +166,14 @@ def install(rec: Recorder) -> None:
     for name in ("score_total", "start_total"):
         if hasattr(nb.Problem, name):
             setattr(nb.Problem, name, scoring(getattr(nb.Problem, name)))
+    if hasattr(nb.Problem, "start_scorer"):  # the split / merge starts, without estimators
+        orig_scorer = nb.Problem.start_scorer
+
+        def start_scorer(self, k, ct):
+            return (lambda total: lambda params: scoring(lambda s, p: total(p))(self, params))(
+                orig_scorer(self, k, ct))
+
+        nb.Problem.start_scorer = start_scorer
     orig_criteria = sel._criteria
 
     def criteria(*a, **k):

@@ -230,3 +230,21 @@ def test_vev_nine_on_faithful_reaches_mclusts_fit():
     assert mclust_ll == pytest.approx(-1088.3097, abs=1e-4)
     assert not nine["degenerate"] and nine["monotone"] is True
     assert nine["log_likelihood"] >= max(eight["log_likelihood"], mclust_ll)
+
+
+def test_search_helpers_equal_the_estimator_methods(faithful):
+    # the neighbour search's responsibilities and start scores skip input validation;
+    # they must equal predict_proba and the score of a warmed estimator
+    problem = _neighbours.Problem.validate(emkit.GaussianMixture, "covariance_type", 3,
+                                           {"random_state": 0}, "full", faithful, None, {}, ())
+    for ct in ("full", "tied", "diag", "spherical"):
+        model = emkit.GaussianMixture(3, covariance_type=ct, random_state=0).fit(faithful)
+        np.testing.assert_array_equal(problem.responsibilities(model),
+                                      model.predict_proba(faithful))
+        resp = model.predict_proba(faithful)
+        data = problem.data_of(model)
+        starts = _neighbours.split_starts(model._fitted_family(), data, NumpyBackend(), resp)
+        total = problem.start_scorer(4, ct)
+        for params in starts:
+            warmed = problem.warm(params, 4, ct)
+            assert total(params) == pytest.approx(problem.score_total(warmed), rel=1e-12)

@@ -39,7 +39,7 @@ from ._neighbour_moves import merge_starts, split_starts
 from ._validation import check_sample_weight
 from .backends.dask_backend import is_dask_array
 from .backends.numpy_backend import Data, NumpyBackend
-from .engine.em import expectation
+from .engine.em import expectation, normalize_log
 
 #: rows the neighbour search looks at (a fixed subsample when there are more)
 SEARCH_ROWS = 10_000
@@ -159,6 +159,53 @@ class Problem:
                               self.backend)
         return float(mean) * self.wsum
 
+    def responsibilities(self, model) -> np.ndarray:
+        """``model.predict_proba(self.Xv, **self.fit_params)``, the same chunks and
+        arithmetic, without validating the rows again (:meth:`validate` did).
+
+        Returns
+        -------
+        resp : ndarray of shape (n_rows, n_components)
+        """
+        n, d = self.Xv.shape
+        family = model._fitted_family()
+        params = model._fitted_params()
+        data = Data(self.Xv, np.ones(n), family.side_aux(n, d, dict(self.fit_params),
+                                                        "predict/score"))
+        with np.errstate(divide="ignore"):
+            log_w = np.log(model.weights_)
+
+        def run(ch):
+            lp = np.asarray(family.log_prob(ch.X, params, ch.aux), dtype=np.float64) + log_w
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return normalize_log(lp, log_w)[1]
+
+        return model._backend_for(self.Xv).map_concat(run, data, model.n_components)
+
+    def start_scorer(self, k, ct):
+        """``params -> start_total(self.warm(params, k, ct))`` without building the estimator.
+
+        The split / merge starts of one search are many and only the best
+        few are run; warming an estimator for each (its derived attributes,
+        such as mclust's volume, shape and orientation) cost more than
+        scoring it.  One estimator of ``k`` components of type ``ct`` gives
+        the family and the rows once; each start is then one E-step.
+        """
+        model = self.make(k, ct)
+        model.n_features_in_ = self.Xv.shape[1]
+        base = model._configured_family()
+        data = self.data_of(model)
+        keys = tuple(model._param_attrs)
+
+        def total(params) -> float:
+            # what warm() stores and _fitted_params() gives back
+            p = {"weights": np.asarray(params["weights"], dtype=np.float64),
+                 **{key: np.asarray(params[key]) for key in keys}}
+            _, mean = expectation(base.for_params(p), p, data, self.backend)
+            return float(mean) * self.wsum
+
+        return total
+
     def fit(self, model) -> tuple[object | None, str | None, list[str]]:
         """Fit ``model`` on all rows; expected warnings are recorded, failures returned."""
         recorded = []
@@ -200,7 +247,7 @@ def _search_and_fit(problem: Problem, source, k, ct, how, current, must: bool) -
     ``current`` on the subsample (unless ``must``) or every start failed.
     """
     S = problem.search
-    resp = source.predict_proba(S.Xv, **S.fit_params)
+    resp = S.responsibilities(source)
     data = S.data_of(source)
     if how == "split":
         starts = split_starts(source._fitted_family(), data, S.backend, resp)
@@ -218,27 +265,28 @@ def _search_and_fit(problem: Problem, source, k, ct, how, current, must: bool) -
 
 
 def scored_starts(S, starts, k, ct) -> list:
-    """The ``starts`` (parameter dicts) warmed on the problem ``S`` with ``k``
-    components of type ``ct`` and scored there, best first: a list of
-    ``(log-likelihood, order, model)``; a start that does not score finitely is left out."""
+    """The ``starts`` (parameter dicts) scored on the problem ``S`` as starts of ``k``
+    components of type ``ct``, best first: a list of ``(log-likelihood, order, params)``;
+    a start that does not score finitely is left out."""
     scored = []
+    total = S.start_scorer(k, ct) if starts else None
     for params in starts:
-        model = S.warm(params, k, ct)
         try:
-            ll0 = S.start_total(model)
+            ll0 = total(params)
         except (ValueError, ArithmeticError):  # LinAlgError is a ValueError
             continue
         if math.isfinite(ll0):
-            scored.append((ll0, len(scored), model))
+            scored.append((ll0, len(scored), params))
     scored.sort(key=lambda t: (-t[0], t[1]))
     return scored
 
 
-def short_batch(S, scored, first: int) -> list:
-    """The models ``scored[first:first + SHORT_RUNS]`` run for ``SHORT_ITER`` passes on
-    ``S``: the Cells of those that fitted."""
+def short_batch(S, scored, first: int, k, ct) -> list:
+    """The starts ``scored[first:first + SHORT_RUNS]`` run for ``SHORT_ITER`` passes on
+    ``S`` with ``k`` components of type ``ct``: the Cells of those that fitted."""
     runs = []
-    for _, _, model in scored[first:first + SHORT_RUNS]:
+    for _, _, params in scored[first:first + SHORT_RUNS]:
+        model = S.warm(params, k, ct)
         model.max_iter = SHORT_ITER
         fitted, _, _ = S.fit(model)
         if fitted is not None:
@@ -254,7 +302,7 @@ def _run_starts(problem: Problem, starts, k, ct, how, current, must: bool) -> Ce
     # batches of SHORT_RUNS starts, best first; the next batch only while every
     # continued fit so far ended degenerate
     for first in range(0, len(scored), SHORT_RUNS):
-        runs = short_batch(S, scored, first)
+        runs = short_batch(S, scored, first, k, ct)
         runs.sort(key=lambda c: c.key(S), reverse=True)
         if not runs:
             continue

@@ -146,7 +146,7 @@ class _Search:
         # batches of SHORT_RUNS starts, best first; the next batch only while every
         # settled run so far is degenerate
         for first in range(0, len(scored), SHORT_RUNS):
-            runs = short_batch(S, scored, first)
+            runs = short_batch(S, scored, first, k, ct)
             if not runs:
                 continue
             top = max(runs, key=lambda c: _mean_key(c, S))
