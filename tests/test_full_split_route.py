@@ -9,6 +9,7 @@ textbook weighted moments about each component's mean.
 
 import numpy as np
 import pytest
+from _plain_em import plain_em_trace
 from scipy import stats
 from scipy.special import logsumexp
 
@@ -69,26 +70,6 @@ def test_thin_far_component_is_whitened_and_the_others_expanded():
     np.testing.assert_allclose(got["sxx"], sxx, rtol=1e-11, atol=1e-8)
 
 
-def _reference_em(X, w, start, n_iter):
-    """Mean weighted log-likelihood of the start and after each plain EM step."""
-    weights, means, covs = start
-    K, d = means.shape
-    trace = []
-    for it in range(n_iter + 1):
-        lp = np.column_stack([np.log(weights[k]) + stats.multivariate_normal(means[k], covs[k]).logpdf(X)
-                              for k in range(K)])
-        norm = logsumexp(lp, axis=1)
-        trace.append(float(w @ norm / w.sum()))
-        if it == n_iter:
-            break
-        r = np.exp(lp - norm[:, None]) * w[:, None]
-        nk = r.sum(axis=0) + 10 * np.finfo(float).eps
-        weights, means = nk / nk.sum(), (r.T @ X) / nk[:, None]
-        covs = np.stack([(r[:, k, None] * (X - means[k])).T @ (X - means[k]) / nk[k]
-                         for k in range(K)]) + REG * np.eye(d)
-    return np.array(trace)
-
-
 def _central_thin_data(n=4000, d=3):
     """Broad clusters at -20 and +20 and a thin one (sd 1e-2) at the centre: the
     far rows make the thin component's expansion unsafe, while its moments about
@@ -117,6 +98,6 @@ def test_split_route_em_equals_a_plain_reference_em(chunk_size, n_jobs):
     res = run_em(fam, params, Data(X, w), NumpyBackend(chunk_size, n_jobs), tol=0.0,
                  max_iter=6, warn_decrease=False)
     got = np.concatenate([[res.initial_log_likelihood], res.history])
-    ref = _reference_em(X, w, start, 6)
+    ref = plain_em_trace(X, w, start, "full", 6, REG)
     assert ref[-1] > ref[0] + 1e-3  # the run moves
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0)

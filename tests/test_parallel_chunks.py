@@ -7,8 +7,8 @@ emkit's feature maps, stacked products and chunking.
 
 import numpy as np
 import pytest
-from scipy import stats
-from scipy.special import logsumexp
+
+from _plain_em import plain_em_trace
 
 from emkit.backends.numpy_backend import Data, NumpyBackend, default_chunk_size, default_n_jobs
 from emkit.engine.em import run_em
@@ -33,16 +33,6 @@ def _covs(ct, cov, d, K):
             "spherical": np.full(K, np.diag(cov).mean())}[ct]
 
 
-def _full(ct, c, d, K):
-    if ct == "full":
-        return c
-    if ct == "tied":
-        return np.broadcast_to(c, (K, d, d))
-    if ct == "diag":
-        return np.stack([np.diag(v) for v in c])
-    return np.stack([v * np.eye(d) for v in c])
-
-
 def _start(X, K, ct, seed=1):
     rng = np.random.default_rng(seed)
     d = X.shape[1]
@@ -53,34 +43,7 @@ def _start(X, K, ct, seed=1):
 
 def _reference_em(X, w, K, ct, n_iter):
     """Mean weighted log-likelihood of the start and after each of ``n_iter`` plain EM steps."""
-    n, d = X.shape
-    weights, means, covs = _start(X, K, ct)
-    trace = []
-    for it in range(n_iter + 1):
-        C = _full(ct, covs, d, K)
-        lp = np.column_stack([np.log(weights[k]) + stats.multivariate_normal(means[k], C[k]).logpdf(X)
-                              for k in range(K)])
-        norm = logsumexp(lp, axis=1)
-        trace.append(float(w @ norm / w.sum()))
-        if it == n_iter:
-            break
-        r = np.exp(lp - norm[:, None]) * w[:, None]
-        nk = r.sum(axis=0) + 10 * np.finfo(float).eps
-        weights = nk / nk.sum()
-        means = (r.T @ X) / nk[:, None]
-        full = np.empty((K, d, d))
-        for k in range(K):
-            D = X - means[k]
-            full[k] = (r[:, k, None] * D).T @ D / nk[k]
-        if ct == "full":
-            covs = full + REG * np.eye(d)
-        elif ct == "tied":
-            covs = (full * nk[:, None, None]).sum(axis=0) / nk.sum() + REG * np.eye(d)
-        elif ct == "diag":
-            covs = np.einsum("kii->ki", full) + REG
-        else:
-            covs = np.einsum("kii->ki", full).mean(axis=1) + REG
-    return np.array(trace)
+    return plain_em_trace(X, w, _start(X, K, ct), ct, n_iter, REG)
 
 
 def _emkit_em(X, w, K, ct, n_iter, chunk_size, n_jobs):

@@ -107,41 +107,18 @@ def _whitened_moments(resp, F, Yt, P, m) -> dict:
     return {"sx": s1 + nk[:, None] * m, "sxx": sxx, "nk": nk}
 
 
-def _expansion_is_safe(Xt: np.ndarray, P: np.ndarray, m: np.ndarray) -> bool:
-    """Whether ``x'Lx - 2 x'Lm + m'Lm`` loses less than ~1e-8 to cancellation.
-
-    The expanded quadratic form rounds each term to ``eps * lambda_max(L) *
-    R**2`` (``R`` bounding ``|x - c|`` and ``|m|``), which grows without
-    bound for a component collapsing onto a point; the whitened form
-    ``|x P - m P|**2`` does not.  ``lambda_max`` is bounded by
-    ``trace(L) = ||P||_F**2``.
-
-    Parameters
-    ----------
-    Xt : ndarray of shape (n_features, n_samples)
-        Centred rows, transposed.
-    P : ndarray of shape (n_components, n_features, n_features)
-    m : ndarray of shape (n_components, n_features)
-        Centred means.
-    """
-    if Xt.shape[1] == 0:
-        return True
-    reach = np.maximum(Xt.max(axis=1), -Xt.min(axis=1)).astype(np.float64)
-    r2 = max(float(reach @ reach), float((m * m).sum(axis=1).max()))
-    lam = float((P * P).sum(axis=(1, 2)).max())
-    d = Xt.shape[0]
-    return 8.0 * (d + 1) * _EPS64 * lam * r2 < 1e-8
-
-
 def safe_components(Xt: np.ndarray, P: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Per component, whether its expanded quadratic form loses less than ~1e-8.
 
-    :func:`_expansion_is_safe`'s bound, taken for each component ``k``
-    with its own ``trace(L_k)`` and ``|m_k|`` and with ``R`` the chunk's
-    largest row norm ``max_i |x_i - c|`` (at most the norm of the
-    per-feature reach used there, up to ``sqrt(d)`` times smaller): a thin
-    component far from the centre no longer sends every component of the
-    chunk to the slower whitened form.
+    The expanded form ``x'Lx - 2 x'Lm + m'Lm`` rounds each term to about
+    ``eps * lambda_max(L) * R**2`` (``R`` bounding ``|x - c|`` and ``|m|``),
+    which grows without bound for a component collapsing onto a point; the
+    whitened form ``|x P - m P|**2`` does not.  ``lambda_max`` is bounded by
+    ``trace(L) = ||P||_F**2``.  The bound is taken for each component ``k``
+    with its own ``trace(L_k)`` and ``|m_k|``, and ``R`` the chunk's largest
+    row norm ``max_i |x_i - c|``: a thin component far from the centre is
+    whitened alone instead of sending every component of the chunk to the
+    slower whitened form.
 
     Parameters
     ----------
