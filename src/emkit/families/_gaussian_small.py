@@ -23,8 +23,9 @@ module does the same E-step in about twenty calls:
 
 The arithmetic is the expanded quadratic form of the generic full-covariance
 path (``x'Lx - 2 x'Lm + m'Lm``), taken only where
-:func:`~._linalg._expansion_is_safe`'s bound says it loses less than about
-1e-8 to cancellation (the same test with the same data reach); past that
+:func:`~._linalg.safe_components`' bound, taken for all components at once
+with the data's per-feature reach, says it loses less than about 1e-8 to
+cancellation; past that
 bound (a narrow component far from the centre, common on rounded data) the
 full and tied log densities come from whitened residuals
 ``||L_k' (x - m_k)||^2`` in one ``(K, d, n)`` product instead, as the generic
