@@ -55,6 +55,7 @@ Nakano, Ghahramani & Hinton (SMEM, Neural Computation 12:2109-2128, 2000).
 from __future__ import annotations
 
 import math
+import weakref
 
 from ._neighbours import (
     MERGE_PAIRS,
@@ -116,12 +117,18 @@ def _beats(a: tuple, b: tuple) -> bool:
     return a[1] > b[1] + MARGIN
 
 
+#: per selection problem: the split / merge candidates already found on its subsample
+#: (:meth:`_Search.candidate`) and the cells already screened by :func:`repair_along_k`
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 class _Search:
     """The neighbour search of one covariance type on the subsample."""
 
     def __init__(self, problem, ct):
         self.problem, self.S, self.ct = problem, problem.search, ct
         self._settled = {}  # id(cell) -> (cell, its fit settled on S)
+        self.memo = _MEMO.setdefault(problem, {})
 
     def settled(self, cell, k):
         hit = self._settled.get(id(cell))
@@ -132,7 +139,20 @@ class _Search:
 
     def candidate(self, source, k, how, soft=False):
         """The best split / merge start of ``source`` run to convergence on S (a Cell or None);
-        ``soft``: the soft splits of :func:`emkit._neighbours.split_starts`."""
+        ``soft``: the soft splits of :func:`emkit._neighbours.split_starts`.
+
+        Found once per source fit and settings: the split that :meth:`improve`
+        tried is the first one :func:`repair_along_k` screens."""
+        S, ct = self.S, self.ct
+        key = ("candidate", id(source), k, ct, how, soft, S.base.get("max_iter"), S.base.get("tol"))
+        hit = self.memo.get(key)
+        if hit is not None and hit[0] is source:
+            return hit[1]
+        best = self._candidate(source, k, how, soft)
+        self.memo[key] = (source, best)
+        return best
+
+    def _candidate(self, source, k, how, soft):
         S, ct = self.S, self.ct
         resp = source.predict_proba(S.Xv, **S.fit_params)
         data = S.data_of(source)
@@ -214,7 +234,10 @@ def repair_along_k(problem, cells: dict, ct) -> None:
     the search subsample (hard splits, then soft ones); when every one of them
     ends degenerate there, none is continued on all rows (on the 50,000-row
     anisotropic data, VEV at K = 9 continued sixteen split starts on all rows,
-    about 75 s CPU, all of them degenerate).
+    about 75 s CPU, all of them degenerate).  A pair of fits (the neighbour's
+    and the cell's) screened without result is not screened again when
+    :func:`polish` repairs the covariance type again, and the hard splits that
+    :meth:`_Search.improve` already settled are not settled twice.
     """
     search = _Search(problem, ct)
     for k in sorted(cells):
@@ -226,8 +249,14 @@ def repair_along_k(problem, cells: dict, ct) -> None:
             ll, prev = problem.loglik(current.model), problem.loglik(source.model)
             if ll >= prev - _MONOTONE_RTOL * max(1.0, abs(prev)):
                 continue
+            # the same two fits screened before (a later pass of polish): not again
+            key = ("screened", id(source.model), id(current.model), k, ct)
+            seen = search.memo.get(key)
+            if seen is not None and seen[0] is source.model and seen[1] is current.model:
+                continue
             if not any(_viable(search.candidate(source.model, k, "split", soft))
                        for soft in (False, True)):
+                search.memo[key] = (source.model, current.model)
                 continue
         cand = _search_and_fit(problem, source.model, k, ct, "split", current, True)
         if cand is not None and cand.key(problem) > current.key(problem):
