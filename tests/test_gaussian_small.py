@@ -233,3 +233,50 @@ def test_a_narrow_component_takes_the_whitened_form_on_the_small_path(ct, weight
         np.testing.assert_allclose(stats[key], ref[key], rtol=0, atol=1e-10 * scale)
         np.testing.assert_allclose(stats[key], gen[key], rtol=0, atol=1e-12 * scale)
     np.testing.assert_array_equal(labels, ref_labels)
+
+
+def test_flush_tiny_zeroes_only_the_gaps_past_the_bound():
+    gaps = np.array([[0.0, -1.0, -599.9, -600.0, -600.1, -720.0, -np.inf]])
+    gs.flush_tiny(gaps)
+    np.testing.assert_array_equal(gaps, [[0.0, -1.0, -599.9, -600.0, -np.inf, -np.inf, -np.inf]])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ct", TYPES)
+def test_separated_data_with_subnormal_shares_equals_the_plain_reference(ct, weighted):
+    # clusters far apart in units of their spread: some shares of the plain E-step are
+    # subnormal (below 2.2e-308) and many below exp(-600); the fused E-step (one run and
+    # batched) takes them as zero and still equals the reference to rounding
+    from emkit.families._gaussian_batch import batch_e_step
+
+    rng = np.random.default_rng(3)
+    X = np.concatenate([rng.normal([0.0, 0.0], 1.0, size=(100, 2)),
+                        rng.normal([38.0, 0.0], 1.0, size=(100, 2)),
+                        rng.normal([19.0, 33.0], 1.0, size=(100, 2))]) + [50.0, 70.0]
+    w = rng.uniform(0.5, 2.0, size=len(X)) if weighted else np.ones(len(X))
+    mean = w @ X / w.sum()
+    fam = gaussian_family(ct, 1e-6, mean, 2, data_variance=w @ (X - mean) ** 2 / w.sum())
+    data = Data(X, w, mean=mean)
+    resp = np.zeros((len(X), 3))
+    resp[np.arange(len(X)), np.repeat([0, 1, 2], 100)] = 1.0
+    params = params_from_resp(fam, data, resp, NumpyBackend(n_jobs=1))
+    ref, ref_ll, _ = _reference_e_step(fam, data, params)
+    # what the test is about: the plain E-step has shares in the subnormal range
+    plain = _reference_shares(fam, data, params)
+    assert ((plain > 0.0) & (plain < np.finfo(np.float64).tiny)).sum() > 50
+    runs = batch_e_step(ct, X, w, fam._centre(2), [params, params])
+    assert runs is not None
+    for stats, loglik in [fam.fused_e_step(data, params), *runs]:
+        assert loglik == pytest.approx(ref_ll, rel=1e-12)
+        for key in ("nk", "sx", "sxx"):
+            scale = np.abs(ref[key]).max()
+            np.testing.assert_allclose(stats[key], ref[key], rtol=0, atol=1e-12 * scale)
+
+
+def _reference_shares(fam, data, params):
+    """Responsibilities of the plain E-step (scipy densities), unflushed."""
+    K, d = params["means"].shape
+    covs = full_matrices(params["covariances"], fam.covariance_type, K, d)
+    lp = np.column_stack([st.multivariate_normal(params["means"][k], covs[k]).logpdf(data.X)
+                          for k in range(K)]) + np.log(params["weights"])
+    return np.exp(lp - np.logaddexp.reduce(lp, axis=1)[:, None])

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._covariance import covariance_step
-from ._gaussian_small import _features_for, _layout
+from ._gaussian_small import _features_for, _layout, flush_tiny
 from ._linalg import precision_cholesky_full
 
 #: largest number of rows of a batch (its (R K, n) log densities grow with the runs)
@@ -126,6 +126,7 @@ def batch_e_step(covariance_type: str, X, w, centre, params_list):
         if not np.isfinite(mx.sum()):
             return None  # a row without a finite log density: the generic path handles it
         lp -= mx[:, None, :]
+        flush_tiny(lp)
         np.exp(lp, out=lp)
         s = lp.sum(axis=1)
         lp /= s[:, None, :]
