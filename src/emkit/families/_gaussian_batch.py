@@ -30,7 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._covariance import covariance_step
-from ._gaussian_small import _features_for, _layout, flush_tiny
+from ._gaussian_small import _features_for, _layout
+from ._shares import flush_tiny
 from ._linalg import precision_cholesky_full
 
 #: largest number of rows of a batch (its (R K, n) log densities grow with the runs)

@@ -19,7 +19,8 @@ module does the same E-step in about twenty calls:
   coefficient matrix ``theta`` (shape (m, K)) carries the log mixing weights
   in its row of constants, so the log-sum-exp needs no separate addition;
 - one product ``F r`` gives every first and second moment and, from the row
-  of ones, ``nk``.
+  of ones, ``nk``; shares below ``exp(-600)`` of a row's largest are exactly
+  zero (:mod:`._shares`: subnormal ones would slow every step after ``exp``).
 
 The arithmetic is the expanded quadratic form of the generic full-covariance
 path (``x'Lx - 2 x'Lm + m'Lm``), taken only where
@@ -42,6 +43,7 @@ from functools import lru_cache
 import numpy as np
 
 from ._linalg import uses_quadratic_map
+from ._shares import flush_tiny
 
 #: largest number of rows taken by this path (the batched kernel of
 #: :mod:`._gaussian_batch` has its own, smaller bound); larger data goes the
@@ -56,9 +58,6 @@ MAX_TIED_FEATURES = 8
 _CACHE_SIZE = 4
 _LOG_2PI = float(np.log(2.0 * np.pi))
 _EPS = float(np.finfo(np.float64).eps)
-#: log-density gap below a row's most likely component past which a component's
-#: share is taken as exactly zero (see :func:`flush_tiny`)
-FLUSH_GAP = -600.0
 _CACHE: dict = {}
 _LOCK = threading.Lock()
 
@@ -136,23 +135,6 @@ def _features(X, w, centre, quadratic: bool) -> _Features:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = entry
     return entry
-
-
-def flush_tiny(gaps: np.ndarray) -> None:
-    """Set the log-density gaps (each row's ``log p_k - max_k log p_k``) below
-    :data:`FLUSH_GAP` to ``-inf``, in place, so those shares are exactly zero.
-
-    Such a share is below ``exp(-600) ~ 1e-261`` of the row's largest, far
-    under the rounding of any sum it enters (and of the ``10 eps`` the M-step
-    adds to every ``nk``).  Kept, the shares between ``exp(-745)`` and
-    ``exp(-708)`` are subnormal numbers, and they and their products make
-    ``exp``, the division and the moments' matrix product several times
-    slower on x86 (on well-separated data such as the 50,000 x 4
-    anisotropic set, about 1% of the shares: the E-step of a full K = 6 fit
-    took 6.0 ms per pass instead of about 4).
-    """
-    if gaps.size and gaps.min() < FLUSH_GAP:  # one cheap reduction spares the mask otherwise
-        np.putmask(gaps, gaps < FLUSH_GAP, -np.inf)
 
 
 @lru_cache(maxsize=32)
