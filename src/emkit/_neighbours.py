@@ -2,19 +2,9 @@
 
 A fit with ``K`` components can start from the fitted ``K - 1`` model with
 one component split in two, or from the fitted ``K + 1`` model with two
-components merged.  Both are built from responsibilities and go through the
-family's own M-step (:func:`emkit.engine.em.params_from_resp`), so they work
-for every family without knowing which one it is:
-
-- **split** component ``j``: its responsibilities are divided between two
-  new components by the side of the hyperplane through its (responsibility
-  weighted) mean, normal to the principal axis of its weighted scatter, on
-  which each row falls;
-- **merge** components ``a`` and ``b``: their responsibility columns are
-  added.  Pairs are ranked by how much their posteriors overlap,
-  ``r_a . r_b / (|r_a| |r_b|)``.
-
-The moves themselves are in :mod:`emkit._neighbour_moves`.  These are the
+components merged.  The moves themselves (built from responsibilities
+through the family's own M-step, so they work for every family) are
+described and implemented in :mod:`emkit._neighbour_moves`.  These are the
 split and merge moves of Ueda, Nakano, Ghahramani & Hinton
 (SMEM, Neural Computation 12:2109-2128, 2000), used as starts along ``K`` as
 in the model-selection strategies reviewed by Biernacki, Celeux & Govaert
