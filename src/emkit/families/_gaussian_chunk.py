@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._gaussian_products import _coefficients, _upper
+from ._gaussian_products import _coefficients, moments
 from ._gaussian_small import fits_cache, small_e_step
 from ._linalg import fill_products, feature_rows, safe_components, uses_quadratic_map
 
@@ -78,12 +78,12 @@ def chunk_e_step(covariance_type: str, X, w, centre, params, labels=None):
     """
     ct = covariance_type
     n, d = X.shape
-    log_weights = params["weights"]
-    K = log_weights.shape[0]
+    weights = params["weights"]
+    K = weights.shape[0]
     if n > MAX_CHUNK_ROWS or (ct == "full" and not uses_quadratic_map(d, K)):
         return None
     with np.errstate(divide="ignore"):
-        shift = np.log(np.asarray(log_weights, dtype=np.float64))
+        shift = np.log(np.asarray(weights, dtype=np.float64))
     if not np.isfinite(shift).all():
         return None
     P = np.asarray(params["precisions_cholesky"], dtype=np.float64)
@@ -110,26 +110,11 @@ def chunk_e_step(covariance_type: str, X, w, centre, params, labels=None):
             labels[:] = lp.argmax(axis=0)
         np.log(s, out=s)
         s += mx
-        unweighted = bool(w.min() == 1.0 and w.max() == 1.0)
-        if unweighted:
+        if w.min() == 1.0 and w.max() == 1.0:
             loglik = float(s.sum())
         else:
             positive = w > 0  # weight 0 times an impossible row counts as nothing
             loglik = float(np.dot(w[positive], s[positive]))
             lp *= w
-    S = F @ lp.T  # (m, K): every moment, and nk from the row of ones
-    stats = {"nk": S[-1].copy(), "sx": S[lin:lin + d].T.copy()}
-    if ct == "full":
-        iu = _upper(d)
-        sxx = np.empty((K, d, d))
-        sxx[:, iu[0], iu[1]] = S[:lin].T
-        sxx[:, iu[1], iu[0]] = S[:lin].T
-        stats["sxx"] = sxx
-    elif ct == "tied":  # total weighted scatter about the centre (rows of resp sum to w)
-        Xt = F[:d]
-        stats["sxx"] = (Xt if unweighted else Xt * w) @ Xt.T
-    elif ct == "diag":
-        stats["sxx"] = S[:d].T.copy()
-    else:  # spherical: the total over the features, spread evenly (as the generic path)
-        stats["sxx"] = np.repeat(S[0][:, None] / d, d, axis=1)
-    return stats, loglik
+    # one product F r for every moment and nk, laid out as the generic path's
+    return moments(F, lin, lp.T, ct), loglik
