@@ -142,3 +142,49 @@ def test_float32_rows_take_the_fused_chunks_in_float64_arithmetic(ct, taken):
     np.testing.assert_allclose(stats_["nk"], ref["nk"], rtol=1e-12)
     want = ref["sxx"] if ct == "full" else np.einsum("kaa->ka", ref["sxx"])
     np.testing.assert_allclose(stats_["sxx"], want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("ct", ["full", "tied", "diag", "spherical"])
+def test_separated_data_with_subnormal_shares_equals_the_plain_reference(ct, taken, monkeypatch):
+    # clusters far apart in units of their spread: some shares of the plain E-step are
+    # subnormal (below 2.2e-308) and many below exp(-600); the fused chunk E-step takes
+    # those as exactly zero (families/_shares.py) and still equals the reference to rounding
+    from emkit.families._shares import FLUSH_GAP, flush_tiny
+
+    flushed = []
+
+    def counting_flush(gaps):
+        flushed.append(int((gaps < FLUSH_GAP).sum()))
+        flush_tiny(gaps)
+
+    monkeypatch.setattr(gaussian, "flush_tiny", counting_flush)
+    rng = np.random.default_rng(3)
+    n = 22_000  # three blocks: 66,000 rows, past the small path's cache
+    centres = np.array([[0.0, 0.0], [38.0, 0.0], [19.0, 33.0]])
+    X = np.concatenate([rng.normal(c, 1.0, size=(n, 2)) for c in centres]) + [50.0, 70.0]
+    w = rng.uniform(0.5, 2.0, size=len(X))
+    fam = GaussianFamily(ct, 1e-6, np.average(X, axis=0, weights=w))
+    assert not fits_cache(X, ct)
+    covs = np.broadcast_to(np.eye(2), (3, 2, 2)).copy()
+    init = {"full": covs, "tied": covs[0], "diag": np.ones((3, 2)), "spherical": np.ones(3)}[ct]
+    params = fam.check_init({"means_init": centres + [50.0, 70.0], "precisions_init": init}, 3, 2)
+    params["weights"] = np.array([0.3, 0.3, 0.4])
+    lp = np.column_stack([np.log(params["weights"][k])
+                          + stats.multivariate_normal(params["means"][k], covs[k]).logpdf(X)
+                          for k in range(3)])
+    norm = logsumexp(lp, axis=1)
+    shares = np.exp(lp - norm[:, None])
+    # what the test is about: the plain E-step has subnormal shares
+    assert ((shares > 0.0) & (shares < np.finfo(np.float64).tiny)).sum() > 50
+    stats_, loglik = expectation(fam, params, Data(X, w), NumpyBackend(8192, n_jobs=2))
+    assert taken["taken"] == -(-len(X) // 8192) and taken["declined"] == 0
+    assert sum(flushed) > 0.3 * X.size  # the flush ran in the chunk path and zeroed shares
+    r = shares * w[:, None]
+    Xc = X - fam._centre(2)
+    assert loglik == pytest.approx(float(w @ norm) / w.sum(), rel=1e-12)
+    np.testing.assert_allclose(stats_["nk"], r.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(stats_["sx"], r.T @ Xc, rtol=0, atol=1e-12 * np.abs(r.T @ Xc).max())
+    sxx = np.stack([(Xc * r[:, k, None]).T @ Xc for k in range(3)])
+    want = {"full": sxx, "tied": (Xc * w[:, None]).T @ Xc, "diag": np.einsum("kaa->ka", sxx),
+            "spherical": np.repeat(np.einsum("kaa->k", sxx)[:, None] / 2, 2, axis=1)}[ct]
+    np.testing.assert_allclose(stats_["sxx"], want, rtol=0, atol=1e-12 * np.abs(want).max())

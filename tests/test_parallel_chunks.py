@@ -114,6 +114,25 @@ def test_default_chunk_size_and_jobs(monkeypatch):
         assert 1024 <= size <= 2**22 // max(1, K * d) + 1024
 
 
+def test_default_chunk_size_fills_half_a_cache_with_the_log_densities(monkeypatch):
+    from emkit.backends import numpy_backend as nb
+
+    # a 2 MiB per-core cache (the benchmark machine's L2): half of it holds a chunk's
+    # (K, n) float64 log densities
+    monkeypatch.setattr(nb, "_CACHE", [2**21])
+    assert default_chunk_size(16, 16) == 2**20 // (8 * 16) == 8192
+    assert default_chunk_size(5, 2) == 2**20 // (8 * 5) == 26214
+    # bounded below by the fixed cost of a chunk, above by the widest temporary (K d values)
+    assert default_chunk_size(64, 2) == nb.MIN_CHUNK_ROWS == 4096
+    assert default_chunk_size(2, 50) == 2**22 // 100
+    assert default_chunk_size(16, 64) == 4096
+    # an unreadable or missing cache size falls back to 1 MiB
+    monkeypatch.setattr(nb, "_CACHE", [])
+    monkeypatch.setattr(nb.os, "listdir", lambda path: (_ for _ in ()).throw(OSError("no sysfs")))
+    assert nb.cache_bytes() == nb.FALLBACK_CACHE_BYTES == 2**20
+    assert default_chunk_size(16, 16) == 4096
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_wide_features_whitened_path_equals_the_reference_em(dtype):
     # d = 9, K = 2: m = 55 feature rows of the quadratic map against K d = 18, so full

@@ -22,19 +22,22 @@ import numpy as np
 
 #: bytes of per-core cache assumed where the system does not say (Linux sysfs)
 FALLBACK_CACHE_BYTES = 2**20
-#: a chunk's widest per-row temporary (float64 values of an (n, K, d) or
-#: (n, K d) array) is sized to this many per-core caches: measured on a
-#: 2-core Xeon (2 MiB L2 per core) with both cores mapping chunks, at
-#: (1e6, 2, 5) one cache's worth (26,214 rows) was fastest, 2x faster than
-#: 16 caches' worth (the former 32 MiB default) and 1.6x faster than two
-#: (benchmarks/README.md, chunk size)
-CACHE_MULTIPLE = 1
+#: share of the per-core cache (L2) taken by a chunk's ``(K, n)`` block of float64 log
+#: densities, which the log-sum-exp and the responsibilities pass over five or six times
+#: between the E-step product and the M-step product (the feature rows stream through
+#: the products and do not fit at any useful size).  Measured on a 2-core Xeon (2 MiB L2
+#: per core; benchmarks/README.md, Speed II seventh run, ``bench_chunks.py``): at
+#: (200,000, 16, 16) every covariance type was fastest at 8,192 rows (half an L2 of 16
+#: float64 log densities), 7-13% faster than 4,096 with one core and up to 39% with two
+#: under load; at (1e6, 2, 5) 26,214 rows (half an L2 of 5) were fastest, 1.2x faster
+#: than 8,192 and 1.25x than 32,768
+CACHE_SHARE = 0.5
 #: fewest rows per chunk: below this the fixed cost of a chunk (a few dozen
-#: NumPy calls) outweighs the cache (at (200,000, 16, 16) 4,096 and 8,192
-#: rows were within noise of each other and 1.2-1.3x faster than 1,024)
+#: NumPy calls) outweighs the cache (at (200,000, 16, 16) 2,048 rows were 1.2-2x
+#: slower than 4,096)
 MIN_CHUNK_ROWS = 4096
-#: most float64 values of a chunk's widest temporary (32 MiB): the old default,
-#: kept as a bound where the cache is reported huge
+#: most float64 values of a chunk's widest temporary, about ``K d`` per row (the
+#: stacked whitening of wide full covariance; 32 MiB): bounds a chunk's memory
 MAX_CHUNK_ELEMENTS = 2**22
 
 @dataclass(frozen=True)
@@ -121,16 +124,28 @@ _CACHE: list[int] = []
 def default_chunk_size(n_components: int, n_features: int) -> int:
     """Rows per chunk from the per-core cache size.
 
-    The widest per-row temporary of a chunk holds about ``K * d`` float64
-    values (the Gaussian E-step's stacked whitening, or its quadratic feature
-    rows, which are fewer); the chunk gets :data:`CACHE_MULTIPLE` caches'
-    worth of them (:func:`cache_bytes`), at least :data:`MIN_CHUNK_ROWS` rows
-    and at most :data:`MAX_CHUNK_ELEMENTS` values.  Each thread then works
-    on a chunk whose feature matrix stays in its cache between the E-step
-    product and the M-step product.
+    A chunk's ``(K, n)`` block of float64 log densities (later its
+    responsibilities) is the array the E-step passes over most often; the chunk
+    gets the rows for which it fills :data:`CACHE_SHARE` of the per-core cache
+    (:func:`cache_bytes`), so it stays there between the E-step product and
+    the M-step product, with room left for the feature rows streaming through
+    them.  At least :data:`MIN_CHUNK_ROWS` rows (the fixed cost of a chunk),
+    and at most :data:`MAX_CHUNK_ELEMENTS` values of the widest per-row
+    temporary, ``K d`` (memory).
+
+    Parameters
+    ----------
+    n_components : int
+    n_features : int
+
+    Returns
+    -------
+    int
+        Rows per chunk.
     """
-    width = max(1, n_components * max(1, n_features))
-    rows = CACHE_MULTIPLE * cache_bytes() // (8 * width)
+    K = max(1, n_components)
+    rows = int(CACHE_SHARE * cache_bytes()) // (8 * K)
+    width = K * max(1, n_features)
     return int(max(MIN_CHUNK_ROWS, min(rows, MAX_CHUNK_ELEMENTS // width)))
 
 

@@ -32,6 +32,7 @@ import numpy as np
 from ._gaussian_products import _coefficients, moments
 from ._gaussian_small import fits_cache, small_e_step
 from ._linalg import fill_products, feature_rows, safe_components, uses_quadratic_map
+from ._shares import flush_tiny
 
 #: most rows of one chunk taken here (the feature rows are a chunk-sized temporary)
 MAX_CHUNK_ROWS = 2**17
@@ -103,6 +104,7 @@ def chunk_e_step(covariance_type: str, X, w, centre, params, labels=None):
         if not np.isfinite(mx.sum()):
             return None  # a row without a finite log density: the generic path handles it
         lp -= mx
+        flush_tiny(lp)  # shares below exp(-600) of the row's largest: exactly zero (_shares)
         np.exp(lp, out=lp)
         s = lp.sum(axis=0)
         lp *= 1.0 / s
