@@ -236,6 +236,46 @@ def test_a_narrow_component_takes_the_whitened_form_on_the_small_path(ct, weight
     np.testing.assert_array_equal(labels, ref_labels)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_only_the_narrow_component_is_whitened(weighted, monkeypatch):
+    # one narrow component among ordinary ones (a component emptying in a fit with more
+    # components than the data hold): it alone takes the whitened residuals, the others
+    # keep the expanded form; both equal the plain reference and the generic path
+    fam, data, params = _setup("full", weighted, reg_covar=1e-12)
+    d = data.X.shape[1]
+    narrow = dict(params)
+    P = np.array(params["precisions_cholesky"], copy=True)
+    P[1] = np.eye(d) * 3e4
+    narrow["precisions_cholesky"] = P
+    narrow["covariances"] = np.linalg.inv(P @ P.transpose(0, 2, 1))
+    narrow["means"] = np.array(params["means"], copy=True)
+    narrow["means"][1] = data.X[7] + 1e-5
+    whitened = []
+    real = gs._whitened
+
+    def spy(Xt, P3, m, shift):
+        whitened.append(P3.shape[0])
+        return real(Xt, P3, m, shift)
+
+    monkeypatch.setattr(gs, "_whitened", spy)
+    labels = np.full(data.n_samples, -1, dtype=np.intp)
+    stats, loglik = fam.fused_e_step(data, narrow, labels)
+    assert whitened == [1]  # one component of three
+    ref, ref_ll, ref_labels = _reference_e_step(fam, data, narrow)
+    gen, gen_ll = e_step_chunk(fam, narrow, data)
+    assert loglik == pytest.approx(ref_ll, rel=1e-10)
+    assert loglik == pytest.approx(gen_ll, rel=1e-12)
+    for key in ("nk", "sx", "sxx"):
+        scale = np.abs(ref[key]).max()
+        np.testing.assert_allclose(stats[key], ref[key], rtol=0, atol=1e-10 * scale)
+        np.testing.assert_allclose(stats[key], gen[key], rtol=0, atol=1e-12 * scale)
+    np.testing.assert_array_equal(labels, ref_labels)
+    # without the narrow component every component keeps the expanded form
+    whitened.clear()
+    fam.fused_e_step(data, params)
+    assert whitened == []
+
+
 def test_flush_tiny_zeroes_only_the_gaps_past_the_bound():
     assert FLUSH_GAP == -600.0
     gaps = np.array([[0.0, -1.0, -599.9, -600.0, -600.1, -720.0, -np.inf]])

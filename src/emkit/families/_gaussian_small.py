@@ -24,13 +24,14 @@ module does the same E-step in about twenty calls:
 
 The arithmetic is the expanded quadratic form of the generic full-covariance
 path (``x'Lx - 2 x'Lm + m'Lm``), taken only where
-:func:`~._linalg.safe_components`' bound, taken for all components at once
-with the data's per-feature reach, says it loses less than about 1e-8 to
-cancellation; past that
-bound (a narrow component far from the centre, common on rounded data) the
-full and tied log densities come from whitened residuals
-``||L_k' (x - m_k)||^2`` in one ``(K, d, n)`` product instead, as the generic
-path's whitened route.  Results agree with the generic path to rounding.  A
+:func:`~._linalg.safe_components`' bound, taken per component with its own
+``trace(L_k)`` and ``|m_k|`` and the data's per-feature reach, says it loses
+less than about 1e-8 to cancellation; past that bound (a narrow component far
+from the centre, common on rounded data, or a component emptying in a fit
+with more components than the data hold) that component's log densities come
+from whitened residuals ``||L_k' (x - m_k)||^2`` instead, as the generic
+path's whitened route (tied covariance: all components, their precision is
+shared), and the other components keep the one product.  Results agree with the generic path to rounding.  A
 chunk this path does not cover (larger, float32, side data, wide features,
 or any row without a finite log density) gets None and goes the generic way.
 """
@@ -161,6 +162,30 @@ def _layout(d: int):
     return flat, coef, unpack, np.arange(0, d * d, d + 1)
 
 
+def _whitened(Xt, P3, m, shift):
+    """Log densities from whitened residuals, ``shift_k - ||L_k' (x - m_k)||^2 / 2``.
+
+    Parameters
+    ----------
+    Xt : ndarray of shape (n_features, n_samples)
+        Centred rows, transposed.
+    P3 : ndarray of shape (k, n_features, n_features)
+        Precision Cholesky factors of the ``k`` components taken.
+    m : ndarray of shape (k, n_features)
+        Their centred means.
+    shift : ndarray of shape (k,)
+        Their log normalising constants plus log weights.
+
+    Returns
+    -------
+    ndarray of shape (k, n_samples)
+    """
+    y = np.matmul(P3.transpose(0, 2, 1), Xt[None] - m[:, :, None])  # one (k, d, n) product
+    lp = -0.5 * np.einsum("kdn,kdn->kn", y, y)
+    lp += shift[:, None]
+    return lp
+
+
 def small_e_step(covariance_type: str, X, w, centre, params, labels=None, rows=None):
     """Statistics and weighted log-likelihood of all of a small data set, or of its rows
     ``rows[0]:rows[1]`` (one chunk of a pass; the features are cached for the whole set).
@@ -219,16 +244,17 @@ def small_e_step(covariance_type: str, X, w, centre, params, labels=None, rows=N
         const = -0.5 * d * _LOG_2PI
         if dense:
             P3 = P.reshape(-1, d, d)  # (K, d, d) full, (1, d, d) tied
-            r2 = max(feats.reach2, float((m * m).sum(axis=1).max()))
-            lam = float((P3 * P3).sum(axis=(1, 2)).max())
             flat, coef, unpack, diag = _layout(d)
             log_det = np.log(P3.reshape(-1, d * d)[:, diag]).sum(axis=1)
-        if dense and not 8.0 * (d + 1) * _EPS * lam * r2 < 1e-8:
-            # the expanded form would cancel (a narrow component far from the centre):
+            # per component (tied: its one precision with the farthest mean), whether
+            # the expanded form would cancel: a narrow component far from the centre
+            r2 = (m * m).sum(axis=1) if ct == "full" else (m * m).sum(axis=1).max(keepdims=True)
+            unsafe = ~(8.0 * (d + 1) * _EPS * (P3 * P3).sum(axis=(1, 2))
+                       * np.maximum(feats.reach2, r2) < 1e-8)
+            whiten = np.flatnonzero(unsafe) if ct == "full" else np.arange(K if unsafe[0] else 0)
+        if dense and whiten.size == K:
             # whitened residuals, ||L_k' (x - m_k)||^2, one (K, d, n) product
-            y = np.matmul(P3.transpose(0, 2, 1), F[lin:lin + d][None] - m[:, :, None])
-            lp = -0.5 * np.einsum("kdn,kdn->kn", y, y)
-            lp += (const + log_det + log_w)[:, None]
+            lp = _whitened(F[lin:lin + d], P3, m, const + log_det + log_w)
         elif dense:
             theta = np.empty((F.shape[0], K))
             prec = np.matmul(P3, P3.transpose(0, 2, 1)).reshape(-1, d * d)
@@ -248,6 +274,9 @@ def small_e_step(covariance_type: str, X, w, centre, params, labels=None, rows=N
             theta[-1] = const - 0.5 * (m * m * prec).sum(axis=1) + log_det + log_w
         if theta is not None:  # (K, n): the reductions over components run along contiguous rows
             lp = theta.T @ F
+            if dense and whiten.size:  # only the components whose expanded form would cancel
+                lp[whiten] = _whitened(F[lin:lin + d], P3[whiten], m[whiten],
+                                       (const + log_det + log_w)[whiten])
         mx = lp.max(axis=0)
         if not np.isfinite(mx.sum()):
             return None  # a row without a finite log density: the generic path handles it
