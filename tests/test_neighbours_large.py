@@ -212,3 +212,22 @@ def test_a_given_tol_is_kept(faithful, large, monkeypatch):
     emkit.select_model(faithful, tol=1e-4, **kw)
     emkit.select_model(faithful, estimator_params={"tol": 1e-4}, **kw)
     assert tols and set(tols) == {1e-4}
+
+
+def test_large_data_splits_upwards_then_merges_downwards_once(monkeypatch):
+    # refine_large makes two passes (no split again above the cells the merges changed:
+    # those are merges of the K cell's own fit); a stand-in improve in which every merge
+    # changes its cell records the order of the moves
+    calls = []
+
+    def improve(self, cells, k, how):
+        calls.append((how, k))
+        return how == "merge"
+
+    class Problem:
+        search = None
+
+    monkeypatch.setattr(_neighbours_large._Search, "improve", improve)
+    cells = {k: _neighbours.Cell() for k in range(1, 5)}
+    _neighbours_large.refine_large(Problem(), cells, "full")
+    assert calls == [("split", k) for k in range(1, 5)] + [("merge", k) for k in range(4, 0, -1)]
