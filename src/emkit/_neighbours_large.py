@@ -154,7 +154,7 @@ class _Search:
 
     def _candidate(self, source, k, how, soft):
         S, ct = self.S, self.ct
-        resp = source.predict_proba(S.Xv, **S.fit_params)
+        resp = S.responsibilities(source)
         data = S.data_of(source)
         family = source._fitted_family()
         if how == "split":
