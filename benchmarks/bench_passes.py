@@ -140,6 +140,11 @@ def install(rec: Recorder) -> None:
         return "neighbour continue" if top.startswith("neighbour") else "default continue"
 
     _base.BaseMixture._run_start = rec.wrap(_base.BaseMixture._run_start, run_phase)
+    if hasattr(_base.BaseMixture, "_run_starts"):  # the runs of one start together (2026-11-29)
+        from emkit.mixture import _together
+
+        _together.run_together = rec.wrap(_together.run_together, run_phase)
+        _base.run_together = _together.run_together
     nb._search_and_fit = rec.wrap(nb._search_and_fit, "neighbour search")
     # large data (emkit._neighbours_large): the search and both sides of the comparison
     # converge on the subsample; the winners continue on all rows

@@ -40,7 +40,9 @@ Statistical Software 92(7):1-41.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
+from contextlib import nullcontext
+from typing import NamedTuple
 
 import numpy as np
 
@@ -131,7 +133,10 @@ def run_squarem(
 
     Called by :func:`emkit.engine.em.run_em` (``acceleration="squarem"``),
     which has made the monitor and evaluated the start; returns the same
-    :class:`~emkit.engine.em.EMResult` as plain EM.
+    :class:`~emkit.engine.em.EMResult` as plain EM.  The cycle itself is
+    :func:`squarem_steps`; here each step it asks for is taken at once
+    (:func:`emkit.engine.batch.run_squarem_batch` takes those of several
+    runs together).
 
     Parameters
     ----------
@@ -181,6 +186,66 @@ def run_squarem(
     ``theta2``.  A cycle starts only if its passes fit in ``max_iter``;
     otherwise plain EM steps use up the remaining passes.
     """
+    run = squarem_steps(family, params, stats, ll, monitor, fixed=fixed,
+                        catch_interrupt=catch_interrupt)
+    reply, failure = None, None
+    while True:
+        try:
+            step = run.send(reply) if failure is None else run.throw(failure)
+        except StopIteration as done:
+            return done.value
+        try:  # the step's exception goes back into the run, which handles it as inline
+            reply, failure = take_step(family, step, data, backend, fixed, keeper), None
+        except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt included, as inline
+            reply, failure = None, exc
+
+
+class Step(NamedTuple):
+    """One step a SQUAREM run asks for (see :func:`squarem_steps`).
+
+    Attributes
+    ----------
+    kind : {"e", "m"}
+        ``"e"``: the E-step of ``params``, answered with ``(stats, mean
+        log-likelihood)``; ``"m"``: the M-step (weights included) from
+        ``stats`` with ``params`` as the previous iterate, answered with the
+        new parameters.
+    params : dict
+    stats : Stats or None
+    quiet : bool
+        Floating-point warnings off (an extrapolated point may overflow).
+    """
+
+    kind: str
+    params: dict
+    stats: object = None
+    quiet: bool = False
+
+
+def take_step(family: Family, step: Step, data: Data, backend: NumpyBackend, fixed: frozenset,
+              keeper: LabelKeeper | None = None):
+    """The answer to one :class:`Step` of one run (raises what the step raises)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore") if step.quiet \
+            else nullcontext():
+        if step.kind == "e":
+            return expectation(family, step.params, data, backend, keeper)
+        return maximization(family, step.stats, step.params, fixed)
+
+
+def squarem_steps(family: Family, params: dict, stats: Stats, ll: float,
+                  monitor: ConvergenceMonitor, *, fixed: frozenset = frozenset(),
+                  catch_interrupt: bool = False) -> Generator[Step, object, EMResult]:
+    """One SQUAREM run as a generator of the E- and M-steps it needs.
+
+    Yields a :class:`Step` and receives its answer (or has the exception the
+    step raised thrown in, handled as if the step had run inline); returns
+    the :class:`~emkit.engine.em.EMResult` that :func:`run_squarem` returns.
+    The run's decisions (step lengths, acceptance, convergence) are all
+    made here, so a driver that answers the steps of several runs together
+    (:func:`emkit.engine.batch.run_squarem_batch`) gives each run what it
+    gets alone, up to the rounding of the answers.  The arguments are those
+    of :func:`run_squarem`.
+    """
     tol = monitor.tol
     n_m = 0
     n_cycles = 0
@@ -197,19 +262,19 @@ def run_squarem(
         while monitor.passes_left > 0:
             ll_start = ll
             # plain EM step from the accepted iterate: also the convergence probe
-            p1 = maximization(family, stats, params, fixed)
+            p1 = yield Step("m", params, stats)
             n_m += 1
-            s1, ll1 = expectation(family, p1, data, backend, keeper)
+            s1, ll1 = yield Step("e", p1)
             monitor.count_pass()
             if monitor.check_step(ll_start, ll1):  # a fixed point: nothing moved
                 accept(p1, s1, ll1, 1.0, False)
                 break
-            p2 = maximization(family, s1, p1, fixed)
+            p2 = yield Step("m", p1, s1)
             n_m += 1
             s2 = ll2 = None
             if ll1 - ll_start < tol and monitor.passes_left > 0:
                 # the second plain EM step decides convergence, as in plain EM
-                s2, ll2 = expectation(family, p2, data, backend, keeper)
+                s2, ll2 = yield Step("e", p2)
                 monitor.count_pass()
                 if monitor.check(ll_start, ll1, ll2):
                     accept(p1, s1, ll1, 1.0, False)
@@ -228,8 +293,7 @@ def run_squarem(
             a = 1.0 if step is None else step[0]
             result = None
             if step is not None and abs(a - 1.0) > 0.01:
-                result, used = _extrapolate(family, step, p2, fixed, data, backend, ll_start,
-                                            params, keeper)
+                result, used = yield from _extrapolate(family, step, p2, fixed, ll_start, params)
                 monitor.count_pass(used)
                 n_m += used > 1
                 if result is None:  # safeguard: fall back to the plain EM iterate
@@ -241,7 +305,7 @@ def run_squarem(
                 accept(*result, a, True)
             else:
                 if s2 is None:
-                    s2, ll2 = expectation(family, p2, data, backend, keeper)
+                    s2, ll2 = yield Step("e", p2)
                     monitor.count_pass()
                 accept(p2, s2, ll2, a, False)
                 if monitor.check(ll_start, ll1, ll2):
@@ -282,8 +346,8 @@ def _step_length(family, p0, p1, p2, fixed, step_max):
     return alpha, r, v, v0, layout
 
 
-def _extrapolate(family, step, ref, fixed, data, backend, ll0, p0, keeper=None):
-    """Extrapolated point followed by one stabilising EM step.
+def _extrapolate(family, step, ref, fixed, ll0, p0):
+    """Extrapolated point followed by one stabilising EM step (a generator of its steps).
 
     Parameters
     ----------
@@ -306,19 +370,19 @@ def _extrapolate(family, step, ref, fixed, data, backend, ll0, p0, keeper=None):
     """
     alpha, r, v, v0, layout = step
     passes = 0
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        try:
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             pe = _unpack(family, v0 + 2.0 * alpha * r + alpha * alpha * v, layout, ref, fixed)
-            se, lle = expectation(family, pe, data, backend, keeper)
-            passes += 1
-            if not np.isfinite(lle):
-                return None, passes
-            # stabilise with one EM step
-            p3 = maximization(family, se, pe, fixed)
-            s3, ll3 = expectation(family, p3, data, backend, keeper)
-            passes += 1
-        except (ValueError, FloatingPointError):
+        se, lle = yield Step("e", pe, quiet=True)
+        passes += 1
+        if not np.isfinite(lle):
             return None, passes
+        # stabilise with one EM step
+        p3 = yield Step("m", pe, se, quiet=True)
+        s3, ll3 = yield Step("e", p3, quiet=True)
+        passes += 1
+    except (ValueError, FloatingPointError):
+        return None, passes
     if not (np.isfinite(ll3) and ll3 >= ll0):
         return None, passes
     # a long step can land in the basin of a spurious maximum (a component

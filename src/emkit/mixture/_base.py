@@ -24,9 +24,9 @@ from ._online import OnlineMixin
 from ..families._base import Family
 from ._checks import check_dask_sample_weight
 from ._scoring import ScoringMixin
+from ._together import plain_decides, run_together, together
 
 logger = logging.getLogger("emkit")
-
 
 
 def _persist_default() -> bool:
@@ -285,10 +285,9 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
             if self.verbose:
                 logger.info("%s: initialisation %d of %d (%d run(s))", type(self).__name__, init + 1,
                             n_init, len(starts))
-            for name, params0 in starts:
+            for result in self._run_starts(family, starts, data, backend, fixed, callback,
+                                           catch_interrupt, failures, keeper):
                 n_runs += 1
-                result = self._run_start(family, name, params0, data, backend, fixed, callback,
-                                         catch_interrupt, failures, keeper)
                 if result is None:
                     continue
                 result.degenerate = bool(family.degenerate_components(result.params))
@@ -349,6 +348,17 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
             )
         return best
 
+    def _run_starts(self, family, starts, data, backend, fixed, callback, catch_interrupt,
+                    failures, keeper=None):
+        """EM from each of ``starts`` in order (together on small data, see
+        :mod:`._together`): per start, its result or None when it failed."""
+        if together(self, starts, family, data, backend, fixed, callback, catch_interrupt, keeper):
+            yield from run_together(self, family, starts, data, backend, fixed, failures, _better)
+            return
+        for name, params0 in starts:
+            yield self._run_start(family, name, params0, data, backend, fixed, callback,
+                                  catch_interrupt, failures, keeper)
+
     def _run_start(self, family, name, params0, data, backend, fixed, callback, catch_interrupt,
                    failures, keeper=None):
         """EM from one start; a failing start is dropped with a warning (None)."""
@@ -367,22 +377,8 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
                 )
                 if (self.acceleration is not None and not result.interrupted
                         and family.degenerate_components(result.params)):
-                    # extrapolation can carry a run onto a spurious spike (a component
-                    # collapsed onto repeated values) that plain EM from the same start
-                    # does not climb, or into another collapsed fixed point below plain
-                    # EM's (n = 20,000, d = 16, K = 16: -24.97691609 against plain EM's
-                    # -24.97690208, both with component 15 collapsed): plain EM from the
-                    # same start decides, non-degenerate first, then the higher
-                    plain = run_em(
-                        family, params0, data, backend, tol=self.tol, max_iter=self.max_iter,
-                        fixed=fixed, acceleration=None, catch_interrupt=catch_interrupt,
-                        label=f"{type(self).__name__} {name} (plain EM)", warn_decrease=False,
-                        keeper=keeper,
-                    )
-                    result.degenerate = True
-                    plain.degenerate = bool(family.degenerate_components(plain.params))
-                    if plain.interrupted or _better(plain, result):
-                        result = plain
+                    result = plain_decides(self, family, name, params0, result, data, backend,
+                                           fixed, _better, catch_interrupt, keeper)
             except START_ERRORS as exc_:
                 exc = exc_
             else:

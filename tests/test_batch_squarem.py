@@ -1,0 +1,141 @@
+"""Several SQUAREM runs advancing together (engine/batch.py ``run_squarem_batch``).
+
+Every run of a batch must give what ``run_em(..., acceleration="squarem")``
+gives from the same start: the same data passes, cycles and rejected
+extrapolations, the same convergence flag, parameters and log-likelihood
+to 1e-10 relative; for every covariance type, weighted rows, a run that
+converges early, a run that collapses onto the covariance floor and one
+whose M-step fails (it alone ends with its exception).  The batched
+Gaussian steps must actually run (counted), and an estimator whose
+finalists go together must fit as when they go one by one.
+"""
+
+import numpy as np
+import pytest
+
+import emkit.mixture._base as base
+from emkit import GaussianMixture
+from emkit.backends.numpy_backend import NumpyBackend
+from emkit.engine.batch import run_squarem_batch
+from emkit.engine.em import params_from_resp, run_em
+from emkit.families._gaussian_structured import gaussian_family
+from emkit.families._linalg import SingularCovarianceError
+from test_batch_em import ERRORS, TYPES, _data, _family, _starts, batched_calls  # noqa: F401
+
+RTOL = 1e-10
+
+
+def _squarem(fam, p, data, backend, **kw):
+    return run_em(fam, p, data, backend, acceleration="squarem", **kw)
+
+
+def _assert_same(one, res, rtol=RTOL):
+    assert (res.n_iter, res.converged, res.plateau) == (one.n_iter, one.converged, one.plateau)
+    for key in ("n_cycles", "n_rejected", "n_m_steps", "n_passes"):
+        assert res.extra[key] == one.extra[key], key
+    assert res.lower_bound == pytest.approx(one.lower_bound, rel=rtol, abs=0.0)
+    np.testing.assert_allclose(res.history, one.history, rtol=rtol, atol=0.0)
+    assert res.params.keys() == one.params.keys()
+    for key in one.params:
+        a, b = np.asarray(one.params[key]), np.asarray(res.params[key])
+        np.testing.assert_allclose(b, a, rtol=0.0, atol=rtol * np.abs(a).max(), err_msg=key)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ct", TYPES)
+def test_each_run_equals_its_own_squarem_run(ct, weighted, batched_calls):
+    X, w, rng = _data(weighted)
+    fam, data = _family(ct, X, w)
+    params = _starts(fam, data, rng, 3, 3)
+    backend = NumpyBackend(n_jobs=1)
+    # one start is already a converged fit: its run stops after a few passes
+    params.insert(1, run_em(fam, params[0], data, backend, tol=1e-12, max_iter=500).params)
+    got = run_squarem_batch(fam, params, data, backend, tol=1e-9, max_iter=200, errors=ERRORS)
+    ones = [_squarem(fam, p, data, backend, tol=1e-9, max_iter=200) for p in params]
+    for one, res in zip(ones, got):
+        _assert_same(one, res)
+    n_iter = [one.n_iter for one in ones]
+    assert min(n_iter) < 6 < max(n_iter)  # the batch went on after a run had stopped
+    assert sum(one.extra["n_cycles"] for one in ones) > 0  # extrapolations were made
+    assert batched_calls["e"] >= min(n_iter) and batched_calls["m"] >= min(n_iter)
+
+
+def test_pass_budget_and_runs_of_different_sizes(batched_calls):
+    # max_iter cuts the runs mid-cycle (plain EM steps use up the rest); the runs of 2
+    # and of 4 components are answered in two groups, each batched
+    X, w, rng = _data()
+    fam, data = _family("diag", X, w)
+    params = _starts(fam, data, rng, 2, 2) + _starts(fam, data, rng, 4, 2)
+    backend = NumpyBackend(n_jobs=1)
+    for max_iter in (5, 7):
+        got = run_squarem_batch(fam, params, data, backend, tol=1e-10, max_iter=max_iter,
+                                errors=ERRORS)
+        for p, res in zip(params, got):
+            one = _squarem(fam, p, data, backend, tol=1e-10, max_iter=max_iter)
+            _assert_same(one, res)
+            assert res.n_iter == max_iter and not res.converged
+    assert batched_calls["e"] > 0 and batched_calls["m"] > 0
+
+
+def test_a_run_that_collapses_and_one_that_fails(batched_calls):
+    # five identical rows: a component started on them collapses onto the floor; without
+    # a floor (reg_covar = 0) its covariance is singular and that run alone fails.  The
+    # other two start near the three clusters (from starts anywhere, SQUAREM's long steps
+    # also carry them onto the spike, and whether such a run at reg_covar = 0 ends
+    # singular or just collapsed is decided by rounding)
+    X, w, rng = _data()
+    n0 = len(X)
+    X = np.vstack([X, np.tile([46.0, 75.0], (5, 1))])
+    w = np.ones(len(X))
+    near = np.zeros((len(X), 3))
+    near[np.arange(n0), np.arange(n0) // (n0 // 3)] = 1.0
+    near[n0:] = 1.0 / 3.0
+    for reg, collapse in ((1e-6, True), (0.0, False)):
+        fam, data = _family("full", X, w, reg_covar=reg)
+        backend = NumpyBackend(n_jobs=1)
+        good = [params_from_resp(fam, data, 0.7 * near + 0.3 * np.random.default_rng(s).dirichlet(
+            [1.0, 1.0, 1.0], size=len(X)), backend) for s in (1, 2)]
+        resp = np.full((len(X), 3), 1e-300)
+        resp[:-5, :2] = rng.dirichlet([1.0, 1.0], size=len(X) - 5)
+        resp[-5:, 2] = 1.0
+        resp /= resp.sum(axis=1, keepdims=True)
+        donor = fam if reg else gaussian_family("full", 1e-6, data.mean, 2)
+        spike = params_from_resp(donor, data, resp, backend)
+        params = [good[0], spike, good[1]]
+        got = run_squarem_batch(fam, params, data, backend, tol=1e-9, max_iter=60, errors=ERRORS)
+        for p, res in zip(params, got):
+            try:
+                one = _squarem(fam, p, data, backend, tol=1e-9, max_iter=60)
+            except SingularCovarianceError as exc:
+                assert isinstance(res, SingularCovarianceError) and str(res) == str(exc)
+                continue
+            _assert_same(one, res)
+        if collapse:
+            assert fam.degenerate_components(got[1].params) == [2]
+        else:
+            assert isinstance(got[1], SingularCovarianceError)
+        for res in (got[0], got[2]):
+            assert not isinstance(res, Exception) and not fam.degenerate_components(res.params)
+    assert batched_calls["e"] > 0 and batched_calls["m"] > 0
+
+
+@pytest.mark.parametrize("ct", TYPES)
+def test_estimator_finalists_together_as_one_by_one(ct, monkeypatch, batched_calls):
+    X, _, _ = _data(seed=4, n=150)
+    kw = dict(covariance_type=ct, random_state=0, tol=1e-8)
+    calls = {"n": 0}
+    run_together = base.run_together
+
+    def counted(*a, **k):
+        calls["n"] += 1
+        return run_together(*a, **k)
+
+    monkeypatch.setattr(base, "run_together", counted)
+    got = GaussianMixture(4, **kw).fit(X)
+    assert calls["n"] == 1  # the two finalists went together
+    monkeypatch.setattr(base, "together", lambda *a: False)
+    ref = GaussianMixture(4, **kw).fit(X)
+    assert (got.n_iter_, got.converged_, got.n_passes_) == (ref.n_iter_, ref.converged_, ref.n_passes_)
+    assert got.lower_bound_ == pytest.approx(ref.lower_bound_, rel=RTOL)
+    np.testing.assert_allclose(got.means_, ref.means_, rtol=RTOL)
+    np.testing.assert_allclose(got.weights_, ref.weights_, rtol=RTOL)
