@@ -145,6 +145,9 @@ def install(rec: Recorder) -> None:
 
         _together.run_together = rec.wrap(_together.run_together, run_phase)
         _base.run_together = _together.run_together
+        if hasattr(nb, "fit_together"):  # several K's default fits together (2026-11-29)
+            # their starts are still "emEM short runs" (auto_starts is wrapped inside)
+            nb.fit_together = rec.wrap(_together.fit_together, "default continue")
     nb._search_and_fit = rec.wrap(nb._search_and_fit, "neighbour search")
     # large data (emkit._neighbours_large): the search and both sides of the comparison
     # converge on the subsample; the winners continue on all rows

@@ -133,15 +133,20 @@ def test_a_run_that_collapses_and_one_that_fails(batched_calls):
         assert not isinstance(got[0], Exception) and not isinstance(got[2], Exception)
 
 
-def test_runs_of_different_sizes_go_one_by_one(batched_calls):
-    X, w, rng = _data()
-    fam, data = _family("diag", X, w)
-    params = _starts(fam, data, rng, 2, 1) + _starts(fam, data, rng, 4, 1)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ct", TYPES)
+def test_runs_of_different_sizes_batch_together(ct, weighted, batched_calls):
+    # runs of 1, 4 and 2 components: the E-step pads the smaller runs with components of
+    # weight zero, the M-step normalises each run's weights over its own block
+    X, w, rng = _data(weighted)
+    fam, data = _family(ct, X, w)
+    params = _starts(fam, data, rng, 1, 1) + _starts(fam, data, rng, 4, 1) + _starts(fam, data, rng, 2, 1)
     backend = NumpyBackend(n_jobs=1)
     got = run_em_batch(fam, params, data, backend, tol=1e-8, max_iter=10, errors=ERRORS)
     for p, res in zip(params, got):
         _assert_same(run_em(fam, p, data, backend, tol=1e-8, max_iter=10), res)
-    assert batched_calls == {"e": 0, "m": 0}
+        assert res.params["weights"].shape == p["weights"].shape
+    assert batched_calls["e"] >= 10 and batched_calls["m"] >= 9
 
 
 def test_structured_model_takes_its_own_m_step(batched_calls):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -30,6 +31,8 @@ from ._validation import check_sample_weight
 from .backends.dask_backend import is_dask_array
 from .backends.numpy_backend import Data, NumpyBackend
 from .engine.em import expectation, normalize_log
+from .mixture._base import _better
+from .mixture._together import fit_together
 
 #: rows the neighbour search looks at (a fixed subsample when there are more)
 SEARCH_ROWS = 10_000
@@ -39,6 +42,14 @@ SEARCH_ROWS = 10_000
 SHORT_RUNS = 2
 SHORT_ITER = 5
 MERGE_PAIRS = 3
+
+#: failures that end one candidate's fit (it is listed with the error)
+_FIT_ERRORS = (ValueError, np.linalg.LinAlgError, FloatingPointError)
+
+
+def _message(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
 
 # --------------------------------------------------------------- the search
 class Cell:
@@ -198,25 +209,56 @@ class Problem:
 
     def fit(self, model) -> tuple[object | None, str | None, list[str]]:
         """Fit ``model`` on all rows; expected warnings are recorded, failures returned."""
-        recorded = []
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 model.fit(self.X, sample_weight=self.w if self.weighted else None, **self.fit_params)
                 error = None
-            except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
-                error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            except _FIT_ERRORS as exc:
+                error = _message(exc)
                 model = None
+        return model, error, self._pass_on(caught)
+
+    def fit_default(self, k, ct) -> Cell:
+        model, error, recorded = self.fit(self.make(k, ct))
+        return Cell(model, error, recorded)
+
+    def fit_defaults(self, ks, ct) -> dict:
+        """``{k: fit_default(k, ct)}``, the fits' continued runs advancing together
+        (:func:`emkit.mixture._together.fit_together`): each fit gets what it gets
+        alone, up to the rounding of the batched steps; warnings as in :meth:`fit`."""
+        if is_dask_array(self.Xv) or self.Xv.shape[0] > SEARCH_ROWS:
+            return {k: self.fit_default(k, ct) for k in ks}
+        caught = {i: [] for i in [*range(len(ks)), None]}
+
+        @contextmanager
+        def context(i):
+            with warnings.catch_warnings(record=True) as got:
+                warnings.simplefilter("always")
+                yield
+            caught[i].extend(got)
+
+        models = [self.make(k, ct) for k in ks]
+        sample_weight = self.w if self.weighted else None
+        fits = [m._fit_steps(self.X, sample_weight, dict(self.fit_params)) for m in models]
+        done = fit_together(fits, _better, _FIT_ERRORS, context)
+        self._pass_on(caught[None])  # nothing expected is emitted while the runs advance
+        cells = {}
+        for i, (k, model) in enumerate(zip(ks, models)):
+            failed = isinstance(done[i], Exception)
+            cells[k] = Cell(None if failed else model, _message(done[i]) if failed else None,
+                            self._pass_on(caught[i]))
+        return cells
+
+    def _pass_on(self, caught) -> list[str]:
+        """Messages of the expected warnings in ``caught``; the others are emitted."""
+        recorded = []
         for wm in caught:
             if issubclass(wm.category, self.expected):
                 recorded.append(str(wm.message))
             else:
                 warnings.warn_explicit(wm.message, wm.category, wm.filename, wm.lineno)
-        return model, error, recorded
-
-    def fit_default(self, k, ct) -> Cell:
-        model, error, recorded = self.fit(self.make(k, ct))
-        return Cell(model, error, recorded)
+        return recorded
 
     def warm(self, params, k, ct):
         """An estimator that will start its next ``fit`` from ``params``."""

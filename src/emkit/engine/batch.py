@@ -183,15 +183,12 @@ def run_squarem_batch(
     Roland 2008, with the adaptive step bound of Du & Varadhan 2020): the
     run itself decides its step lengths, its fallbacks to the plain EM
     iterate and when it stops, so it takes exactly the steps it takes
-    alone.  Here each round collects the step every unfinished run asks
-    for and answers those of one kind (E or M), number of components and
-    warning setting together, through the family's batched steps, as
-    :func:`run_em_batch` does for plain EM; a step that is not batched or
-    raises is taken run by run, and its exception goes back into its run.
-    Each result equals that of ``run_em(..., acceleration="squarem")``
-    from the same start up to the rounding of the batched steps (about
-    1e-15 relative per pass), which in rare cases can tip a step-length or
-    convergence decision.
+    alone.  The steps of all runs are answered together
+    (:func:`advance_together`).  Each result equals that of
+    ``run_em(..., acceleration="squarem")`` from the same start up to the
+    rounding of the batched steps (about 1e-15 relative per pass), which
+    long extrapolations can amplify enough to tip a step-length or stopping
+    decision in rare cases.
 
     Parameters
     ----------
@@ -211,17 +208,65 @@ def run_squarem_batch(
     methods for accelerating the convergence of any EM algorithm.
     Scandinavian Journal of Statistics 35(2):335-353.
     """
-    R = len(starts)
-    labels = list(labels) if labels is not None else [f"EM {r + 1}" for r in range(R)]
-    batched = batchable(family, starts, data, backend, fixed)
-    eps, slack = data_eps(data), family.likelihood_slack()
-    results: list = [None] * R
+    labels = list(labels) if labels is not None else [f"EM {r + 1}" for r in range(len(starts))]
+    return advance_together([SquaremRun(family, p, data, backend, fixed, tol, max_iter, label,
+                                        warn_decrease) for p, label in zip(starts, labels)],
+                            errors)
+
+
+class SquaremRun:
+    """One SQUAREM run of :func:`advance_together`: where it runs and how.
+
+    Parameters
+    ----------
+    family : Family
+    start : dict
+        Initial parameters, ``"weights"`` included.
+    data : Data
+    backend : NumpyBackend
+    fixed : frozenset of str
+    tol, max_iter, label, warn_decrease
+        As for :func:`~emkit.engine.em.run_em`.
+    """
+
+    def __init__(self, family, start, data, backend, fixed, tol, max_iter, label, warn_decrease):
+        self.family, self.start, self.data, self.backend = family, dict(start), data, backend
+        self.fixed, self.steps = fixed, None
+        self.monitor = ConvergenceMonitor(tol, max_iter, label=label, eps=data_eps(data),
+                                          slack=family.likelihood_slack(),
+                                          warn_decrease=warn_decrease)
+        self.key = None  # runs with equal keys share batched steps
+        if batchable(family, [start, start], data, backend, fixed) and not data.aux:
+            fam_key = family.batch_key()
+            X = data.X
+            self.key = (id(family) if fam_key is None else fam_key, X.shape, X.dtype.str,
+                        X.tobytes(), data.sample_weight.tobytes())
+
+
+def advance_together(runs: list[SquaremRun], errors: tuple = ()) -> list[EMResult | Exception]:
+    """Several SQUAREM runs, possibly of different fits, advanced together.
+
+    Each round collects the step every unfinished run asks for and answers
+    those of one kind (E or M) and warning setting together, through the
+    family's batched steps (:class:`~emkit.families._batch.BatchHooks`),
+    for the runs whose families and data batch together (equal
+    :attr:`SquaremRun.key`: the same family settings, equal rows and
+    weights, whatever their numbers of components); a step that is not
+    batched or raises is taken run by run, and its exception goes back into
+    its run, which handles it as when it runs alone.
+
+    Returns
+    -------
+    list of EMResult or Exception
+        Per run, in order: its result, or the exception (one of ``errors``)
+        that ended it.  Other exceptions propagate.
+    """
+    results: list = [None] * len(runs)
     pending: dict[int, Step] = {}
-    runs = {}
 
     def advance(r, reply, failure):
         try:
-            step = runs[r].send(reply) if failure is None else runs[r].throw(failure)
+            step = runs[r].steps.send(reply) if failure is None else runs[r].steps.throw(failure)
         except StopIteration as done:
             results[r] = done.value
         except errors as exc:
@@ -229,35 +274,61 @@ def run_squarem_batch(
         else:
             pending[r] = step
 
-    params = [dict(p) for p in starts]
-    for r, e in enumerate(_expect(family, params, data, backend, batched, errors)):
-        if isinstance(e, Exception):
-            results[r] = e
-            continue
-        monitor = ConvergenceMonitor(tol, max_iter, label=labels[r], eps=eps, slack=slack,
-                                     warn_decrease=warn_decrease)
-        monitor.start(e[1])
-        runs[r] = squarem_steps(family, params[r], e[0], e[1], monitor, fixed=fixed)
-        advance(r, None, None)
+    for shared, _, members in _groups(runs, range(len(runs)), lambda r: ()):
+        lead = runs[members[0]]
+        out = None
+        if shared:
+            out = lead.family.batch_e_step(lead.data, [runs[r].start for r in members])
+        for i, r in enumerate(members):
+            run = runs[r]
+            if out is not None:
+                stats, ll = out[i][0], out[i][1] / total_weight(run.data)
+            else:
+                try:
+                    stats, ll = expectation(run.family, run.start, run.data, run.backend)
+                except errors as exc:
+                    results[r] = exc
+                    continue
+            run.monitor.start(ll)
+            run.steps = squarem_steps(run.family, run.start, stats, ll, run.monitor,
+                                      fixed=run.fixed)
+            advance(r, None, None)
     while pending:
-        groups: dict[tuple, list[int]] = {}
-        for r, step in pending.items():
-            groups.setdefault((step.kind, step.quiet, step.params["weights"].shape[0]), []).append(r)
-        asked, answers = dict(pending), {}
+        asked = dict(pending)
         pending.clear()
-        for (kind, quiet, _), members in groups.items():
+        answers = {}
+        for shared, (kind, quiet), members in _groups(runs, asked, lambda r: (asked[r].kind,
+                                                                             asked[r].quiet)):
             steps = [asked[r] for r in members]
-            out = _batched_answers(family, kind, quiet, steps, data) if batched else None
+            lead = runs[members[0]]
+            out = _batched_answers(lead.family, kind, quiet, steps, lead.data) if shared else None
             for r, step, reply in zip(members, steps, out or [None] * len(members)):
                 if out is None:
+                    run = runs[r]
                     try:
-                        reply = (take_step(family, step, data, backend, fixed), None)
+                        reply = (take_step(run.family, step, run.data, run.backend, run.fixed), None)
                     except Exception as exc:  # noqa: BLE001 - back into the run, as inline
                         reply = (None, exc)
                 answers[r] = reply
         for r in sorted(answers):
             advance(r, *answers[r])
     return results
+
+
+def _groups(runs, which, extra) -> list:
+    """``which`` (run indices) grouped by run key and ``extra(r)``, in order of first member.
+
+    Returns
+    -------
+    list of (shared, extra, members)
+        ``shared``: the members may take batched steps (two or more runs
+        with the same key); runs without a key are alone.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for r in which:
+        key = runs[r].key
+        groups.setdefault((("alone", r) if key is None else key, extra(r)), []).append(r)
+    return [(len(members) > 1, more, members) for (_, more), members in groups.items()]
 
 
 def _batched_answers(family, kind, quiet, steps, data) -> list | None:

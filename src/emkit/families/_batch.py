@@ -51,3 +51,12 @@ class BatchHooks:
             (the engine then redoes the runs one by one).
         """
         return None
+
+    def batch_key(self):
+        """What makes two family objects take batched steps together, or None.
+
+        Runs of different fits (several ``K`` of one model selection) share
+        a batched step when their families' keys are equal (and their rows
+        are); None: only runs of this very family object batch together.
+        """
+        return None

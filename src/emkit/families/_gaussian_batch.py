@@ -19,10 +19,16 @@ columns, run ``r`` owning the contiguous block ``r K:(r + 1) K``:
   so it runs on the stacked statistics as it is; tied covariance sums its
   cross terms per run with one stacked matrix product.
 
+Runs of different numbers of components (several ``K`` of one selection)
+batch too: in the E-step every run is padded to the largest ``K`` with
+components of weight zero (log weight ``-inf``: they take no share of any
+row); the M-step concatenates the runs' components as they are and
+normalises each run's weights over its own block.
+
 Each run's statistics and parameters equal those of its own pass up to the
 order of floating-point additions (about 1e-15 relative).  Whatever this
-path does not cover (see :func:`batch_e_step`; runs of different sizes
-among them) gets None, and the engine falls back to one pass per run.
+path does not cover (see :func:`batch_e_step`) gets None, and the engine
+falls back to one pass per run.
 """
 
 from __future__ import annotations
@@ -41,10 +47,37 @@ _EPS = float(np.finfo(np.float64).eps)
 _EPS10 = 10 * _EPS
 
 
-def _run_size(items, key: str) -> int | None:
-    """The common number of components of the runs (from ``item[key]``), or None."""
-    sizes = {item[key].shape[0] for item in items}
-    return sizes.pop() if len(sizes) == 1 else None
+def _padded(ct: str, params_list, K: int, centre):
+    """Every run's weights, means and precision factors padded to ``K`` components.
+
+    The padding components have weight 0, the centre as mean and the identity
+    as precision factor (tied: one factor per run, nothing to pad).
+
+    Returns
+    -------
+    weights : ndarray of shape (R K,)
+    means : ndarray of shape (R K, d)
+    prec : list of ndarray
+        Per run, its precision factor(s) padded to ``K`` (tied: as given).
+    """
+    d = centre.shape[0]
+    weights, means, prec = [], [], []
+    for p in params_list:
+        w = p["weights"]
+        P = np.asarray(p["precisions_cholesky"], dtype=np.float64)
+        gap = K - w.shape[0]
+        if gap:
+            w = np.concatenate([w, np.zeros(gap)])
+            means.append(np.concatenate([p["means"], np.broadcast_to(centre, (gap, d))]))
+            if ct == "full":
+                P = np.concatenate([P, np.broadcast_to(np.eye(d), (gap, d, d))])
+            elif ct != "tied":
+                P = np.concatenate([P, np.ones((gap,) + P.shape[1:])])
+        else:
+            means.append(p["means"])
+        weights.append(w)
+        prec.append(P)
+    return np.concatenate(weights), np.concatenate(means), prec
 
 
 def batch_e_step(covariance_type: str, X, w, centre, params_list):
@@ -71,16 +104,16 @@ def batch_e_step(covariance_type: str, X, w, centre, params_list):
         ``sxx`` ((K, d, d) full, (d, d) tied, (K, d) diag and spherical);
         ``loglik``: ``sum_i w_i log p(x_i)``.  None where the one-run fused
         E-step would not apply to some run (float32 or large data, wide
-        features, cancellation risk, a row without a finite log density)
-        and where the runs differ in ``K``.
+        features, cancellation risk, a row without a finite log density).
+        The runs may differ in ``K``.
     """
     if type(X) is not np.ndarray or X.dtype != np.float64 or X.shape[0] > MAX_ROWS:
         return None
-    K = _run_size(params_list, "weights")
-    if K is None:
-        return None
+    sizes = [p["weights"].shape[0] for p in params_list]
+    K = max(sizes)
     feats = _features_for(X, w, centre, covariance_type, K)
-    if feats is None:
+    if feats is None or (min(sizes) < K and _features_for(X, w, centre, covariance_type,
+                                                          min(sizes)) is None):
         return None
     n, d = X.shape
     ct = covariance_type
@@ -88,15 +121,14 @@ def batch_e_step(covariance_type: str, X, w, centre, params_list):
     F, lin = feats.F, feats.lin
     R = len(params_list)
     C = R * K
-    m = np.concatenate([p["means"] for p in params_list]) - feats.centre  # (C, d)
+    weights, means, precs = _padded(ct, params_list, K, feats.centre)
+    m = means - feats.centre  # (C, d)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        log_w = np.log(np.concatenate([p["weights"] for p in params_list]))
+        log_w = np.log(weights)
         theta = np.empty((F.shape[0], C))
         const = -0.5 * d * _LOG_2PI
         if dense:
-            join = np.stack if ct == "tied" else np.concatenate
-            P3 = join([np.asarray(p["precisions_cholesky"], dtype=np.float64)
-                       for p in params_list])  # (C, d, d) full, (R, d, d) tied
+            P3 = (np.stack if ct == "tied" else np.concatenate)(precs)  # (C, d, d) full, (R, d, d) tied
             # the fused E-step's cancellation bound, run by run
             r2 = np.maximum(feats.reach2, (m * m).sum(axis=1).reshape(R, K).max(axis=1))
             lam = (P3 * P3).sum(axis=(1, 2))
@@ -115,8 +147,7 @@ def batch_e_step(covariance_type: str, X, w, centre, params_list):
             theta[lin:lin + d] = Lm.T
             theta[-1] = const - 0.5 * (Lm * m).sum(axis=1) + log_det + log_w
         else:
-            P = np.concatenate([np.asarray(p["precisions_cholesky"], dtype=np.float64)
-                                for p in params_list])
+            P = np.concatenate(precs)
             prec = P * P if ct == "diag" else (P * P)[:, None]
             log_det = np.log(P).sum(axis=1) if ct == "diag" else d * np.log(P)
             theta[:d] = -0.5 * prec.T
@@ -147,7 +178,7 @@ def batch_e_step(covariance_type: str, X, w, centre, params_list):
         sxx = np.repeat(S[:d].sum(axis=0)[:, None] / d, d, axis=1)
     out = []
     for r in range(R):
-        a, b = r * K, (r + 1) * K
+        a, b = r * K, r * K + sizes[r]
         stats = {"nk": nk[a:b].copy(), "sx": sx[a:b].copy(),
                  "sxx": feats.scatter.copy() if ct == "tied" else sxx[a:b].copy()}
         out.append((stats, float(loglik[r])))
@@ -162,8 +193,8 @@ def batch_m_step(covariance_type: str, stats_list, centre, floor, reg_covar: flo
     covariance_type : {"full", "tied", "diag", "spherical"}
     stats_list : list of Mapping
         Every run's ``nk`` (K,), ``sx`` (K, d) and ``sxx`` about ``centre``
-        (as :func:`batch_e_step` gives them), no missing cells, the same
-        ``K`` for all.
+        (as :func:`batch_e_step` gives them), no missing cells; the runs
+        may differ in ``K``.
     centre : ndarray of shape (n_features,)
     floor : ndarray of shape (n_features,)
         Added to the diagonal of every covariance.
@@ -175,8 +206,7 @@ def batch_m_step(covariance_type: str, stats_list, centre, floor, reg_covar: flo
     list of dict or None
         Per run: ``weights``, ``means``, ``covariances`` and
         ``precisions_cholesky``, as the family's M-step and
-        :func:`emkit.engine.em.maximization` give them; None when the runs
-        differ in ``K``.
+        :func:`emkit.engine.em.maximization` give them.
 
     Raises
     ------
@@ -184,36 +214,39 @@ def batch_m_step(covariance_type: str, stats_list, centre, floor, reg_covar: flo
         When any run's covariance is not positive definite (the caller
         redoes the runs one by one to find which).
     """
-    K = _run_size(stats_list, "nk")
-    if K is None:
-        return None
     ct = covariance_type
     R = len(stats_list)
+    sizes = np.array([st["nk"].shape[0] for st in stats_list])
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])  # each run's first component
     nk = np.concatenate([st["nk"] for st in stats_list]) + _EPS10
     sx = np.concatenate([st["sx"] for st in stats_list])
     mhat = sx / nk[:, None]  # empirical centred means
     means = centre + mhat
     m = means - centre  # as the family's M-step: the new means, centred
-    nk2 = nk.reshape(R, K)
-    weights = (nk2 / nk2.sum(axis=1)[:, None]).ravel()
+    totals = np.add.reduceat(nk, first)  # (R,)
+    weights = nk / np.repeat(totals, sizes)
+    blocks = [slice(a, a + k) for a, k in zip(first, sizes)]
     if ct == "tied":
         d = sx.shape[1]
+        K = int(sizes.max())
         sxx = np.stack([st["sxx"] for st in stats_list])  # (R, d, d)
-        sx3, m3 = sx.reshape(R, K, d), m.reshape(R, K, d)
-        cross = np.matmul(sx3.transpose(0, 2, 1), m3)  # per run: sum_k sx_k m_k^T
-        mm = np.matmul((m3 * nk2[:, :, None]).transpose(0, 2, 1), m3)
-        cov = (sxx - cross - cross.transpose(0, 2, 1) + mm) / nk2.sum(axis=1)[:, None, None]
+        # per run: sum_k sx_k m_k^T and sum_k nk_k m_k m_k^T, runs padded with zeros to K
+        sx3, m3, w3 = np.zeros((R, K, d)), np.zeros((R, K, d)), np.zeros((R, K, 1))
+        rows = np.concatenate([r * K + np.arange(k) for r, k in enumerate(sizes)])
+        sx3.reshape(-1, d)[rows], m3.reshape(-1, d)[rows] = sx, m
+        w3.reshape(-1)[rows] = nk
+        cross = np.matmul(sx3.transpose(0, 2, 1), m3)
+        mm = np.matmul((m3 * w3).transpose(0, 2, 1), m3)
+        cov = (sxx - cross - cross.transpose(0, 2, 1) + mm) / totals[:, None, None]
         cov = 0.5 * (cov + cov.transpose(0, 2, 1))
         cov[:, np.arange(d), np.arange(d)] += floor
         prec = precision_cholesky_full(cov, reg_covar, label="the tied covariance")
-        return [{"means": means[r * K:(r + 1) * K], "covariances": cov[r],
-                 "precisions_cholesky": prec[r], "weights": weights[r * K:(r + 1) * K]}
-                for r in range(R)]
+        return [{"means": means[b], "covariances": cov[r], "precisions_cholesky": prec[r],
+                 "weights": weights[b]} for r, b in enumerate(blocks)]
     sxx = np.concatenate([st["sxx"] for st in stats_list])
     cov, prec = covariance_step(ct, sxx, sx, nk, mhat, m, floor, reg_covar, nk[:, None])
-    return [{"means": means[a:a + K], "covariances": cov[a:a + K],
-             "precisions_cholesky": prec[a:a + K], "weights": weights[a:a + K]}
-            for a in range(0, R * K, K)]
+    return [{"means": means[b], "covariances": cov[b], "precisions_cholesky": prec[b],
+             "weights": weights[b]} for b in blocks]
 
 
 class GaussianBatchHooks:
@@ -224,6 +257,14 @@ class GaussianBatchHooks:
             return None
         return batch_e_step(self.covariance_type, data.X, data.sample_weight,
                             self._centre(data.X.shape[1]), params_list)
+
+    def batch_key(self):
+        if type(self).batch_m_step is not GaussianBatchHooks.batch_m_step:
+            return None  # a subclass with its own M-step (the mclust models)
+        d = None if self.centre is None else np.asarray(self.centre).shape[0]
+        floor = b"" if d is None else self.reg_diagonal(d).tobytes()
+        centre = b"" if d is None else self._centre(d).tobytes()
+        return (type(self), self.covariance_type, float(self.reg_covar), centre, floor)
 
     def batch_m_step(self, stats_list):
         if any("nkj" in st for st in stats_list):

@@ -24,7 +24,7 @@ from ._online import OnlineMixin
 from ..families._base import Family
 from ._checks import check_dask_sample_weight
 from ._scoring import ScoringMixin
-from ._together import plain_decides, run_together, together
+from ._together import Runs, drive_fit, plain_decides, run_together, together
 
 logger = logging.getLogger("emkit")
 
@@ -239,6 +239,11 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
         return self.predict(X, **predict_kwargs)
 
     def _fit(self, X, sample_weight, kwargs, keeper=None):
+        return drive_fit(self._fit_steps(X, sample_weight, kwargs, keeper))
+
+    def _fit_steps(self, X, sample_weight, kwargs, keeper=None):
+        """``_fit`` as a generator: yields each initialisation's :class:`~._together.Runs`,
+        receives their results (see :mod:`._together`), returns the kept run."""
         callback = kwargs.pop("callback", None)
         catch_interrupt = bool(kwargs.pop("catch_interrupt", False))
         persist = kwargs.pop("persist", None)
@@ -285,8 +290,8 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
             if self.verbose:
                 logger.info("%s: initialisation %d of %d (%d run(s))", type(self).__name__, init + 1,
                             n_init, len(starts))
-            for result in self._run_starts(family, starts, data, backend, fixed, callback,
-                                           catch_interrupt, failures, keeper):
+            for result in (yield Runs(self, family, starts, data, backend, fixed, callback,
+                                      catch_interrupt, failures, keeper)):
                 n_runs += 1
                 if result is None:
                     continue
@@ -352,8 +357,10 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
                     failures, keeper=None):
         """EM from each of ``starts`` in order (together on small data, see
         :mod:`._together`): per start, its result or None when it failed."""
-        if together(self, starts, family, data, backend, fixed, callback, catch_interrupt, keeper):
-            yield from run_together(self, family, starts, data, backend, fixed, failures, _better)
+        runs = Runs(self, family, starts, data, backend, fixed, callback, catch_interrupt,
+                    failures, keeper)
+        if together(runs):
+            yield from run_together(runs, _better)
             return
         for name, params0 in starts:
             yield self._run_start(family, name, params0, data, backend, fixed, callback,

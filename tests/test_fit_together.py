@@ -1,0 +1,85 @@
+"""Default fits of several K whose continued runs advance together (model selection).
+
+``Problem.fit_defaults`` drives the fits of one covariance type through
+``mixture._together.fit_together``: every fit must end as
+``Problem.fit_default`` ends it alone (the same passes, log-likelihood and
+parameters to 1e-10, the same recorded warnings and errors), the runs of
+different K must share batched steps (counted), and weighted rows, a fit
+that fails and fits stopped by ``max_iter`` must work as alone.
+"""
+
+import numpy as np
+import pytest
+
+import emkit.engine.batch as batch
+from emkit import GaussianMixture
+from emkit._neighbours import Problem
+from emkit.selection import _EXPECTED_WARNINGS
+from test_batch_em import TYPES, _data
+
+RTOL = 1e-10
+
+
+def _problem(X, w=None, **base):
+    base = {"random_state": 0, **base}
+    return Problem.validate(GaussianMixture, "covariance_type", 1, base, "full", X, w, {},
+                            _EXPECTED_WARNINGS)
+
+
+@pytest.fixture
+def mixed_sizes(monkeypatch):
+    """Batched answers given to runs of different numbers of components, counted."""
+    count = {"mixed": 0}
+    answers = batch._batched_answers
+
+    def spy(family, kind, quiet, steps, data):
+        out = answers(family, kind, quiet, steps, data)
+        sizes = {s.params["weights"].shape[0] for s in steps}
+        count["mixed"] += out is not None and len(sizes) > 1
+        return out
+
+    monkeypatch.setattr(batch, "_batched_answers", spy)
+    return count
+
+
+def _assert_same_cell(got, ref):
+    assert (got.error, got.warnings, got.start) == (ref.error, ref.warnings, ref.start)
+    if ref.model is None:
+        assert got.model is None
+        return
+    a, b = got.model, ref.model
+    assert (a.n_iter_, a.converged_, a.n_passes_) == (b.n_iter_, b.converged_, b.n_passes_)
+    assert a.lower_bound_ == pytest.approx(b.lower_bound_, rel=RTOL)
+    assert a.degenerate_components_ == b.degenerate_components_
+    for attr in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(a, attr), getattr(b, attr), rtol=0.0,
+                                   atol=RTOL * np.abs(getattr(b, attr)).max(), err_msg=attr)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ct", TYPES)
+def test_fit_defaults_as_one_by_one(ct, weighted, mixed_sizes):
+    X, w, _ = _data(weighted, n=150, seed=2)
+    problem = _problem(X, w if weighted else None)
+    ks = [1, 2, 3, 4]
+    got = problem.fit_defaults(ks, ct)
+    assert mixed_sizes["mixed"] > 0  # runs of different K shared batched steps
+    for k in ks:
+        _assert_same_cell(got[k], problem.fit_default(k, ct))
+
+
+def test_stopped_runs_and_a_failing_fit(mixed_sizes):
+    # max_iter = 4: every fit stops unconverged with its ConvergenceWarning recorded; the
+    # 7-component fit of 6 rows fails alone, with fit_default's error
+    X, _, _ = _data(n=150, seed=3)
+    problem = _problem(X, max_iter=4)
+    got = problem.fit_defaults([2, 3], "diag")
+    for k in (2, 3):
+        _assert_same_cell(got[k], problem.fit_default(k, "diag"))
+        assert not got[k].model.converged_ and got[k].warnings
+    assert mixed_sizes["mixed"] > 0
+    small = _problem(X[:6])
+    got = small.fit_defaults([2, 7], "spherical")
+    assert got[7].model is None and "larger than the number of samples" in got[7].error
+    for k in (2, 7):
+        _assert_same_cell(got[k], small.fit_default(k, "spherical"))
