@@ -44,6 +44,7 @@ def count_passes(monkeypatch):
         raise _StopBeforeEM
 
     monkeypatch.setattr(base, "run_em", stop)
+    monkeypatch.setattr(base, "run_together", stop)  # the runs of one fit together (small data)
 
     def passes(est, X, **kwargs):
         log.clear()
