@@ -25,6 +25,23 @@ from test_batch_em import ERRORS, TYPES, _data, _family, _starts, batched_calls 
 RTOL = 1e-10
 
 
+@pytest.fixture
+def kinds(monkeypatch):
+    """How many batched answers of each kind of SQUAREM step were given."""
+    import emkit.engine.batch as batch
+
+    count = {"e": 0, "m": 0, "pack": 0, "unpack": 0, "degenerate": 0}
+    answers = batch._batched_answers
+
+    def spy(family, kind, quiet, steps, data):
+        out = answers(family, kind, quiet, steps, data)
+        count[kind] += out is not None
+        return out
+
+    monkeypatch.setattr(batch, "_batched_answers", spy)
+    return count
+
+
 def _squarem(fam, p, data, backend, **kw):
     return run_em(fam, p, data, backend, acceleration="squarem", **kw)
 
@@ -43,7 +60,7 @@ def _assert_same(one, res, rtol=RTOL):
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("ct", TYPES)
-def test_each_run_equals_its_own_squarem_run(ct, weighted, batched_calls):
+def test_each_run_equals_its_own_squarem_run(ct, weighted, batched_calls, kinds):
     X, w, rng = _data(weighted)
     fam, data = _family(ct, X, w)
     params = _starts(fam, data, rng, 3, 3)
@@ -58,6 +75,42 @@ def test_each_run_equals_its_own_squarem_run(ct, weighted, batched_calls):
     assert min(n_iter) < 6 < max(n_iter)  # the batch went on after a run had stopped
     assert sum(one.extra["n_cycles"] for one in ones) > 0  # extrapolations were made
     assert batched_calls["e"] >= min(n_iter) and batched_calls["m"] >= min(n_iter)
+    assert kinds["pack"] > 0 and kinds["unpack"] > 0 and kinds["degenerate"] > 0
+
+
+@pytest.mark.parametrize("ct", TYPES)
+def test_coordinate_maps_and_degeneracy_as_one_run_bit_for_bit(ct):
+    # runs of 2 and 4 components, one with a component collapsed onto the floor
+    X, w, rng = _data()
+    fam, data = _family(ct, X, w)
+    params = _starts(fam, data, rng, 2, 1) + _starts(fam, data, rng, 4, 2)
+    if ct != "tied":
+        cov = np.array(params[1]["covariances"])
+        cov[2] = cov[2] * 1e-12
+        params[1] = {**params[1], "covariances": cov}
+    none = frozenset()
+    got = fam.batch_to_unconstrained(params)
+    for p, g in zip(params, got):
+        ref = fam.to_unconstrained(p, none)
+        assert g.keys() == ref.keys()
+        for key in ref:
+            np.testing.assert_array_equal(g[key], ref[key], err_msg=key)
+    back = fam.batch_from_unconstrained(got, params)
+    for t, p, b in zip(got, params, back):
+        ref = fam.from_unconstrained(t, p, none)
+        assert b.keys() == ref.keys()
+        for key in ref:
+            np.testing.assert_array_equal(b[key], ref[key], err_msg=key)
+    flags = fam.batch_degenerate_components(params)
+    assert flags == [fam.degenerate_components(p) for p in params]
+    assert (flags[1] == [2]) == (ct != "tied")
+    # a covariance that is not positive definite in any run: the batch raises, and the
+    # engine maps the runs one by one (each with its own message)
+    bad = dict(got[2])
+    key = "cov_log_diag" if ct in ("full", "tied") else "cov_log"
+    bad[key] = np.full_like(bad[key], -1e4)
+    with pytest.raises(SingularCovarianceError):
+        fam.batch_from_unconstrained([got[0], bad], [params[0], params[2]])
 
 
 def test_pass_budget_and_runs_of_different_sizes(batched_calls):

@@ -33,7 +33,8 @@ from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
 from .em import EMResult, data_eps, expectation, maximization, monitor_result, plain_step_converged
 from .monitor import DEFAULT_MAX_ITER, DEFAULT_TOL, ConvergenceMonitor
-from .squarem import Step, squarem_steps, take_step
+from ._steps import Step, take_step
+from .squarem import squarem_steps
 
 
 def batchable(family: Family, starts: list[Mapping], data: Data, backend: NumpyBackend,
@@ -332,7 +333,13 @@ def _groups(runs, which, extra) -> list:
 
 
 def _batched_answers(family, kind, quiet, steps, data) -> list | None:
-    """The answers to several runs' steps of one kind in one batched call, or None."""
+    """The answers to several runs' steps of one kind in one batched call, or None.
+
+    The family's batched hooks (:class:`~emkit.families._batch.BatchHooks`)
+    answer E- and M-steps and SQUAREM's coordinate maps and degeneracy test;
+    None (or an exception: some run fails, and run by run tells which) sends
+    the steps one by one.
+    """
     if len(steps) < 2:
         return None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore") if quiet \
@@ -340,11 +347,20 @@ def _batched_answers(family, kind, quiet, steps, data) -> list | None:
         try:
             if kind == "e":
                 out = family.batch_e_step(data, [s.params for s in steps])
-                if out is None:
-                    return None
-                wsum = total_weight(data)
-                return [((st, ll / wsum), None) for st, ll in out]
-            out = family.batch_m_step([s.stats for s in steps])
+                if out is not None:
+                    wsum = total_weight(data)
+                    out = [(st, ll / wsum) for st, ll in out]
+            elif kind == "m":
+                out = family.batch_m_step([s.stats for s in steps])
+            elif kind == "pack":  # every step asks for the coordinates of a few iterates
+                flat = family.batch_to_unconstrained([p for s in steps for p in s.params])
+                sizes = np.cumsum([0] + [len(s.params) for s in steps])
+                out = None if flat is None else [flat[a:b] for a, b in zip(sizes, sizes[1:])]
+            elif kind == "unpack":
+                out = family.batch_from_unconstrained([s.stats for s in steps],
+                                                      [s.params for s in steps])
+            else:
+                out = family.batch_degenerate_components([s.params for s in steps])
         except Exception:  # noqa: BLE001 - some run fails: run by run, to know which
             return None
-    return None if out is None else [(p, None) for p in out]
+    return None if out is None else [(answer, None) for answer in out]

@@ -41,15 +41,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Mapping
-from contextlib import nullcontext
-from typing import NamedTuple
 
 import numpy as np
 
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..families._base import Family
 from ..families._stats import Stats
-from .em import EMResult, LabelKeeper, expectation, hold_fixed, maximization, monitor_result
+from ._steps import Step, take_step
+from .em import EMResult, LabelKeeper, hold_fixed, monitor_result
 from .monitor import ConvergenceMonitor
 
 logger = logging.getLogger("emkit")
@@ -67,8 +66,11 @@ STEP_MAX_CAP = 2.0**20
 _TINY = np.finfo(np.float64).tiny
 
 
-def _pack(family: Family, params: Mapping, fixed: frozenset):
+def _pack(family: Family, params: Mapping, fixed: frozenset, theta: Mapping | None = None):
     """Flatten the free parameters into one unconstrained vector.
+
+    ``theta``: the family's coordinates of ``params`` (``to_unconstrained``),
+    when already computed.
 
     Returns
     -------
@@ -76,7 +78,7 @@ def _pack(family: Family, params: Mapping, fixed: frozenset):
     layout : list of (str, tuple)
         Names and shapes, to undo the flattening.
     """
-    theta = dict(family.to_unconstrained(params, fixed))
+    theta = dict(family.to_unconstrained(params, fixed) if theta is None else theta)
     if "weights" not in fixed:
         logw = np.log(np.maximum(np.asarray(params["weights"], dtype=np.float64), _TINY))
         theta[_WEIGHTS_KEY] = logw - logw.mean()
@@ -87,23 +89,27 @@ def _pack(family: Family, params: Mapping, fixed: frozenset):
     return vec, layout
 
 
-def _unpack(family: Family, vec: np.ndarray, layout, ref: Mapping, fixed: frozenset) -> dict:
-    """Parameters from an unconstrained vector; ``ref`` supplies fixed ones.
-
-    Raises
-    ------
-    ValueError
-        When the family cannot map the point back (for example a covariance
-        that is not positive definite) or a parameter is not finite.
-    """
+def _split(vec: np.ndarray, layout) -> tuple[dict, np.ndarray | None]:
+    """The family's coordinates and the centred log-weights (or None) of a packed vector."""
     theta = {}
     start = 0
     for key, shape in layout:
         size = int(np.prod(shape, dtype=np.int64))
         theta[key] = vec[start:start + size].reshape(shape)
         start += size
-    log_w = theta.pop(_WEIGHTS_KEY, None)
-    new = hold_fixed(family, dict(family.from_unconstrained(theta, ref, fixed)), ref, fixed)
+    return theta, theta.pop(_WEIGHTS_KEY, None)
+
+
+def _unpacked(family: Family, new: dict, log_w, ref: Mapping, fixed: frozenset) -> dict:
+    """Parameters from the family's ``from_unconstrained`` output ``new`` and the
+    log-weights of :func:`_split`; ``ref`` supplies fixed ones.
+
+    Raises
+    ------
+    ValueError
+        When a parameter is not finite.
+    """
+    new = hold_fixed(family, dict(new), ref, fixed)
     if log_w is None:
         new["weights"] = np.array(ref["weights"], dtype=np.float64)
     else:
@@ -200,38 +206,6 @@ def run_squarem(
             reply, failure = None, exc
 
 
-class Step(NamedTuple):
-    """One step a SQUAREM run asks for (see :func:`squarem_steps`).
-
-    Attributes
-    ----------
-    kind : {"e", "m"}
-        ``"e"``: the E-step of ``params``, answered with ``(stats, mean
-        log-likelihood)``; ``"m"``: the M-step (weights included) from
-        ``stats`` with ``params`` as the previous iterate, answered with the
-        new parameters.
-    params : dict
-    stats : Stats or None
-    quiet : bool
-        Floating-point warnings off (an extrapolated point may overflow).
-    """
-
-    kind: str
-    params: dict
-    stats: object = None
-    quiet: bool = False
-
-
-def take_step(family: Family, step: Step, data: Data, backend: NumpyBackend, fixed: frozenset,
-              keeper: LabelKeeper | None = None):
-    """The answer to one :class:`Step` of one run (raises what the step raises)."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore") if step.quiet \
-            else nullcontext():
-        if step.kind == "e":
-            return expectation(family, step.params, data, backend, keeper)
-        return maximization(family, step.stats, step.params, fixed)
-
-
 def squarem_steps(family: Family, params: dict, stats: Stats, ll: float,
                   monitor: ConvergenceMonitor, *, fixed: frozenset = frozenset(),
                   catch_interrupt: bool = False) -> Generator[Step, object, EMResult]:
@@ -289,7 +263,12 @@ def squarem_steps(family: Family, params: dict, stats: Stats, ll: float,
                     accept(p2, s2, ll2, 1.0, False)
                 continue
             n_cycles += 1
-            step = _step_length(family, params, p1, p2, fixed, step_max)
+            try:
+                coords = yield Step("pack", (params, p1, p2))
+            except ValueError:  # not mappable to unconstrained coordinates: no step
+                coords = None
+            step = None if coords is None else _step_length(family, params, p1, p2, fixed,
+                                                            step_max, coords)
             a = 1.0 if step is None else step[0]
             result = None
             if step is not None and abs(a - 1.0) > 0.01:
@@ -320,8 +299,11 @@ def squarem_steps(family: Family, params: dict, stats: Stats, ll: float,
                           n_m_steps=n_m)
 
 
-def _step_length(family, p0, p1, p2, fixed, step_max):
+def _step_length(family, p0, p1, p2, fixed, step_max, coords=(None, None, None)):
     """Bounded S3 step length and the vectors the extrapolation needs.
+
+    ``coords``: the family's unconstrained coordinates of the three iterates,
+    when already computed.
 
     Returns
     -------
@@ -331,9 +313,9 @@ def _step_length(family, p0, p1, p2, fixed, step_max):
         ``v == 0``).
     """
     try:
-        v0, layout = _pack(family, p0, fixed)
-        v1, _ = _pack(family, p1, fixed)
-        v2, _ = _pack(family, p2, fixed)
+        v0, layout = _pack(family, p0, fixed, coords[0])
+        v1, _ = _pack(family, p1, fixed, coords[1])
+        v2, _ = _pack(family, p2, fixed, coords[2])
     except ValueError:
         return None
     r = v1 - v0
@@ -372,7 +354,10 @@ def _extrapolate(family, step, ref, fixed, ll0, p0):
     passes = 0
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            pe = _unpack(family, v0 + 2.0 * alpha * r + alpha * alpha * v, layout, ref, fixed)
+            theta, log_w = _split(v0 + 2.0 * alpha * r + alpha * alpha * v, layout)
+        new = yield Step("unpack", ref, theta, quiet=True)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            pe = _unpacked(family, new, log_w, ref, fixed)
         se, lle = yield Step("e", pe, quiet=True)
         passes += 1
         if not np.isfinite(lle):
@@ -389,7 +374,7 @@ def _extrapolate(family, step, ref, fixed, ll0, p0):
     # collapsed onto repeated values) that plain EM from theta0 would not
     # reach: such a jump is refused, and plain EM decides
     # (p0 is looked at only when p3 has a degenerate component: most have none)
-    collapsed = set(family.degenerate_components(p3))
-    if collapsed and collapsed - set(family.degenerate_components(p0)):
+    collapsed = set((yield Step("degenerate", p3)))
+    if collapsed and collapsed - set((yield Step("degenerate", p0))):
         return None, passes
     return (p3, s3, ll3), passes

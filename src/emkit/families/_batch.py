@@ -60,3 +60,20 @@ class BatchHooks:
         are); None: only runs of this very family object batch together.
         """
         return None
+
+    # SQUAREM's per-run work (emkit.engine.squarem), for runs with nothing held fixed
+    def batch_to_unconstrained(self, params_list: list) -> list | None:
+        """``[self.to_unconstrained(p, frozenset()) for p in params_list]``, or None."""
+        return None
+
+    def batch_from_unconstrained(self, theta_list: list, params_list: list) -> list | None:
+        """``[self.from_unconstrained(t, p, frozenset()) for t, p in ...]``, or None.
+
+        May raise what ``from_unconstrained`` raises for any run (the engine
+        then maps the runs one by one).
+        """
+        return None
+
+    def batch_degenerate_components(self, params_list: list) -> list | None:
+        """``[self.degenerate_components(p) for p in params_list]``, or None."""
+        return None

@@ -33,8 +33,11 @@ falls back to one pass per run.
 
 from __future__ import annotations
 
+from itertools import accumulate
+
 import numpy as np
 
+from . import _gaussian_batch_coords as coords
 from ._covariance import covariance_step
 from ._gaussian_small import _features_for, _layout
 from ._shares import flush_tiny
@@ -216,8 +219,8 @@ def batch_m_step(covariance_type: str, stats_list, centre, floor, reg_covar: flo
     """
     ct = covariance_type
     R = len(stats_list)
-    sizes = np.array([st["nk"].shape[0] for st in stats_list])
-    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])  # each run's first component
+    sizes = [st["nk"].shape[0] for st in stats_list]
+    first = [0, *accumulate(sizes[:-1])]  # each run's first component
     nk = np.concatenate([st["nk"] for st in stats_list]) + _EPS10
     sx = np.concatenate([st["sx"] for st in stats_list])
     mhat = sx / nk[:, None]  # empirical centred means
@@ -228,7 +231,7 @@ def batch_m_step(covariance_type: str, stats_list, centre, floor, reg_covar: flo
     blocks = [slice(a, a + k) for a, k in zip(first, sizes)]
     if ct == "tied":
         d = sx.shape[1]
-        K = int(sizes.max())
+        K = max(sizes)
         sxx = np.stack([st["sxx"] for st in stats_list])  # (R, d, d)
         # per run: sum_k sx_k m_k^T and sum_k nk_k m_k m_k^T, runs padded with zeros to K
         sx3, m3, w3 = np.zeros((R, K, d)), np.zeros((R, K, d)), np.zeros((R, K, 1))
@@ -250,7 +253,8 @@ def batch_m_step(covariance_type: str, stats_list, centre, floor, reg_covar: flo
 
 
 class GaussianBatchHooks:
-    """The Gaussian family's batched E- and M-steps (see :class:`~._batch.BatchHooks`)."""
+    """The Gaussian family's batched E- and M-steps and SQUAREM maps
+    (:mod:`._gaussian_batch_coords`; see :class:`~._batch.BatchHooks`)."""
 
     def batch_e_step(self, data, params_list):
         if data.aux:
@@ -258,13 +262,36 @@ class GaussianBatchHooks:
         return batch_e_step(self.covariance_type, data.X, data.sample_weight,
                             self._centre(data.X.shape[1]), params_list)
 
+    def _plain_batch(self) -> bool:
+        """Not a subclass with its own M-step and coordinates (the mclust models)."""
+        return (type(self).batch_m_step is GaussianBatchHooks.batch_m_step
+                and self.covariance_type in ("full", "tied", "diag", "spherical"))
+
     def batch_key(self):
-        if type(self).batch_m_step is not GaussianBatchHooks.batch_m_step:
-            return None  # a subclass with its own M-step (the mclust models)
+        if not self._plain_batch():
+            return None
         d = None if self.centre is None else np.asarray(self.centre).shape[0]
-        floor = b"" if d is None else self.reg_diagonal(d).tobytes()
-        centre = b"" if d is None else self._centre(d).tobytes()
-        return (type(self), self.covariance_type, float(self.reg_covar), centre, floor)
+        arrays = () if d is None else (self.reg_diagonal(d), self._centre(d), self._unit_sd(d),
+                                       self.reg_scale(d))
+        return (type(self), self.covariance_type, float(self.reg_covar),
+                *(a.tobytes() for a in arrays))
+
+    def batch_to_unconstrained(self, params_list):
+        if not self._plain_batch():
+            return None
+        d = np.shape(params_list[0]["means"])[1]
+        return coords.to_unconstrained(self.covariance_type, params_list, self._centre(d),
+                                       self._unit_sd(d))
+
+    def batch_from_unconstrained(self, theta_list, params_list):
+        if not self._plain_batch():
+            return None
+        d = theta_list[0]["means"].shape[1]
+        return coords.from_unconstrained(self.covariance_type, theta_list, self.reg_covar,
+                                         self._centre(d), self._unit_sd(d))
+
+    def batch_degenerate_components(self, params_list):
+        return coords.degenerate_components(self, params_list) if self._plain_batch() else None
 
     def batch_m_step(self, stats_list):
         if any("nkj" in st for st in stats_list):
