@@ -145,9 +145,13 @@ def install(rec: Recorder) -> None:
 
         _together.run_together = rec.wrap(_together.run_together, run_phase)
         _base.run_together = _together.run_together
-        if hasattr(nb, "fit_together"):  # several K's default fits together (2026-11-29)
-            # their starts are still "emEM short runs" (auto_starts is wrapped inside)
-            nb.fit_together = rec.wrap(_together.fit_together, "default continue")
+        if hasattr(nb, "fit_together"):  # several fits together (2026-11-29)
+            # the default fits of all K (their starts are still "emEM short runs":
+            # auto_starts is wrapped inside), or the neighbour short runs (below)
+            nb.fit_together = rec.wrap(
+                _together.fit_together,
+                lambda *a, **k: rec.stack[-1] if rec.stack[-1].startswith("neighbour")
+                else "default continue")
     nb._search_and_fit = rec.wrap(nb._search_and_fit, "neighbour search")
     # large data (emkit._neighbours_large): the search and both sides of the comparison
     # converge on the subsample; the winners continue on all rows
@@ -162,6 +166,14 @@ def install(rec: Recorder) -> None:
         return rec.stack[-1]
 
     nb.Problem.fit = rec.wrap(nb.Problem.fit, fit_phase)
+    if hasattr(nb.Problem, "fit_many"):  # the neighbour short runs together (2026-11-29)
+        def many_phase(self, models):
+            if rec.stack[-1] == "neighbour search" and all(
+                    m.max_iter == nb.SHORT_ITER for m in models):
+                return "neighbour short"
+            return rec.stack[-1]
+
+        nb.Problem.fit_many = rec.wrap(nb.Problem.fit_many, many_phase)
     def scoring(orig):
         def scored(self, model):
             rec.passes[rec.stack[-1]] += 1

@@ -13,7 +13,7 @@ import pytest
 
 import emkit.engine.batch as batch
 from emkit import GaussianMixture
-from emkit._neighbours import Problem
+from emkit._neighbours import Cell, Problem
 from emkit.selection import _EXPECTED_WARNINGS
 from test_batch_em import TYPES, _data
 
@@ -34,8 +34,9 @@ def mixed_sizes(monkeypatch):
 
     def spy(family, kind, quiet, steps, data):
         out = answers(family, kind, quiet, steps, data)
-        sizes = {s.params["weights"].shape[0] for s in steps}
-        count["mixed"] += out is not None and len(sizes) > 1
+        if kind == "e":  # the steps' parameters, of each run's K
+            sizes = {s.params["weights"].shape[0] for s in steps}
+            count["mixed"] += out is not None and len(sizes) > 1
         return out
 
     monkeypatch.setattr(batch, "_batched_answers", spy)
@@ -83,3 +84,36 @@ def test_stopped_runs_and_a_failing_fit(mixed_sizes):
     assert got[7].model is None and "larger than the number of samples" in got[7].error
     for k in (2, 7):
         _assert_same_cell(got[k], small.fit_default(k, "spherical"))
+
+
+@pytest.mark.parametrize("ct", ["full", "spherical"])
+def test_warm_short_runs_together_as_one_by_one(ct, monkeypatch):
+    # the neighbour search's short runs: warm-started fits of 5 passes, fitted together
+    X, _, _ = _data(n=150, seed=6)
+    problem = _problem(X)
+    source = problem.fit_default(3, ct).model.__dict__.copy()
+    starts = []
+    for scale in (0.9, 1.15):  # both starts move: neither converges at once
+        p = {"weights": source["weights_"], "means": source["means_"] * scale,
+             "covariances": source["covariances_"],
+             "precisions_cholesky": source["precisions_cholesky_"]}
+        starts.append(p)
+
+    def warm(p):
+        model = problem.warm(p, 3, ct)
+        model.max_iter = 5
+        return model
+
+    count = {"batched": 0}
+    answers = batch._batched_answers
+
+    def spy(*a):
+        out = answers(*a)
+        count["batched"] += out is not None
+        return out
+
+    monkeypatch.setattr(batch, "_batched_answers", spy)
+    got = problem.fit_many([warm(p) for p in starts])
+    assert count["batched"] >= 5
+    for cell, p in zip(got, starts):
+        _assert_same_cell(cell, Cell(*problem.fit(warm(p))))

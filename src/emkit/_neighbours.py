@@ -224,12 +224,18 @@ class Problem:
         return Cell(model, error, recorded)
 
     def fit_defaults(self, ks, ct) -> dict:
-        """``{k: fit_default(k, ct)}``, the fits' continued runs advancing together
+        """``{k: fit_default(k, ct)}``, the fits advancing together (:meth:`fit_many`)."""
+        if self.Xv.shape[0] > SEARCH_ROWS:  # large data: as before, one fit after another
+            return {k: self.fit_default(k, ct) for k in ks}
+        return dict(zip(ks, self.fit_many([self.make(k, ct) for k in ks])))
+
+    def fit_many(self, models) -> list[Cell]:
+        """``[Cell(*self.fit(m)) for m in models]``, the fits' runs advancing together
         (:func:`emkit.mixture._together.fit_together`): each fit gets what it gets
         alone, up to the rounding of the batched steps; warnings as in :meth:`fit`."""
-        if is_dask_array(self.Xv) or self.Xv.shape[0] > SEARCH_ROWS:
-            return {k: self.fit_default(k, ct) for k in ks}
-        caught = {i: [] for i in [*range(len(ks)), None]}
+        if is_dask_array(self.Xv):
+            return [Cell(*self.fit(m)) for m in models]
+        caught = {i: [] for i in [*range(len(models)), None]}
 
         @contextmanager
         def context(i):
@@ -238,17 +244,13 @@ class Problem:
                 yield
             caught[i].extend(got)
 
-        models = [self.make(k, ct) for k in ks]
         sample_weight = self.w if self.weighted else None
         fits = [m._fit_steps(self.X, sample_weight, dict(self.fit_params)) for m in models]
         done = fit_together(fits, _better, _FIT_ERRORS, context)
         self._pass_on(caught[None])  # nothing expected is emitted while the runs advance
-        cells = {}
-        for i, (k, model) in enumerate(zip(ks, models)):
-            failed = isinstance(done[i], Exception)
-            cells[k] = Cell(None if failed else model, _message(done[i]) if failed else None,
-                            self._pass_on(caught[i]))
-        return cells
+        return [Cell(None, _message(out), self._pass_on(caught[i])) if isinstance(out, Exception)
+                else Cell(model, None, self._pass_on(caught[i]))
+                for i, (model, out) in enumerate(zip(models, done))]
 
     def _pass_on(self, caught) -> list[str]:
         """Messages of the expected warnings in ``caught``; the others are emitted."""
@@ -316,14 +318,12 @@ def scored_starts(S, starts, k, ct) -> list:
 def short_batch(S, scored, first: int, k, ct) -> list:
     """The starts ``scored[first:first + SHORT_RUNS]`` run for ``SHORT_ITER`` passes on
     ``S`` with ``k`` components of type ``ct``: the Cells of those that fitted."""
-    runs = []
+    models = []
     for _, _, params in scored[first:first + SHORT_RUNS]:
         model = S.warm(params, k, ct)
         model.max_iter = SHORT_ITER
-        fitted, _, _ = S.fit(model)
-        if fitted is not None:
-            runs.append(Cell(fitted))
-    return runs
+        models.append(model)
+    return [Cell(cell.model) for cell in S.fit_many(models) if cell.model is not None]
 
 
 def _run_starts(problem: Problem, starts, k, ct, how, current, must: bool) -> Cell | None:

@@ -27,6 +27,7 @@ from ._scoring import ScoringMixin
 from ._together import Runs, drive_fit, plain_decides, run_together, together
 
 logger = logging.getLogger("emkit")
+_USER = 5  # stack level of the user's call in _fit_steps' warnings (fit, _fit, drive_fit)
 
 
 def _persist_default() -> bool:
@@ -312,7 +313,7 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
                 f"{type(self).__name__}: {name} was dropped ({exc}); the fit goes on with the "
                 "other starts",
                 DroppedStartWarning,
-                stacklevel=3,
+                stacklevel=_USER,
             )
         self._store_params(best.params)
         self._online_state = None  # a later partial_fit starts afresh
@@ -336,12 +337,12 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
                 f"(tol={self.tol:g}); increase max_iter, use acceleration='squarem', loosen tol, "
                 "or check the data",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=_USER,
             )
         self.degenerate_components_ = list(family.degenerate_components(best.params))
         if best.extra.get("n_decreases") and not self.degenerate_components_:
             # only the kept run: a run that collapsed has its own warning below
-            warnings.warn(best.extra["first_decrease"], LikelihoodDecreaseWarning, stacklevel=3)
+            warnings.warn(best.extra["first_decrease"], LikelihoodDecreaseWarning, stacklevel=_USER)
         self.n_passes_ = int(best.extra.get("n_passes", best.n_iter + 1))
         if self.degenerate_components_:
             warnings.warn(
@@ -349,14 +350,13 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
                 "a spurious maximum (variance at the reg_covar floor, typical of rounded or "
                 "repeated values); treat this fit with care or exclude it from model selection",
                 DegenerateComponentWarning,
-                stacklevel=3,
+                stacklevel=_USER,
             )
         return best
 
     def _run_starts(self, family, starts, data, backend, fixed, callback, catch_interrupt,
                     failures, keeper=None):
-        """EM from each of ``starts`` in order (together on small data, see
-        :mod:`._together`): per start, its result or None when it failed."""
+        """Per start in order, its EM result or None (failed); together on small data."""
         runs = Runs(self, family, starts, data, backend, fixed, callback, catch_interrupt,
                     failures, keeper)
         if together(runs):
