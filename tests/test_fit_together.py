@@ -117,3 +117,11 @@ def test_warm_short_runs_together_as_one_by_one(ct, monkeypatch):
     assert count["batched"] >= 5
     for cell, p in zip(got, starts):
         _assert_same_cell(cell, Cell(*problem.fit(warm(p))))
+
+
+def test_fit_warnings_point_at_the_caller():
+    # the fit is a generator driven by drive_fit: its warnings still name the user's line
+    X, _, _ = _data(n=150, seed=2)
+    with pytest.warns(Warning) as caught:
+        GaussianMixture(3, max_iter=2, random_state=0).fit(X)
+    assert caught and all(w.filename == __file__ for w in caught)
