@@ -322,3 +322,32 @@ def _reference_shares(fam, data, params):
     lp = np.column_stack([st.multivariate_normal(params["means"][k], covs[k]).logpdf(data.X)
                           for k in range(K)]) + np.log(params["weights"])
     return np.exp(lp - np.logaddexp.reduce(lp, axis=1)[:, None])
+
+
+def test_features_are_kept_for_a_new_array_of_the_same_weights(monkeypatch):
+    # every fit validates its own weights (a new array of ones without any): the cached
+    # feature rows are reused when the values are the same, built again when they differ,
+    # and the E-step is the same either way
+    fam, data, params = _setup("full")
+    built = []
+    real = gs._Features.__init__
+
+    def init(self, *a):
+        built.append(True)
+        real(self, *a)
+
+    monkeypatch.setattr(gs._Features, "__init__", init)
+    gs._CACHE.clear()
+    first = expectation(fam, params, data, NumpyBackend(n_jobs=1))
+    again = expectation(fam, params, Data(data.X, data.sample_weight.copy(), **data.aux),
+                        NumpyBackend(n_jobs=1))
+    assert len(built) == 1
+    assert again[1] == first[1]
+    for key in ("nk", "sx", "sxx"):
+        np.testing.assert_array_equal(again[0][key], first[0][key])
+    w = data.sample_weight.copy()
+    w[0] = 2.0
+    other = expectation(fam, params, Data(data.X, w, **data.aux), NumpyBackend(n_jobs=1))
+    assert len(built) == 2
+    ref, ref_ll, _ = _reference_e_step(fam, Data(data.X, w, **data.aux), params)
+    assert other[1] * w.sum() == pytest.approx(ref_ll, rel=1e-10)

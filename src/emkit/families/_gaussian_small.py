@@ -39,6 +39,7 @@ or any row without a finite log density) gets None and goes the generic way.
 from __future__ import annotations
 
 import threading
+import weakref
 from functools import lru_cache
 
 import numpy as np
@@ -67,7 +68,7 @@ class _Features:
     """What the E-step needs from one data set: feature rows and data-only constants."""
 
     __slots__ = ("X", "w", "centre", "key", "quadratic", "F", "lin", "reach2",
-                 "unweighted", "w_pos", "positive", "scatter")
+                 "unweighted", "w_pos", "positive", "scatter", "same_w")
 
     def __init__(self, X, w, centre, quadratic):
         n, d = X.shape
@@ -92,11 +93,26 @@ class _Features:
         self.positive = w > 0
         self.w_pos = w[self.positive]
         self.scatter = None
+        self.same_w = None  # a weak reference to another array of the same weights
         if quadratic:  # weighted total scatter about the centre (tied covariance's sxx)
             self.scatter = _layout(d)[2](F[:lin] @ w, 1)[0]
 
     def matches(self, X, w, centre) -> bool:
-        return self.X is X and self.w is w and self.key == centre.tobytes()
+        """Same rows (the same array), same centre and the same weights.
+
+        Every fit validates its own weight array (a new array of ones when it
+        has none), so weights equal to the entry's in a new array count too;
+        the last such array is remembered, and the values are compared once
+        per array instead of the features being built again for every fit.
+        """
+        if self.X is not X or self.key != centre.tobytes():
+            return False
+        if w is self.w or (self.same_w is not None and self.same_w() is w):
+            return True
+        if w.shape == self.w.shape and np.array_equal(w, self.w):
+            self.same_w = weakref.ref(w)
+            return True
+        return False
 
 
 def _features_for(X, w, centre, covariance_type: str, n_components: int):
