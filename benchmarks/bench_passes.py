@@ -235,7 +235,8 @@ def main(argv=None) -> int:
                     help="covariance types (comma-separated), or 'all' for the 14 mclust models")
     args = ap.parse_args(argv)
     if args.threads:
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "EMKIT_NUM_THREADS"):
             os.environ[var] = str(args.threads)
     import emkit
 

@@ -32,8 +32,9 @@ Usage::
                                       [--models sklearn|all]
 
 ``--threads N`` sets the BLAS / OpenMP thread count of every child process
-(mclust's EM is single-threaded Fortran; on a shared machine one thread each
-is the fairer comparison).
+and the threads over which emkit maps row chunks (``EMKIT_NUM_THREADS``;
+without it emkit maps them over every core): mclust's EM is single-threaded
+Fortran, and on a shared machine one thread each is the fairer comparison.
 
 Needs R with mclust (Debian: ``apt-get install r-base-core r-cran-mclust``).
 """
@@ -233,7 +234,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=50_000, help="rows of the anisotropic data")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None,
-                    help="BLAS/OpenMP threads of every child (default: the libraries' own)")
+                    help="BLAS/OpenMP and emkit chunk threads of every child "
+                         "(default: the libraries' own)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--models", choices=("sklearn", "all"), default="sklearn",
                     help="the four scikit-learn covariance types (also fitted by scikit-learn), "
@@ -247,7 +249,8 @@ def main() -> None:
         return
     env = dict(os.environ)
     if args.threads:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                    "EMKIT_NUM_THREADS"):
             env[var] = str(args.threads)
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; load average "
           f"{os.getloadavg()[0]:.2f} at start; Python {platform.python_version()}; "
