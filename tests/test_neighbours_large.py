@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from test_select_mclust import CELLS
 from test_select_neighbours import _sabotage_three, assert_monotone
 
 import emkit
-from emkit import _neighbours, _neighbours_large, selection
+from emkit import _neighbours, _neighbours_large, _neighbours_undecided, selection
 from emkit.datasets import load_faithful
 
 
@@ -85,11 +86,13 @@ def test_the_k_check_on_all_rows_repairs_what_the_subsample_missed(faithful, lar
     assert_monotone(table)
 
 
-def test_no_split_on_all_rows_when_every_split_degenerates_on_the_subsample(
+def test_when_every_split_degenerates_on_the_subsample_one_soft_split_runs_on_all_rows(
         faithful, large, monkeypatch):
     # the K = 3 cell is below K = 2 but not degenerate: only a non-degenerate split can
-    # replace it, so when every split (hard, then soft) settles degenerate on the
-    # subsample none is continued on all rows
+    # replace it.  When every split (hard, then soft) settles degenerate on the subsample
+    # (which may not hold the K = 2 fit's small components), those splits are not
+    # continued on all rows; one start is: the soft split of the K = 2 fit's heaviest
+    # component (emkit._neighbours_undecided.heaviest_soft_split)
     monkeypatch.setattr(_neighbours_large, "MARGIN", math.inf)
     _sabotage_three(monkeypatch)
     screened = []
@@ -103,11 +106,23 @@ def test_no_split_on_all_rows_when_every_split_degenerates_on_the_subsample(
         return cell
 
     monkeypatch.setattr(_neighbours_large._Search, "candidate", candidate)
+    split = []
+    real_split = _neighbours_undecided.split_starts
+
+    def split_starts(family, data, backend, resp, *a, soft=False, components=None):
+        split.append((resp.shape, soft, components))
+        return real_split(family, data, backend, resp, *a, soft=soft, components=components)
+
+    monkeypatch.setattr(_neighbours_undecided, "split_starts", split_starts)
     _, table = emkit.select_model(faithful, n_components=[1, 2, 3], covariance_types="tied",
                                   random_state=0)
     assert screened[-2:] == [False, True]  # hard splits, then soft ones
-    assert large == []
-    assert table[2]["start"] == "default" and table[2]["monotone"] is False
+    heaviest = int(np.argmax(table[1]["model"].weights_))
+    assert split == [((faithful.shape[0], 2), True, (heaviest,))]  # on all rows
+    assert large == [3]
+    assert table[2]["start"] == "split" and not table[2]["degenerate"]
+    assert table[2]["monotone"] is True
+    assert_monotone(table)
 
 
 def test_no_run_on_all_rows_when_no_neighbour_wins_on_the_subsample(faithful, large, monkeypatch):

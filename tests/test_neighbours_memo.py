@@ -38,6 +38,12 @@ def searched(monkeypatch):
         return None  # no candidate: the screen finds nothing viable
 
     monkeypatch.setattr(_neighbours_large._Search, "_candidate", fake)
+
+    def fallback(problem, source, k, ct):  # the soft split run on all rows after a screen
+        calls.append((id(source), k, "heaviest", True))
+        return None
+
+    monkeypatch.setattr(_neighbours_large, "heaviest_soft_split", fallback)
     return calls
 
 
@@ -63,10 +69,11 @@ def test_a_cell_below_its_neighbour_is_screened_once(searched):
     problem = _Problem()
     cells = {1: Cell(_model(-12.0)), 2: Cell(_model(-10.0)), 3: Cell(_model(-11.0))}
     _neighbours_large.repair_along_k(problem, cells, "VEV")
-    assert [c[1:] for c in searched] == [(3, "split", False), (3, "split", True)]
+    assert [c[1:] for c in searched] == [(3, "split", False), (3, "split", True),
+                                         (3, "heaviest", True)]
     problem.base["tol"] = 1e-9  # polish continues at the estimator's tol, then repairs again
     _neighbours_large.repair_along_k(problem, cells, "VEV")
-    assert len(searched) == 2  # the same two fits: not screened again
+    assert len(searched) == 3  # the same two fits: not screened (nor run on all rows) again
     cells[3] = Cell(_model(-10.5))  # polish changed the cell: screened again
     _neighbours_large.repair_along_k(problem, cells, "VEV")
-    assert len(searched) == 4
+    assert len(searched) == 6

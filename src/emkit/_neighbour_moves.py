@@ -79,7 +79,7 @@ def _split_side(data: Data, backend, r: np.ndarray, soft: bool = False) -> np.nd
 
 
 def split_starts(family, data: Data, backend, resp: np.ndarray, fixed=frozenset(),
-                 soft: bool = False) -> list[dict]:
+                 soft: bool = False, components=None) -> list[dict]:
     """Parameters with one more component: each existing component split in turn.
 
     Parameters
@@ -97,6 +97,8 @@ def split_starts(family, data: Data, backend, resp: np.ndarray, fixed=frozenset(
         of by the side of the hyperplane.  Both halves then keep the whole
         component's spread, so on rounded data neither starts on a few
         collinear rows (where a hard split's half can collapse).
+    components : iterable of int, default=None
+        The components to split (None: every one).
 
     Returns
     -------
@@ -105,7 +107,7 @@ def split_starts(family, data: Data, backend, resp: np.ndarray, fixed=frozenset(
         (components whose rows all fall on one side are skipped).
     """
     starts = []
-    for j in range(resp.shape[1]):
+    for j in range(resp.shape[1]) if components is None else components:
         r = resp[:, j]
         side = _split_side(data, backend, r, soft)
         a = side * r if soft else np.where(side, r, 0.0)

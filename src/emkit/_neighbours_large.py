@@ -17,6 +17,10 @@ is made on the fixed search subsample instead, and fairly:
    continued on all rows, from its subsample optimum, and kept if it is
    better there.
 
+A neighbour's fixed point lower on the subsample, but within the
+subsample's sampling noise, is judged by one E-step on all rows instead
+(:mod:`emkit._neighbours_undecided`).
+
 Both sides of the comparison then reach a fixed point of the same data, so
 the start that merely adapted to the subsample in its short run no longer
 wins by that alone (the earlier rule sent two of three neighbour starts to
@@ -54,6 +58,7 @@ Nakano, Ghahramani & Hinton (SMEM, Neural Computation 12:2109-2128, 2000).
 
 from __future__ import annotations
 
+import itertools
 import math
 import weakref
 
@@ -67,6 +72,7 @@ from ._neighbours import (
     scored_starts,
     split_starts,
 )
+from ._neighbours_undecided import heaviest_soft_split, undecided
 
 #: stopping rule of the runs to convergence on the search subsample
 SETTLE_TOL = 1e-7
@@ -170,6 +176,10 @@ class _Search:
             if not runs:
                 continue
             top = max(runs, key=lambda c: _mean_key(c, S))
+            if first == 0:  # the other short runs, settled only if improve needs them
+                key = ("runners-up", id(source), k, ct, how, soft, S.base.get("max_iter"),
+                       S.base.get("tol"))
+                self.memo[key] = (source, [c for c in runs if c is not top])
             cand = _settle(S, top.model._fitted_params(), k, ct)
             if cand is not None and (best is None or _mean_key(cand, S) > _mean_key(best, S)):
                 best = cand
@@ -185,11 +195,13 @@ class _Search:
         cand = self.candidate(source.model, k, how)
         if cand is None:
             return False
+        problem = self.problem
         if current.model is not None:
             mine = self.settled(current, k)
             if mine is not None and not _beats(_mean_key(cand, self.S), _mean_key(mine, self.S)):
-                return False
-        problem = self.problem
+                cand = self._within_noise(cand, mine, source.model, current, k, how)
+                if cand is None:
+                    return False
         model, _, recorded = problem.fit(problem.warm(cand.model._fitted_params(), k, self.ct))
         if model is None:
             return False
@@ -199,6 +211,34 @@ class _Search:
             cells[k] = new
             return True
         return False
+
+    def _within_noise(self, cand, mine, source, current, k, how):
+        """A settled neighbour fit below the cell's on the subsample, but within its noise,
+        whose one E-step on all rows is above the cell's log-likelihood; or None.
+
+        The search's best candidate is judged first; when it is the cell's own
+        fixed point, the other short runs of its first batch that are already
+        above the cell's fit or within the noise are settled and judged: a
+        short run's rank does not tell where it ends (EII, K = 8, in
+        :mod:`emkit._neighbours_undecided`)."""
+        S, problem = self.S, self.problem
+        others = []
+        if _mean_key(mine, S)[1] - _mean_key(cand, S)[1] <= MARGIN:
+            hit = self.memo.get(("runners-up", id(source), k, self.ct, how, False,
+                                 S.base.get("max_iter"), S.base.get("tol")))
+            runs = hit[1] if hit is not None and hit[0] is source else []
+            others = (_settle(S, c.model._fitted_params(), k, self.ct) for c in runs
+                      if _beats(_mean_key(c, S), _mean_key(mine, S))
+                      or undecided(S, c, mine, MARGIN))
+        target = problem.loglik(current.model)
+        for c in itertools.chain((cand,), others):
+            if c is None or not _viable(c):
+                continue
+            if _beats(_mean_key(c, S), _mean_key(mine, S)):
+                return c
+            if undecided(S, c, mine, MARGIN) and problem.start_total(c.model) > target:
+                return c
+        return None
 
 
 def refine_large(problem, cells: dict, ct) -> None:
@@ -239,7 +279,9 @@ def repair_along_k(problem, cells: dict, ct) -> None:
     about 75 s CPU, all of them degenerate).  A pair of fits (the neighbour's
     and the cell's) screened without result is not screened again when
     :func:`polish` repairs the covariance type again, and the hard splits that
-    :meth:`_Search.improve` already settled are not settled twice.
+    :meth:`_Search.improve` already settled are not settled twice.  After such
+    a screen, the soft split of the neighbour's heaviest component is continued
+    on all rows (:func:`emkit._neighbours_undecided.heaviest_soft_split`).
     """
     search = _Search(problem, ct)
     for k in sorted(cells):
@@ -259,6 +301,9 @@ def repair_along_k(problem, cells: dict, ct) -> None:
             if not any(_viable(search.candidate(source.model, k, "split", soft))
                        for soft in (False, True)):
                 search.memo[key] = (source.model, current.model)
+                cand = heaviest_soft_split(problem, source.model, k, ct)
+                if cand is not None and cand.key(problem) > current.key(problem):
+                    cells[k] = cand
                 continue
         cand = _search_and_fit(problem, source.model, k, ct, "split", current, True)
         if cand is not None and cand.key(problem) > current.key(problem):
