@@ -98,6 +98,37 @@ def test_each_run_equals_its_own_run(ct, weighted, batched_calls):
     assert batched_calls["e"] >= max(n_iter) and batched_calls["m"] >= min(n_iter)
 
 
+def _spike_start(fam, data, rng, reg, backend):
+    """Three components, the third on the data's last five (repeated) rows.
+
+    Without a floor (``reg == 0``) the start itself takes a tiny positive-definite
+    covariance on the spike from a floored family.
+    """
+    n = data.n_samples
+    resp = np.full((n, 3), 1e-300)
+    resp[:-5, :2] = rng.dirichlet([1.0, 1.0], size=n - 5)
+    resp[-5:, 2] = 1.0
+    resp /= resp.sum(axis=1, keepdims=True)
+    donor = fam if reg else gaussian_family("full", 1e-6, data.mean, 2)
+    return params_from_resp(donor, data, resp, backend)
+
+
+def _assert_each_as_alone(fam, params, got, collapse, assert_same, alone):
+    """Each batched result equals ``alone(start)`` or fails with its error; the spike
+    (second) run collapses onto the floor if ``collapse``, else fails singular."""
+    for p, res in zip(params, got):
+        try:
+            one = alone(p)
+        except SingularCovarianceError as exc:
+            assert isinstance(res, SingularCovarianceError) and str(res) == str(exc)
+            continue
+        assert_same(one, res)
+    if collapse:
+        assert fam.degenerate_components(got[1].params) == [2]
+    else:
+        assert isinstance(got[1], SingularCovarianceError)
+
+
 def test_a_run_that_collapses_and_one_that_fails(batched_calls):
     # five identical rows: a component started on them collapses onto the floor; without
     # a floor (reg_covar = 0) its covariance is singular and that run alone fails
@@ -108,28 +139,10 @@ def test_a_run_that_collapses_and_one_that_fails(batched_calls):
         fam, data = _family("full", X, w, reg_covar=reg)
         backend = NumpyBackend(n_jobs=1)
         good = _starts(fam, data, np.random.default_rng(1), 3, 2)
-        resp = np.full((len(X), 3), 1e-300)
-        resp[:-5, :2] = rng.dirichlet([1.0, 1.0], size=len(X) - 5)
-        resp[-5:, 2] = 1.0
-        resp /= resp.sum(axis=1, keepdims=True)
-        if reg:
-            spike = params_from_resp(fam, data, resp, backend)
-        else:  # the floor-free start itself: a tiny positive-definite covariance on the spike
-            spike = params_from_resp(gaussian_family("full", 1e-6, data.mean, 2), data, resp,
-                                     backend)
-        params = [good[0], spike, good[1]]
+        params = [good[0], _spike_start(fam, data, rng, reg, backend), good[1]]
         got = run_em_batch(fam, params, data, backend, tol=1e-9, max_iter=15, errors=ERRORS)
-        for p, res in zip(params, got):
-            try:
-                one = run_em(fam, p, data, backend, tol=1e-9, max_iter=15)
-            except SingularCovarianceError as exc:
-                assert isinstance(res, SingularCovarianceError) and str(res) == str(exc)
-                continue
-            _assert_same(one, res)
-        if collapse:
-            assert fam.degenerate_components(got[1].params) == [2]
-        else:
-            assert isinstance(got[1], SingularCovarianceError)
+        _assert_each_as_alone(fam, params, got, collapse, _assert_same,
+                              lambda p: run_em(fam, p, data, backend, tol=1e-9, max_iter=15))
         assert not isinstance(got[0], Exception) and not isinstance(got[2], Exception)
 
 

@@ -18,9 +18,10 @@ from emkit import GaussianMixture
 from emkit.backends.numpy_backend import NumpyBackend
 from emkit.engine.batch import run_squarem_batch
 from emkit.engine.em import params_from_resp, run_em
-from emkit.families._gaussian_structured import gaussian_family
 from emkit.families._linalg import SingularCovarianceError
-from test_batch_em import ERRORS, TYPES, _data, _family, _starts, batched_calls  # noqa: F401
+from test_batch_em import _assert_same as _assert_same_run
+from test_batch_em import (ERRORS, TYPES, _assert_each_as_alone, _data, _family,  # noqa: F401
+                           _spike_start, _starts, batched_calls)
 
 RTOL = 1e-10
 
@@ -47,15 +48,9 @@ def _squarem(fam, p, data, backend, **kw):
 
 
 def _assert_same(one, res, rtol=RTOL):
-    assert (res.n_iter, res.converged, res.plateau) == (one.n_iter, one.converged, one.plateau)
+    _assert_same_run(one, res, rtol)  # passes, flags, history and parameters
     for key in ("n_cycles", "n_rejected", "n_m_steps", "n_passes"):
         assert res.extra[key] == one.extra[key], key
-    assert res.lower_bound == pytest.approx(one.lower_bound, rel=rtol, abs=0.0)
-    np.testing.assert_allclose(res.history, one.history, rtol=rtol, atol=0.0)
-    assert res.params.keys() == one.params.keys()
-    for key in one.params:
-        a, b = np.asarray(one.params[key]), np.asarray(res.params[key])
-        np.testing.assert_allclose(b, a, rtol=0.0, atol=rtol * np.abs(a).max(), err_msg=key)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -148,25 +143,10 @@ def test_a_run_that_collapses_and_one_that_fails(batched_calls):
         backend = NumpyBackend(n_jobs=1)
         good = [params_from_resp(fam, data, 0.7 * near + 0.3 * np.random.default_rng(s).dirichlet(
             [1.0, 1.0, 1.0], size=len(X)), backend) for s in (1, 2)]
-        resp = np.full((len(X), 3), 1e-300)
-        resp[:-5, :2] = rng.dirichlet([1.0, 1.0], size=len(X) - 5)
-        resp[-5:, 2] = 1.0
-        resp /= resp.sum(axis=1, keepdims=True)
-        donor = fam if reg else gaussian_family("full", 1e-6, data.mean, 2)
-        spike = params_from_resp(donor, data, resp, backend)
-        params = [good[0], spike, good[1]]
+        params = [good[0], _spike_start(fam, data, rng, reg, backend), good[1]]
         got = run_squarem_batch(fam, params, data, backend, tol=1e-9, max_iter=60, errors=ERRORS)
-        for p, res in zip(params, got):
-            try:
-                one = _squarem(fam, p, data, backend, tol=1e-9, max_iter=60)
-            except SingularCovarianceError as exc:
-                assert isinstance(res, SingularCovarianceError) and str(res) == str(exc)
-                continue
-            _assert_same(one, res)
-        if collapse:
-            assert fam.degenerate_components(got[1].params) == [2]
-        else:
-            assert isinstance(got[1], SingularCovarianceError)
+        _assert_each_as_alone(fam, params, got, collapse, _assert_same,
+                              lambda p: _squarem(fam, p, data, backend, tol=1e-9, max_iter=60))
         for res in (got[0], got[2]):
             assert not isinstance(res, Exception) and not fam.degenerate_components(res.params)
     assert batched_calls["e"] > 0 and batched_calls["m"] > 0

@@ -196,6 +196,19 @@ def test_plain_em_run_equals_a_reference_em():
     np.testing.assert_allclose(res.params["covariances"], cov, rtol=1e-9, atol=1e-12)
 
 
+def _assert_equals_references(fam, data, params, stats, loglik, labels):
+    """The fused E-step's results equal the plain reference (1e-10) and the generic path (1e-12)."""
+    ref, ref_ll, ref_labels = _reference_e_step(fam, data, params)
+    gen, gen_ll = e_step_chunk(fam, params, data)
+    assert loglik == pytest.approx(ref_ll, rel=1e-10)
+    assert loglik == pytest.approx(gen_ll, rel=1e-12)
+    for key in ("nk", "sx", "sxx"):
+        scale = np.abs(ref[key]).max()
+        np.testing.assert_allclose(stats[key], ref[key], rtol=0, atol=1e-10 * scale)
+        np.testing.assert_allclose(stats[key], gen[key], rtol=0, atol=1e-12 * scale)
+    np.testing.assert_array_equal(labels, ref_labels)
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("ct", ["full", "tied"])
 def test_a_narrow_component_takes_the_whitened_form_on_the_small_path(ct, weighted):
@@ -225,15 +238,7 @@ def test_a_narrow_component_takes_the_whitened_form_on_the_small_path(ct, weight
     got = fam.fused_e_step(data, narrow, labels)
     assert got is not None
     stats, loglik = got
-    ref, ref_ll, ref_labels = _reference_e_step(fam, data, narrow)
-    gen, gen_ll = e_step_chunk(fam, narrow, data)
-    assert loglik == pytest.approx(ref_ll, rel=1e-10)
-    assert loglik == pytest.approx(gen_ll, rel=1e-12)
-    for key in ("nk", "sx", "sxx"):
-        scale = np.abs(ref[key]).max()
-        np.testing.assert_allclose(stats[key], ref[key], rtol=0, atol=1e-10 * scale)
-        np.testing.assert_allclose(stats[key], gen[key], rtol=0, atol=1e-12 * scale)
-    np.testing.assert_array_equal(labels, ref_labels)
+    _assert_equals_references(fam, data, narrow, stats, loglik, labels)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -261,15 +266,7 @@ def test_only_the_narrow_component_is_whitened(weighted, monkeypatch):
     labels = np.full(data.n_samples, -1, dtype=np.intp)
     stats, loglik = fam.fused_e_step(data, narrow, labels)
     assert whitened == [1]  # one component of three
-    ref, ref_ll, ref_labels = _reference_e_step(fam, data, narrow)
-    gen, gen_ll = e_step_chunk(fam, narrow, data)
-    assert loglik == pytest.approx(ref_ll, rel=1e-10)
-    assert loglik == pytest.approx(gen_ll, rel=1e-12)
-    for key in ("nk", "sx", "sxx"):
-        scale = np.abs(ref[key]).max()
-        np.testing.assert_allclose(stats[key], ref[key], rtol=0, atol=1e-10 * scale)
-        np.testing.assert_allclose(stats[key], gen[key], rtol=0, atol=1e-12 * scale)
-    np.testing.assert_array_equal(labels, ref_labels)
+    _assert_equals_references(fam, data, narrow, stats, loglik, labels)
     # without the narrow component every component keeps the expanded form
     whitened.clear()
     fam.fused_e_step(data, params)
