@@ -125,3 +125,34 @@ def test_fit_warnings_point_at_the_caller():
     with pytest.warns(Warning) as caught:
         GaussianMixture(3, max_iter=2, random_state=0).fit(X)
     assert caught and all(w.filename == __file__ for w in caught)
+
+
+@pytest.mark.parametrize("ct", ["full", "tied"])
+def test_short_runs_of_all_k_together(ct, monkeypatch):
+    # the default starts' short runs of the K of one bucket share one run_em_batch; each run
+    # ends as it ends alone (plain run_em from the same start), and the cells as one by one
+    import emkit.engine._short_runs as short
+    from emkit.engine.em import run_em
+
+    calls = []
+    joint = short.run_em_batch
+
+    def spy(family, starts, data, backend, **kw):
+        out = joint(family, starts, data, backend, **kw)
+        calls.append((family, starts, data, backend, kw, out))
+        return out
+
+    monkeypatch.setattr(short, "run_em_batch", spy)
+    X, _, _ = _data(n=150, seed=4)
+    problem = _problem(X)
+    got = problem.fit_defaults([1, 2, 3, 4, 5], ct)
+    # K in buckets of two (little padding): {1}, {2, 3}, {4, 5}
+    assert [sorted({p["weights"].shape[0] for p in c[1]}) for c in calls] == [[1], [2, 3], [4, 5]]
+    family, starts, data, backend, kw, out = calls[2]
+    for p, res in zip(starts, out):
+        alone = run_em(family, p, data, backend, tol=kw["tol"], max_iter=kw["max_iter"],
+                       fixed=kw["fixed"], warn_decrease=False)
+        assert (res.n_iter, res.converged) == (alone.n_iter, alone.converged)
+        assert res.lower_bound == pytest.approx(alone.lower_bound, rel=RTOL)
+    for k in (1, 2, 3, 4, 5):
+        _assert_same_cell(got[k], problem.fit_default(k, ct))

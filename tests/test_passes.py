@@ -37,7 +37,22 @@ def count_passes(monkeypatch):
         return run
 
     monkeypatch.setattr(base, "make_start", in_phase("initialisation", base.make_start))
-    monkeypatch.setattr(base, "auto_starts", in_phase("initialisation", base.auto_starts))
+    def gen_in_phase(name, fn):  # a generator (auto_starts_steps): in the phase while it runs
+        def run(*args, **kwargs):
+            steps, reply = fn(*args, **kwargs), None
+            while True:
+                phase[0] = name
+                try:
+                    ask = steps.send(reply)
+                except StopIteration as done:
+                    return done.value
+                finally:
+                    phase[0] = "other"
+                reply = yield ask
+        return run
+
+    monkeypatch.setattr(base, "auto_starts_steps",
+                        gen_in_phase("initialisation", base.auto_starts_steps))
     monkeypatch.setattr(base, "params_from_start", in_phase("initial M-step", base.params_from_start))
 
     def stop(*args, **kwargs):

@@ -51,6 +51,7 @@ from ..families._base import Family
 from ..families._stats import Stats
 from ._order import canonical_centres
 from ._shared_starts import draws
+from ._short_runs import ShortRuns, drive_alone
 from .batch import run_em_batch
 from .em import maximization
 from .init import (
@@ -141,9 +142,19 @@ def _labels_params(family: Family, sub: Data, labels: np.ndarray, K: int, soften
 
 
 def auto_starts(family: Family, data: Data, n_components: int, rng: np.random.RandomState,
-                backend: NumpyBackend, *, fixed: frozenset = frozenset(), user: dict | None = None,
-                n_continue: int = N_CONTINUE, label: str = "init") -> tuple[list[Candidate], list[str]]:
+                backend: NumpyBackend, **kwargs) -> tuple[list[Candidate], list[str]]:
+    """:func:`auto_starts_steps` run alone (its short runs answered at once)."""
+    return drive_alone(auto_starts_steps(family, data, n_components, rng, backend, **kwargs))
+
+
+def auto_starts_steps(family: Family, data: Data, n_components: int, rng: np.random.RandomState,
+                      backend: NumpyBackend, *, fixed: frozenset = frozenset(),
+                      user: dict | None = None, n_continue: int = N_CONTINUE, label: str = "init"):
     """Short EM runs from many starts; the best few, ranked.
+
+    A generator: it yields one :class:`~emkit.engine._short_runs.ShortRuns`
+    (the short runs) and receives their results, so that several fits may
+    answer theirs together; it returns ``(best, failed)``.
 
     Parameters
     ----------
@@ -211,11 +222,9 @@ def auto_starts(family: Family, data: Data, n_components: int, rng: np.random.Ra
     # the short runs of all starts advance together (one batched pass per iteration on
     # small in-memory data, run_em_batch); each gives what its own run_em gives
     to_run = [(i, name) for i, (name, o) in enumerate(outcomes) if isinstance(o, dict)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a short run that goes wrong is just ranked low
-        runs = run_em_batch(family, [outcomes[i][1] for i, _ in to_run], work, work_backend,
-                            tol=SHORT_TOL, max_iter=SHORT_ITER, fixed=fixed,
-                            labels=[f"{label} {name}" for _, name in to_run], errors=START_ERRORS)
+    runs = yield ShortRuns(family, [outcomes[i][1] for i, _ in to_run], work, work_backend, fixed,
+                           SHORT_TOL, SHORT_ITER, [f"{label} {name}" for _, name in to_run],
+                           START_ERRORS)
     for (i, name), res in zip(to_run, runs):
         if isinstance(res, Exception):
             outcomes[i] = (name, f"{name}: {res}")

@@ -16,7 +16,8 @@ from ..backends.dask_backend import DaskBackend, is_dask_array
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..engine.em import LabelKeeper, run_em
 from ..engine.init import make_start, params_from_start
-from ..engine.starts import START_ERRORS, auto_starts, is_tie, mbhac_start
+from ..engine._short_runs import drive_alone
+from ..engine.starts import START_ERRORS, auto_starts_steps, is_tie, mbhac_start
 from ..exceptions import DegenerateComponentWarning, DroppedStartWarning, LikelihoodDecreaseWarning
 from ._dask import DaskPredictMixin
 from ._inputs import InputsMixin
@@ -149,7 +150,14 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
 
     def _starts(self, family: Family, data: Data, backend: NumpyBackend, rng, fixed: frozenset,
                 init: int):
+        """:meth:`_starts_steps` alone."""
+        return drive_alone(self._starts_steps(family, data, backend, rng, fixed, init))
+
+    def _starts_steps(self, family: Family, data: Data, backend: NumpyBackend, rng,
+                      fixed: frozenset, init: int):
         """Starting parameters of one initialisation: a list of ``(name, params)``.
+        A generator that may yield the short runs of the default start
+        (:func:`~emkit.engine.starts.auto_starts_steps`).
 
         ``init_params="auto"`` gives the best few short runs of
         :func:`~emkit.engine.starts.auto_starts`; the scikit-learn methods give
@@ -167,8 +175,9 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
         method = self.init_params
         tag = f"initialisation {init + 1}"
         if method == "auto" and not user:
-            best, failed = auto_starts(family, data, self.n_components, rng, backend, fixed=fixed,
-                                       label=f"{type(self).__name__} {tag}")
+            best, failed = yield from auto_starts_steps(family, data, self.n_components, rng,
+                                                        backend, fixed=fixed,
+                                                        label=f"{type(self).__name__} {tag}")
             out = [(f"{tag} ({c.name})", c.params) for c in best]
             out += [(f"{tag} ({msg.split(':', 1)[0]})", ValueError(msg.split(': ', 1)[-1]))
                     for msg in failed] if not best else []
@@ -287,7 +296,7 @@ class BaseMixture(InputsMixin, ScoringMixin, OnlineMixin, DaskPredictMixin, Dens
         n_runs = 0
         for init in range(n_init):
             starts = ([("warm start", self._fitted_params())] if warm
-                      else self._starts(family, data, backend, rng, fixed, init))
+                      else (yield from self._starts_steps(family, data, backend, rng, fixed, init)))
             if self.verbose:
                 logger.info("%s: initialisation %d of %d (%d run(s))", type(self).__name__, init + 1,
                             n_init, len(starts))

@@ -27,6 +27,7 @@ from typing import NamedTuple
 from ..backends.numpy_backend import Data, NumpyBackend
 from ..engine.batch import SquaremRun, advance_together, batchable
 from ..engine.em import run_em
+from ..engine._short_runs import ShortRuns, answer_together
 from ..engine.starts import START_ERRORS
 from ..families._base import Family
 
@@ -107,7 +108,7 @@ def drive_fit(fit):
             runs = fit.send(reply)
         except StopIteration as done:
             return done.value
-        reply = runs.one_by_one()
+        reply = runs.answer() if isinstance(runs, ShortRuns) else runs.one_by_one()
 
 
 def fit_together(fits: list, better, errors: tuple = (),
@@ -154,6 +155,23 @@ def fit_together(fits: list, better, errors: tuple = (),
     while pending:
         asked = dict(pending)
         pending.clear()
+        short = sorted(i for i, req in asked.items() if isinstance(req, ShortRuns))
+        if short:  # the default starts' short runs of all fits that ask for them
+            try:
+                with context(None):
+                    answers = answer_together([asked[i] for i in short])
+            except errors:  # answered fit by fit below, to know which fails
+                answers = [None] * len(short)
+            for i, answer in zip(short, answers):
+                req = asked.pop(i)
+                if answer is None:
+                    try:
+                        with context(i):
+                            answer = req.answer()
+                    except errors as exc:
+                        out[i] = exc
+                        continue
+                advance(i, answer)
         joint = [i for i, runs in asked.items() if runs.together()]
         made = {i: asked[i].squarem_runs() for i in joint}
         with context(None):
