@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import emkit.engine._short_runs as short
 import emkit.engine.starts as starts
 from emkit.backends.numpy_backend import Data, NumpyBackend
 from emkit.datasets import load_faithful
@@ -20,13 +21,13 @@ def _auto(X, K, ct="full"):
 def short_runs(monkeypatch):
     """Names of the starts that got a short EM run."""
     names = []
-    run_em_batch = starts.run_em_batch
+    run_em_batch = short.run_em_batch  # auto_starts' short runs (ShortRuns.answer)
 
     def spy(family, params_list, data, backend, **kw):
         names.extend(label.split()[-1] for label in kw["labels"])
         return run_em_batch(family, params_list, data, backend, **kw)
 
-    monkeypatch.setattr(starts, "run_em_batch", spy)
+    monkeypatch.setattr(short, "run_em_batch", spy)
     return names
 
 
